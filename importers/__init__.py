@@ -1,0 +1,144 @@
+"""File -> :class:`twin.layer.Layer` readers, picked by extension (one registry).
+
+``open(path, scene, options, progress, cancel) -> list[Layer]`` is the only entry
+point the app and CLI need; :func:`open_scene` builds a whole scene from a
+scene file. Importers return data, never actors, and import no Qt.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from importers.errors import ImportCancelled, ImportFailed
+from twin.layer import Layer
+from twin.scene import Scene
+
+Progress = Callable[[int, int], None]
+
+__all__ = ["ImportCancelled", "ImportFailed", "importer_for", "open", "open_scene", "scene_for"]
+
+
+class Reader(Protocol):
+    def __call__(
+        self,
+        path: Path,
+        scene: Scene,
+        options: dict[str, Any],
+        progress: Progress | None,
+        cancel: threading.Event | None,
+    ) -> list[Layer]: ...
+
+
+def _vector(*args: Any) -> list[Layer]:
+    from importers import vector
+
+    return vector.read(*args)
+
+
+#: importer name -> (reader, file suffixes)
+REGISTRY: dict[str, tuple[Callable[..., list[Layer]], tuple[str, ...]]] = {
+    "vector": (_vector, (".geojson", ".json", ".gpkg", ".shp", ".fgb")),
+}
+
+
+def importer_for(path: Path, name: str | None = None) -> str:
+    """The importer name for a file: the one asked for, else by suffix."""
+    if name is not None:
+        if name not in REGISTRY:
+            raise ImportFailed(path, f"unknown importer {name!r}; have {', '.join(REGISTRY)}")
+        return name
+    suffix = "".join(Path(path).suffixes[-2:]).lower()
+    for key, (_, suffixes) in REGISTRY.items():
+        if suffix.endswith(suffixes) or Path(path).suffix.lower() in suffixes:
+            return key
+    known = sorted({s for _, sfx in REGISTRY.values() for s in sfx})
+    raise ImportFailed(path, f"unsupported file type {Path(path).suffix!r}; supported: {' '.join(known)}")
+
+
+def open(  # noqa: A001 - mirrors the builtin on purpose: importers.open(path, ...)
+    path: Path | str,
+    scene: Scene,
+    options: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    importer: str | None = None,
+) -> list[Layer]:
+    """Read a file into layers in ``scene``'s CRS (not yet added to the scene)."""
+    path = Path(path)
+    if not path.exists():
+        raise ImportFailed(path, "file not found")
+    if path.is_dir() and path.suffix.lower() != ".gdb":
+        raise ImportFailed(path, "is a folder, not a file")
+    reader, _ = REGISTRY[importer_for(path, importer)]
+    return reader(path, scene, dict(options or {}), progress, cancel)
+
+
+def open_scene(path: Path | str, progress: Progress | None = None,
+               cancel: threading.Event | None = None) -> Scene:
+    """Load a scene file and every layer it names.
+
+    A layer whose file fails to import stops the load with :class:`ImportFailed`
+    naming that file: a scene that silently lacks a layer would mislead.
+    """
+    from twin.scenefile import load_scene_spec
+
+    spec = load_scene_spec(path)
+    scene = Scene(crs=spec.crs, origin=spec.origin, name=spec.name,
+                  default_height=spec.default_height)
+    scene.bookmarks = list(spec.bookmarks)
+    scene.spec = spec  # type: ignore[attr-defined]
+    for i, layer_spec in enumerate(spec.layers):
+        if cancel is not None and cancel.is_set():
+            raise ImportCancelled(str(path))
+        layers = open(layer_spec.path, scene, layer_spec.options, None, cancel,
+                      importer=layer_spec.importer)
+        for layer in layers:
+            layer.name = layer_spec.name if len(layers) == 1 else f"{layer_spec.name}: {layer.name}"
+            layer.style = layer_spec.style
+            layer.visible = layer_spec.visible
+            scene.add_layer(layer)
+        if progress is not None:
+            progress(i + 1, len(spec.layers))
+    return scene
+
+
+def scene_for(path: Path | str) -> Scene:
+    """A scene fitted to one data file: its projected CRS (or the UTM zone of its
+    centre for lon/lat data) with the origin at its centre, rounded to 100 m."""
+    from importers import vector
+
+    path = Path(path)
+    if not path.exists():
+        raise ImportFailed(path, "file not found")
+    importer_for(path)
+    crs, bounds = vector.crs_and_bounds(path)
+    return _fitted_scene(path, crs, bounds)
+
+
+def _fitted_scene(path: Path, crs: str, bounds: tuple[float, float, float, float]) -> Scene:
+    import numpy as np
+    from pyproj.aoi import AreaOfInterest
+    from pyproj.database import query_utm_crs_info
+
+    from twin.geo import parse_crs, transform_xy
+
+    cx, cy = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
+    scene_crs = crs
+    if not parse_crs(crs).is_projected:
+        lon, lat = transform_xy(np.array([cx]), np.array([cy]), crs, "EPSG:4326")
+        info = query_utm_crs_info(
+            datum_name="WGS 84",
+            area_of_interest=AreaOfInterest(float(lon[0]), float(lat[0]), float(lon[0]),
+                                            float(lat[0])),
+        )
+        if not info:
+            raise ImportFailed(path, f"cannot choose a projected CRS near {lon[0]:.4f}, {lat[0]:.4f}")
+        scene_crs = f"EPSG:{info[0].code}"
+    x, y = transform_xy(np.array([cx]), np.array([cy]), crs, scene_crs)
+    if not (np.isfinite(x[0]) and np.isfinite(y[0])):
+        raise ImportFailed(path, "its extent cannot be projected; check its CRS")
+    origin = np.array([round(float(x[0]), -2), round(float(y[0]), -2), 0.0])
+    return Scene(crs=scene_crs, origin=origin, name=path.stem)

@@ -1,0 +1,71 @@
+"""A layer: one merged mesh plus the feature table its cells point into."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyvista as pv
+
+from twin.features import FeatureTable
+from twin.style import Style
+
+FEATURE_ARRAY = "feature"
+
+
+@dataclass(eq=False)
+class Layer:
+    """One source of data in a scene, drawn by exactly one actor.
+
+    Attributes
+    ----------
+    name : display name, unique within a scene.
+    mesh : merged ``pyvista.PolyData`` in scene-local metres (float32 points
+        are fine once the origin is subtracted), with int32 cell data
+        ``feature`` giving each cell's row in ``features``.
+    features : the feature table.
+    kind : what the layer holds (``buildings``, ``roads``, ``areas``,
+        ``points``, ``bim`` ...), used for defaults such as pick priority.
+    warnings : human-readable problems met while importing (skipped or
+        repaired features); the import itself succeeded.
+    source : the file it came from, if any.
+    crs : the CRS the source was declared in (before reprojection).
+    """
+
+    name: str
+    mesh: pv.PolyData
+    features: FeatureTable
+    kind: str = "generic"
+    style: Style = field(default_factory=Style)
+    visible: bool = True
+    warnings: list[str] = field(default_factory=list)
+    source: Path | None = None
+    crs: str | None = None
+
+    def __post_init__(self) -> None:
+        if FEATURE_ARRAY not in self.mesh.cell_data:
+            raise ValueError(f"layer {self.name!r}: mesh has no '{FEATURE_ARRAY}' cell array")
+        feat = self.mesh.cell_data[FEATURE_ARRAY]
+        if feat.dtype != np.int32:
+            self.mesh.cell_data[FEATURE_ARRAY] = feat.astype(np.int32)
+        if feat.size and (feat.min() < 0 or feat.max() >= len(self.features)):
+            raise ValueError(f"layer {self.name!r}: cell feature index out of range")
+
+    @property
+    def cell_features(self) -> np.ndarray:
+        """(n_cells,) int32 feature row of every cell."""
+        return self.mesh.cell_data[FEATURE_ARRAY]
+
+    @property
+    def n_triangles(self) -> int:
+        return int(self.mesh.n_cells)
+
+    def feature_at_cell(self, cell_id: int) -> int:
+        return int(self.cell_features[cell_id])
+
+    def cells_of(self, rows: np.ndarray) -> np.ndarray:
+        """Boolean mask of the cells that belong to the given feature rows."""
+        mask = np.zeros(len(self.features), dtype=bool)
+        mask[np.asarray(rows, dtype=np.intp)] = True
+        return mask[self.cell_features]

@@ -1,0 +1,259 @@
+"""Scene files (TOML) -> a plain, validated :class:`SceneSpec`.
+
+The scene file is data only: TOML cannot execute code, and every key is checked
+against what we expect, so a typo is reported instead of silently ignored. Every
+problem becomes a :class:`SceneFileError` whose text is one line naming the
+file, the key and what is wrong. ``twin`` never imports ``importers``: layers are
+returned as specs that ``importers.open_scene`` turns into data.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from twin.geo import CRSResolutionError, parse_crs, require_projected
+from twin.scene import Bookmark
+from twin.style import Style
+
+STYLE_MODES = ("class", "attribute", "solid")
+
+
+class SceneFileError(ValueError):
+    """A scene file problem, formatted ``<file>: <key>: <what is wrong>``."""
+
+    def __init__(self, path: Path | str, key: str, message: str) -> None:
+        self.path, self.key, self.message = Path(path), key, message
+        super().__init__(f"{path}: {key}: {message}" if key else f"{path}: {message}")
+
+
+@dataclass
+class LayerSpec:
+    """One ``[[layers]]`` entry, with its path resolved against the scene file."""
+
+    name: str
+    path: Path
+    importer: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    style: Style = field(default_factory=Style)
+    visible: bool = True
+
+
+@dataclass
+class SceneSpec:
+    """Everything a scene file declares, validated, before any data is read."""
+
+    path: Path
+    name: str
+    crs: str
+    origin: tuple[float, float, float]
+    default_height: float = 9.0
+    layers: list[LayerSpec] = field(default_factory=list)
+    bookmarks: list[Bookmark] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class _Reader:
+    """Typed access to a TOML table that reports the full key path on error."""
+
+    def __init__(self, path: Path, table: dict[str, Any], prefix: str) -> None:
+        self.path, self.table, self.prefix = path, table, prefix
+        self.used: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def fail(self, name: str, message: str) -> SceneFileError:
+        return SceneFileError(self.path, self.key(name), message)
+
+    def get(self, name: str, kind: type | tuple[type, ...], default: Any = ..., ) -> Any:
+        self.used.add(name)
+        if name not in self.table:
+            if default is ...:
+                raise self.fail(name, "is required but missing")
+            return default
+        value = self.table[name]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if isinstance(value, bool) and bool not in kinds:
+            raise self.fail(name, f"expected {_kind_name(kinds)}, got a boolean")
+        if not isinstance(value, kinds):
+            raise self.fail(name, f"expected {_kind_name(kinds)}, got {_toml_type(value)}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(name, f"must be a finite number, got {value}")
+        return value
+
+    def vector(self, name: str, length: int, default: Any = ...) -> tuple[float, ...] | Any:
+        value = self.get(name, list, default)
+        if value is default and default is not ...:
+            return default
+        if len(value) != length or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in value
+        ):
+            raise self.fail(name, f"expected a list of {length} numbers, got {value!r}")
+        out = tuple(float(v) for v in value)
+        if not all(math.isfinite(v) for v in out):
+            raise self.fail(name, f"must be finite numbers, got {value!r}")
+        return out
+
+    def check_unknown(self) -> None:
+        unknown = sorted(set(self.table) - self.used)
+        if unknown:
+            raise self.fail(unknown[0], "unknown key (check the spelling)")
+
+
+def _kind_name(kinds: tuple[type, ...]) -> str:
+    names = {str: "a string", float: "a number", int: "an integer", bool: "true/false",
+             list: "a list", dict: "a table"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _toml_type(value: Any) -> str:
+    return {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
+            list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+
+
+def parse_style(path: Path, table: dict[str, Any], prefix: str) -> Style:
+    r = _Reader(path, table, prefix)
+    mode = r.get("by", str, "class")
+    if mode not in STYLE_MODES:
+        raise r.fail("by", f"expected one of {', '.join(STYLE_MODES)}, got {mode!r}")
+    style = Style(mode=mode)
+    style.opacity = r.get("opacity", float, 1.0)
+    if not 0.0 <= style.opacity <= 1.0:
+        raise r.fail("opacity", f"must be between 0 and 1, got {style.opacity}")
+    color = r.get("color", (str, list), None)
+    if color is not None:
+        style.color = _parse_color(r, "color", color)
+    style.attribute = r.get("attribute", str, None)
+    if mode == "attribute" and not style.attribute:
+        raise r.fail("attribute", "is required when by = \"attribute\"")
+    style.cmap = r.get("cmap", str, "viridis")
+    rng = r.vector("range", 2, None)
+    if rng is not None:
+        if rng[1] <= rng[0]:
+            raise r.fail("range", f"must be increasing, got {list(rng)}")
+        style.clim = (rng[0], rng[1])
+    classes = r.get("classes", dict, {})
+    style.class_colors = {
+        str(k): _parse_color(r, f"classes.{k}", v) for k, v in classes.items()
+    }
+    r.check_unknown()
+    return style
+
+
+def _parse_color(r: _Reader, key: str, value: Any) -> tuple[int, int, int]:
+    if isinstance(value, str):
+        text = value.lstrip("#")
+        if len(text) == 6:
+            try:
+                return tuple(int(text[i : i + 2], 16) for i in (0, 2, 4))  # type: ignore[return-value]
+            except ValueError:
+                pass
+        raise r.fail(key, f"expected a colour like \"#a0b0c0\" or [r, g, b], got {value!r}")
+    if (
+        isinstance(value, list)
+        and len(value) == 3
+        and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255 for v in value)
+    ):
+        return (value[0], value[1], value[2])
+    raise r.fail(key, f"expected a colour like \"#a0b0c0\" or [r, g, b] in 0-255, got {value!r}")
+
+
+def parse_bookmark(path: Path, table: dict[str, Any], prefix: str) -> Bookmark:
+    r = _Reader(path, table, prefix)
+    bm = Bookmark(
+        name=r.get("name", str),
+        position=r.vector("position", 3),
+        focal_point=r.vector("focal_point", 3),
+        view_up=r.vector("view_up", 3, (0.0, 0.0, 1.0)),
+        view_angle=r.get("view_angle", float, 30.0),
+    )
+    if not 1.0 <= bm.view_angle <= 170.0:
+        raise r.fail("view_angle", f"must be between 1 and 170 degrees, got {bm.view_angle}")
+    if bm.position == bm.focal_point:
+        raise r.fail("position", "equals focal_point; the camera would have no direction")
+    r.check_unknown()
+    return bm
+
+
+def parse_layer(path: Path, table: dict[str, Any], prefix: str) -> LayerSpec:
+    r = _Reader(path, table, prefix)
+    rel = r.get("path", str)
+    spec = LayerSpec(
+        name=r.get("name", str, Path(rel).stem),
+        path=(path.parent / rel).resolve(),
+        importer=r.get("importer", str, None),
+        options=dict(r.get("options", dict, {})),
+        visible=r.get("visible", bool, True),
+    )
+    spec.style = parse_style(path, r.get("style", dict, {}), r.key("style"))
+    r.check_unknown()
+    return spec
+
+
+def parse_scene(text: str, path: Path | str) -> SceneSpec:
+    """Validate a scene file's text. Raises :class:`SceneFileError`."""
+    path = Path(path)
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SceneFileError(path, "", f"not valid TOML: {exc}") from None
+    top = _Reader(path, doc, "")
+    scene = _Reader(path, top.get("scene", dict), "scene")
+    crs = scene.get("crs", str)
+    try:
+        require_projected(parse_crs(crs))
+    except CRSResolutionError as exc:
+        raise scene.fail("crs", str(exc)) from None
+    spec = SceneSpec(
+        path=path,
+        name=scene.get("name", str, path.stem),
+        crs=crs,
+        origin=scene.vector("origin", 3),
+        default_height=scene.get("default_height", float, 9.0),
+    )
+    if spec.default_height <= 0:
+        raise scene.fail("default_height", f"must be positive, got {spec.default_height}")
+    scene.get("description", str, "")
+    scene.check_unknown()
+    for i, table in enumerate(_table_list(top, "layers")):
+        spec.layers.append(parse_layer(path, table, f"layers[{i}]"))
+    names = [la.name for la in spec.layers]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise SceneFileError(path, "layers", f"duplicate layer name {dupes[0]!r}")
+    for i, table in enumerate(_table_list(top, "bookmarks")):
+        spec.bookmarks.append(parse_bookmark(path, table, f"bookmarks[{i}]"))
+    # Sections owned by later features (sensors, tours, plans) are kept as data.
+    for key in ("sensors", "feeds", "tours", "plans"):
+        if key in doc:
+            spec.extra[key] = top.get(key, (list, dict))
+    top.check_unknown()
+    return spec
+
+
+def _table_list(r: _Reader, name: str) -> list[dict[str, Any]]:
+    items = r.get(name, list, [])
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise SceneFileError(r.path, f"{name}[{i}]", f"expected a table, got {_toml_type(item)}")
+    return items
+
+
+def load_scene_spec(path: Path | str) -> SceneSpec:
+    """Read and validate a scene file from disk."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SceneFileError(path, "", f"cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SceneFileError(path, "", f"not UTF-8 text (byte {exc.start})") from None
+    return parse_scene(text, path)
