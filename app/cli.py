@@ -26,7 +26,9 @@ def _size(text: str) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1280x720, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected WIDTHxHEIGHT such as 1280x720, got {text!r}"
+        ) from None
     if not (16 <= w <= 16384 and 16 <= h <= 16384):
         raise argparse.ArgumentTypeError(f"size {w}x{h} out of range 16..16384")
     return w, h
@@ -90,19 +92,22 @@ def describe(scene) -> dict:
         b = layer.mesh.bounds
         lo = scene.to_world([b[0], b[2], b[4]])
         hi = scene.to_world([b[1], b[3], b[5]])
-        layers.append({
-            "name": layer.name,
-            "kind": layer.kind,
-            "source": str(layer.source) if layer.source else None,
-            "source_crs": layer.crs,
-            "features": len(layer.features),
-            "classes": layer.features.class_counts(),
-            "triangles": layer.n_triangles,
-            "bounds_local": [round(float(v), 3) for v in b],
-            "bounds_world": [round(float(v), 3) for v in (lo[0], hi[0], lo[1], hi[1], lo[2],
-                                                            hi[2])],
-            "warnings": list(layer.warnings),
-        })
+        layers.append(
+            {
+                "name": layer.name,
+                "kind": layer.kind,
+                "source": str(layer.source) if layer.source else None,
+                "source_crs": layer.crs,
+                "features": len(layer.features),
+                "classes": layer.features.class_counts(),
+                "triangles": layer.n_triangles,
+                "bounds_local": [round(float(v), 3) for v in b],
+                "bounds_world": [
+                    round(float(v), 3) for v in (lo[0], hi[0], lo[1], hi[1], lo[2], hi[2])
+                ],
+                "warnings": list(layer.warnings),
+            }
+        )
     return {
         "scene": scene.name,
         "crs": scene.crs_label,
@@ -122,11 +127,14 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"{summary['scene']}  CRS {summary['crs']}  origin {summary['origin']}")
     for la in summary["layers"]:
         bw = la["bounds_world"]
-        print(f"- {la['name']} [{la['kind']}]: {la['features']} features, "
-              f"{la['triangles']} triangles")
+        print(
+            f"- {la['name']} [{la['kind']}]: {la['features']} features, {la['triangles']} triangles"
+        )
         print(f"    classes: {', '.join(f'{k} {v}' for k, v in la['classes'].items())}")
-        print(f"    world bounds: E {bw[0]:.1f}..{bw[1]:.1f}  N {bw[2]:.1f}..{bw[3]:.1f}  "
-              f"H {bw[4]:.1f}..{bw[5]:.1f}")
+        print(
+            f"    world bounds: E {bw[0]:.1f}..{bw[1]:.1f}  N {bw[2]:.1f}..{bw[3]:.1f}  "
+            f"H {bw[4]:.1f}..{bw[5]:.1f}"
+        )
         for w in la["warnings"]:
             print(f"    warning: {w}")
     if summary["bookmarks"]:
@@ -161,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("citytwin: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the CLI boundary: one line, never a traceback
+    except Exception as exc:
         if args.debug:
             raise
         print(f"citytwin: error: {_one_line(exc)}", file=sys.stderr)
@@ -173,8 +181,17 @@ def _is_user_error(exc: Exception) -> bool:
     from twin.geo import CRSResolutionError
     from twin.scenefile import SceneFileError
 
-    return isinstance(exc, UserError | SceneFileError | ImportFailed | ImportCancelled |
-                      CRSResolutionError | KeyError | FileNotFoundError | PermissionError)
+    return isinstance(
+        exc,
+        UserError
+        | SceneFileError
+        | ImportFailed
+        | ImportCancelled
+        | CRSResolutionError
+        | KeyError
+        | FileNotFoundError
+        | PermissionError,
+    )
 
 
 def _one_line(exc: Exception) -> str:

@@ -185,13 +185,11 @@ class MainWindow(QMainWindow):
         self.view.select(hit.layer, [hit.row])
         self.show_attributes(hit.layer, hit.row)
         e, n, h = hit.world
-        self.statusBar().showMessage(
-            f"{hit.layer.name}: {hit.layer.features.names[hit.row] or hit.layer.features.ids[hit.row]}"
-            f"  at E {e:.2f} N {n:.2f} H {h:.2f}"
-        )
+        label = hit.layer.features.names[hit.row] or hit.layer.features.ids[hit.row]
+        self.statusBar().showMessage(f"{hit.layer.name}: {label}  at E {e:.2f} N {n:.2f} H {h:.2f}")
         return hit
 
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event) -> None:
         self.plotter.close()
         super().closeEvent(event)
 

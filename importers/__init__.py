@@ -55,10 +55,12 @@ def importer_for(path: Path, name: str | None = None) -> str:
         if suffix.endswith(suffixes) or Path(path).suffix.lower() in suffixes:
             return key
     known = sorted({s for _, sfx in REGISTRY.values() for s in sfx})
-    raise ImportFailed(path, f"unsupported file type {Path(path).suffix!r}; supported: {' '.join(known)}")
+    raise ImportFailed(
+        path, f"unsupported file type {Path(path).suffix!r}; supported: {' '.join(known)}"
+    )
 
 
-def open(  # noqa: A001 - mirrors the builtin on purpose: importers.open(path, ...)
+def open(
     path: Path | str,
     scene: Scene,
     options: dict[str, Any] | None = None,
@@ -76,8 +78,9 @@ def open(  # noqa: A001 - mirrors the builtin on purpose: importers.open(path, .
     return reader(path, scene, dict(options or {}), progress, cancel)
 
 
-def open_scene(path: Path | str, progress: Progress | None = None,
-               cancel: threading.Event | None = None) -> Scene:
+def open_scene(
+    path: Path | str, progress: Progress | None = None, cancel: threading.Event | None = None
+) -> Scene:
     """Load a scene file and every layer it names.
 
     A layer whose file fails to import stops the load with :class:`ImportFailed`
@@ -86,15 +89,17 @@ def open_scene(path: Path | str, progress: Progress | None = None,
     from twin.scenefile import load_scene_spec
 
     spec = load_scene_spec(path)
-    scene = Scene(crs=spec.crs, origin=spec.origin, name=spec.name,
-                  default_height=spec.default_height)
+    scene = Scene(
+        crs=spec.crs, origin=spec.origin, name=spec.name, default_height=spec.default_height
+    )
     scene.bookmarks = list(spec.bookmarks)
     scene.spec = spec  # type: ignore[attr-defined]
     for i, layer_spec in enumerate(spec.layers):
         if cancel is not None and cancel.is_set():
             raise ImportCancelled(str(path))
-        layers = open(layer_spec.path, scene, layer_spec.options, None, cancel,
-                      importer=layer_spec.importer)
+        layers = open(
+            layer_spec.path, scene, layer_spec.options, None, cancel, importer=layer_spec.importer
+        )
         for layer in layers:
             layer.name = layer_spec.name if len(layers) == 1 else f"{layer_spec.name}: {layer.name}"
             layer.style = layer_spec.style
@@ -131,11 +136,14 @@ def _fitted_scene(path: Path, crs: str, bounds: tuple[float, float, float, float
         lon, lat = transform_xy(np.array([cx]), np.array([cy]), crs, "EPSG:4326")
         info = query_utm_crs_info(
             datum_name="WGS 84",
-            area_of_interest=AreaOfInterest(float(lon[0]), float(lat[0]), float(lon[0]),
-                                            float(lat[0])),
+            area_of_interest=AreaOfInterest(
+                float(lon[0]), float(lat[0]), float(lon[0]), float(lat[0])
+            ),
         )
         if not info:
-            raise ImportFailed(path, f"cannot choose a projected CRS near {lon[0]:.4f}, {lat[0]:.4f}")
+            raise ImportFailed(
+                path, f"cannot choose a projected CRS near {lon[0]:.4f}, {lat[0]:.4f}"
+            )
         scene_crs = f"EPSG:{info[0].code}"
     x, y = transform_xy(np.array([cx]), np.array([cy]), crs, scene_crs)
     if not (np.isfinite(x[0]) and np.isfinite(y[0])):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -28,23 +29,55 @@ from twin.scene import Scene
 
 LEVEL_HEIGHT = 3.2
 #: Road width (m) by class when a line has no usable ``width``.
-ROAD_WIDTHS = {"primary": 14.0, "trunk": 16.0, "secondary": 10.0, "tertiary": 8.0,
-               "residential": 6.0, "service": 4.0, "footway": 2.0, "rail": 3.0}
-CLASS_FIELDS = ("class", "building", "highway", "railway", "landuse", "leisure", "natural",
-                "amenity", "type")
+ROAD_WIDTHS = {
+    "primary": 14.0,
+    "trunk": 16.0,
+    "secondary": 10.0,
+    "tertiary": 8.0,
+    "residential": 6.0,
+    "service": 4.0,
+    "footway": 2.0,
+    "rail": 3.0,
+}
+CLASS_FIELDS = (
+    "class",
+    "building",
+    "highway",
+    "railway",
+    "landuse",
+    "leisure",
+    "natural",
+    "amenity",
+    "type",
+)
 ID_FIELDS = ("id", "osm_id", "osm_way_id", "gml_id", "fid")
 POLYGON, LINE, POINT = "polygon", "line", "point"
 _HSTORE = re.compile(r'"((?:[^"\\]|\\.)*)"=>"((?:[^"\\]|\\.)*)"')
 
 
 def crs_and_bounds(path: Path) -> tuple[str, tuple[float, float, float, float]]:
-    """Declared CRS (GeoJSON defaults to WGS 84) and bounds of the first layer."""
+    """Declared CRS (GeoJSON defaults to WGS 84) and the bounds of the usable
+    coordinates of the first layer (non-finite and out-of-range ones ignored, so
+    one bad feature cannot throw the scene origin off)."""
     info = _info(path, None)
-    crs = info.get("crs") or WGS84
-    b = info.get("total_bounds")
-    if b is None or not np.all(np.isfinite(b)):
-        raise ImportFailed(path, "has no features with coordinates")
-    return crs, tuple(float(v) for v in b)  # type: ignore[return-value]
+    crs = info.get("crs") or (WGS84 if info.get("driver") == "GeoJSON" else None)
+    if crs is None:
+        raise ImportFailed(path, "declares no CRS; open it from a scene file that sets one")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            wkb = pyogrio.raw.read(path, layer=info.get("layer_name"), columns=[])[2]
+    except (DataSourceError, DataLayerError) as exc:
+        raise ImportFailed(path, _gdal_message(exc)) from None
+    coords = shapely.get_coordinates(_decode(wkb, 0 if wkb is None else len(wkb)))
+    ok = np.all(np.isfinite(coords), axis=1)
+    if parse_crs(crs).is_geographic:
+        ok &= (np.abs(coords[:, 0]) <= 180) & (np.abs(coords[:, 1]) <= 90)
+    coords = coords[ok]
+    if len(coords) == 0:
+        raise ImportFailed(path, "has no features with usable coordinates")
+    lo, hi = coords.min(axis=0), coords.max(axis=0)
+    return crs, (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
 
 
 def _info(path: Path, layer: str | None) -> dict[str, Any]:
@@ -76,8 +109,9 @@ def read(
     """Import one OGR layer (``options["layer"]``) or every layer of the file."""
     names = [options["layer"]] if "layer" in options else layer_names(path)
     if "layer" in options and options["layer"] not in layer_names(path):
-        raise ImportFailed(path, f"has no layer {options['layer']!r}; "
-                                 f"layers: {', '.join(layer_names(path))}")
+        raise ImportFailed(
+            path, f"has no layer {options['layer']!r}; layers: {', '.join(layer_names(path))}"
+        )
     out: list[Layer] = []
     for i, name in enumerate(names):
         if cancel is not None and cancel.is_set():
@@ -91,23 +125,26 @@ def read(
 def read_layer(path: Path, layer: str, scene: Scene, options: dict[str, Any]) -> list[Layer]:
     """One OGR layer -> up to three layers (polygons, lines, points)."""
     info = _info(path, layer)
-    warnings: list[str] = []
+    notes: list[str] = []
     src_crs = info.get("crs")
     if not src_crs:
         if info.get("driver") == "GeoJSON":
             src_crs = WGS84
         else:
             src_crs = scene.crs
-            warnings.append(f"no CRS declared; assumed the scene CRS {scene.crs}")
+            notes.append(f"no CRS declared; assumed the scene CRS {scene.crs}")
     try:
         parse_crs(src_crs)
     except CRSResolutionError as exc:
         raise ImportFailed(path, str(exc)) from None
     try:
-        _, _, wkb, field_data = pyogrio.raw.read(path, layer=layer)[:4]
-        meta = pyogrio.raw.read(path, layer=layer, read_geometry=False, max_features=0)[0]
+        with warnings.catch_warnings(record=True) as gdal_notes:
+            warnings.simplefilter("always", RuntimeWarning)
+            meta, _, wkb, field_data = pyogrio.raw.read(path, layer=layer)[:4]
     except (DataSourceError, DataLayerError) as exc:
         raise ImportFailed(path, _gdal_message(exc)) from None
+    for note in dict.fromkeys(str(w.message).split(". To avoid")[0] for w in gdal_notes):
+        notes.append(f"GDAL: {note}")
     fields = [str(f) for f in meta["fields"]]
     columns = {name: _column(values) for name, values in zip(fields, field_data, strict=True)}
     columns.update(_hstore_columns(columns.pop("other_tags", None)))
@@ -123,7 +160,7 @@ def read_layer(path: Path, layer: str, scene: Scene, options: dict[str, Any]) ->
         sub_cols = {k: v[rows] for k, v in columns.items()}
         layer_obj = _build(kind, geoms[rows], sub_cols, rows, scene, options, layer)
         layer_obj.source, layer_obj.crs = path, str(src_crs)
-        layer_obj.warnings = warnings + _skip_warnings(skipped, columns) + layer_obj.warnings
+        layer_obj.warnings = notes + _skip_warnings(skipped, columns) + layer_obj.warnings
         results.append(layer_obj)
     if not results:
         detail = "; ".join(_skip_warnings(skipped, columns)) or "no features"
@@ -157,7 +194,9 @@ def _hstore_columns(other_tags: np.ndarray | None) -> dict[str, np.ndarray]:
 def _decode(wkb: np.ndarray | None, n: int) -> np.ndarray:
     if n == 0:
         return np.empty(0, dtype=object)
-    return shapely.from_wkb(wkb, on_invalid="fix")
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return shapely.from_wkb(wkb, on_invalid="fix")
 
 
 def _clean(geoms: np.ndarray, src_crs: str, scene: Scene):
@@ -177,9 +216,12 @@ def _clean(geoms: np.ndarray, src_crs: str, scene: Scene):
         out_of_range = np.zeros(len(geoms), dtype=bool)
         out_of_range[owner[~lon_lat_ok]] = True
         skipped["coordinates outside longitude/latitude range (wrong CRS?)"] = np.flatnonzero(
-            out_of_range & ~bad)
+            out_of_range & ~bad
+        )
+        skipped["NaN or infinite coordinates"] = np.flatnonzero(bad & ~missing)
         bad |= out_of_range
-    skipped["NaN or infinite coordinates"] = np.flatnonzero(bad & ~missing)
+    else:
+        skipped["NaN or infinite coordinates"] = np.flatnonzero(bad & ~missing)
     geoms = np.where(bad, None, geoms)
 
     def to_local(xy: np.ndarray) -> np.ndarray:
@@ -195,8 +237,9 @@ def _clean(geoms: np.ndarray, src_crs: str, scene: Scene):
         geoms[unproj] = None
     invalid = ~shapely.is_missing(geoms) & ~shapely.is_valid(geoms)
     if invalid.any():
-        geoms[invalid] = shapely.make_valid(geoms[invalid], method="structure",
-                                            keep_collapsed=False)
+        geoms[invalid] = shapely.make_valid(
+            geoms[invalid], method="structure", keep_collapsed=False
+        )
         still = invalid & (shapely.is_empty(geoms) | ~shapely.is_valid(geoms))
         skipped["invalid geometry that could not be repaired"] = np.flatnonzero(still)
         geoms[still] = None
@@ -218,8 +261,9 @@ def _family(geoms: np.ndarray) -> np.ndarray:
 
 def _skip_warnings(skipped: dict[str, np.ndarray], columns: dict[str, np.ndarray]) -> list[str]:
     out = []
-    ids = _ids(columns, max(1, max((int(r.max()) + 1 for r in skipped.values() if r.size),
-                                   default=1)))
+    ids = _ids(
+        columns, max(1, max((int(r.max()) + 1 for r in skipped.values() if r.size), default=1))
+    )
     for reason, rows in skipped.items():
         if rows.size == 0:
             continue
@@ -238,8 +282,10 @@ def _ids(columns: dict[str, np.ndarray], n: int) -> np.ndarray:
             text = np.array([_text(v) for v in col], dtype=object)
             if all(text):
                 return text
-    return np.array([f"#{i}" for i in range(max(n, max((len(c) for c in columns.values()),
-                                                        default=0)))], dtype=object)
+    return np.array(
+        [f"#{i}" for i in range(max(n, max((len(c) for c in columns.values()), default=0)))],
+        dtype=object,
+    )
 
 
 def _text(value: Any) -> str:
@@ -267,8 +313,9 @@ def numeric(values: np.ndarray | None, n: int) -> np.ndarray:
     return out
 
 
-def _first_text(columns: dict[str, np.ndarray], keys: tuple[str, ...], n: int,
-                default: str) -> np.ndarray:
+def _first_text(
+    columns: dict[str, np.ndarray], keys: tuple[str, ...], n: int, default: str
+) -> np.ndarray:
     out = np.full(n, default, dtype=object)
     unresolved = np.ones(n, dtype=bool)
     for key in keys:
@@ -282,8 +329,9 @@ def _first_text(columns: dict[str, np.ndarray], keys: tuple[str, ...], n: int,
     return out
 
 
-def building_heights(columns: dict[str, np.ndarray], n: int, default: float,
-                     options: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, int]:
+def building_heights(
+    columns: dict[str, np.ndarray], n: int, default: float, options: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Base and top elevation per footprint, and how many used the default.
 
     Height comes from ``height``, else ``building:levels`` x 3.2 m, else the
@@ -300,8 +348,9 @@ def building_heights(columns: dict[str, np.ndarray], n: int, default: float,
     min_level = numeric(columns.get("building:min_level"), n) * LEVEL_HEIGHT
     base = np.where(np.isfinite(base), base, np.where(np.isfinite(min_level), min_level, 0.0))
     base = base + float(options.get("base_elevation", 0.0)) - scene_z(options)
-    top = np.maximum(height + float(options.get("base_elevation", 0.0)) - scene_z(options),
-                     base + 0.1)
+    top = np.maximum(
+        height + float(options.get("base_elevation", 0.0)) - scene_z(options), base + 0.1
+    )
     return base, top, int(defaulted.sum())
 
 
@@ -309,30 +358,43 @@ def scene_z(options: dict[str, Any]) -> float:
     return float(options.get("origin_z", 0.0))
 
 
-def _build(kind: str, geoms: np.ndarray, columns: dict[str, np.ndarray], source_rows: np.ndarray,
-           scene: Scene, options: dict[str, Any], layer_name: str) -> Layer:
+def _build(
+    kind: str,
+    geoms: np.ndarray,
+    columns: dict[str, np.ndarray],
+    source_rows: np.ndarray,
+    scene: Scene,
+    options: dict[str, Any],
+    layer_name: str,
+) -> Layer:
     n = len(geoms)
-    classes = _first_text(columns, (options["class_field"],) if "class_field" in options
-                          else CLASS_FIELDS, n, options.get("default_class", kind))
+    fallback_class = {POLYGON: "building", LINE: "road", POINT: "point"}[kind]
+    classes = _first_text(
+        columns,
+        (options["class_field"],) if "class_field" in options else CLASS_FIELDS,
+        n,
+        options.get("default_class", fallback_class),
+    )
     names = _first_text(columns, (options.get("name_field", "name"),), n, "")
     id_keys = (options["id_field"],) if "id_field" in options else ID_FIELDS
     ids = _first_text(columns, id_keys, n, "")
     no_id = ids == ""
     ids[no_id] = [f"{layer_name}#{r}" for r in source_rows[no_id]]
-    warnings: list[str] = []
+    notes: list[str] = []
     layer_kind = options.get("kind")
     if kind == POLYGON:
         is_area = layer_kind == "areas"
         default = float(options.get("default_height", 0.2 if is_area else scene.default_height))
         base, top, n_default = building_heights(columns, n, default, options)
         if n_default and not is_area:
-            warnings.append(f"{n_default} footprints had no height or levels; used {default:g} m")
+            notes.append(f"{n_default} footprints had no height or levels; used {default:g} m")
         mesh = meshing.extrude_polygons(geoms, base, top)
         layer_kind = layer_kind or "buildings"
     elif kind == LINE:
         width = numeric(columns.get(options.get("width_field", "width")), n)
-        fallback = np.array([ROAD_WIDTHS.get(c, float(options.get("default_width", 6.0)))
-                             for c in classes])
+        fallback = np.array(
+            [ROAD_WIDTHS.get(c, float(options.get("default_width", 6.0))) for c in classes]
+        )
         width = np.where(width > 0, width, fallback)
         z = np.full(n, float(options.get("z", 0.15)))
         mesh = meshing.ribbons(geoms, width, z)
@@ -341,12 +403,16 @@ def _build(kind: str, geoms: np.ndarray, columns: dict[str, np.ndarray], source_
         pts = shapely.get_coordinates(shapely.centroid(geoms), include_z=False)
         z = numeric(columns.get("z"), n)
         pts3 = np.column_stack([pts, np.where(np.isfinite(z), z, 0.0)])
-        mesh = meshing.markers(pts3, radius=float(options.get("marker_radius", 1.5)),
-                               height=float(options.get("marker_height", 6.0)))
+        mesh = meshing.markers(
+            pts3,
+            radius=float(options.get("marker_radius", 1.5)),
+            height=float(options.get("marker_height", 6.0)),
+        )
         layer_kind = layer_kind or "points"
     attrs = {k: v for k, v in columns.items()}
     vert_feature = np.repeat(mesh.feature, 3)
     bounds = feature_bounds(mesh.points[mesh.triangles.ravel()], vert_feature, n)
     table = FeatureTable(ids, classes, names, bounds, attrs)
-    return Layer(name=layer_name, mesh=mesh.to_polydata(), features=table, kind=layer_kind,
-                 warnings=warnings)
+    return Layer(
+        name=layer_name, mesh=mesh.to_polydata(), features=table, kind=layer_kind, warnings=notes
+    )

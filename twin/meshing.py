@@ -248,8 +248,11 @@ def extrude_polygons(
 def ribbons(lines: np.ndarray, widths: np.ndarray, z: np.ndarray) -> TriMesh:
     """Flat road ribbons: each line buffered to its width, top face at ``z``."""
     areas = shapely.buffer(
-        np.asarray(lines, dtype=object), np.asarray(widths) / 2.0, cap_style="flat",
-        join_style="round", quad_segs=2,
+        np.asarray(lines, dtype=object),
+        np.asarray(widths) / 2.0,
+        cap_style="flat",
+        join_style="round",
+        quad_segs=2,
     )
     areas = shapely.make_valid(areas)
     z = np.asarray(z, dtype=np.float64)
@@ -259,18 +262,26 @@ def ribbons(lines: np.ndarray, widths: np.ndarray, z: np.ndarray) -> TriMesh:
 def _prism_template(sides: int, radius: float, height: float):
     ang = np.linspace(0.0, 2 * np.pi, sides, endpoint=False)
     ring = np.column_stack([radius * np.cos(ang), radius * np.sin(ang)])
-    verts = np.vstack([np.column_stack([ring, np.zeros(sides)]),
-                       np.column_stack([ring, np.full(sides, height)])])
+    verts = np.vstack(
+        [np.column_stack([ring, np.zeros(sides)]), np.column_stack([ring, np.full(sides, height)])]
+    )
     i = np.arange(sides)
     j = (i + 1) % sides
-    walls = np.vstack([np.column_stack([i, j, j + sides]), np.column_stack([i, j + sides, i + sides])])
-    top = np.column_stack([np.full(sides - 2, sides), np.arange(1, sides - 1) + sides,
-                           np.arange(2, sides) + sides])
-    bottom = np.column_stack([np.zeros(sides - 2, int), np.arange(2, sides), np.arange(1, sides - 1)])
+    walls = np.vstack(
+        [np.column_stack([i, j, j + sides]), np.column_stack([i, j + sides, i + sides])]
+    )
+    top = np.column_stack(
+        [np.full(sides - 2, sides), np.arange(1, sides - 1) + sides, np.arange(2, sides) + sides]
+    )
+    bottom = np.column_stack(
+        [np.zeros(sides - 2, int), np.arange(2, sides), np.arange(1, sides - 1)]
+    )
     return verts, np.vstack([walls, top, bottom])
 
 
-def markers(points: np.ndarray, radius: float = 1.5, height: float = 6.0, sides: int = 6) -> TriMesh:
+def markers(
+    points: np.ndarray, radius: float = 1.5, height: float = 6.0, sides: int = 6
+) -> TriMesh:
     """A small closed prism at every point (n, 3): instanced by broadcasting."""
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
     verts, faces = _prism_template(sides, radius, height)

@@ -93,10 +93,12 @@ class SceneView:
             return
         cx, cy = (bounds[0] + bounds[1]) / 2, (bounds[2] + bounds[3]) / 2
         size = max(bounds[1] - bounds[0], bounds[3] - bounds[2]) * 3 + 200
-        plane = pv.Plane(center=(cx, cy, bounds[4] - 0.05), direction=(0, 0, 1),
-                         i_size=size, j_size=size)
-        self._ground = self.plotter.add_mesh(plane, color=GROUND_COLOR, pickable=False,
-                                             name="ground", reset_camera=False)
+        plane = pv.Plane(
+            center=(cx, cy, bounds[4] - 0.05), direction=(0, 0, 1), i_size=size, j_size=size
+        )
+        self._ground = self.plotter.add_mesh(
+            plane, color=GROUND_COLOR, pickable=False, name="ground", reset_camera=False
+        )
 
     def _on_added(self, layer: Layer) -> None:
         self._add(layer)

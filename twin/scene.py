@@ -150,6 +150,12 @@ class Scene:
             return None
         b = np.vstack(boxes)
         return np.array(
-            [b[:, 0].min(), b[:, 1].max(), b[:, 2].min(), b[:, 3].max(), b[:, 4].min(),
-             b[:, 5].max()]
+            [
+                b[:, 0].min(),
+                b[:, 1].max(),
+                b[:, 2].min(),
+                b[:, 3].max(),
+                b[:, 4].min(),
+                b[:, 5].max(),
+            ]
         )

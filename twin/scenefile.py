@@ -69,7 +69,12 @@ class _Reader:
     def fail(self, name: str, message: str) -> SceneFileError:
         return SceneFileError(self.path, self.key(name), message)
 
-    def get(self, name: str, kind: type | tuple[type, ...], default: Any = ..., ) -> Any:
+    def get(
+        self,
+        name: str,
+        kind: type | tuple[type, ...],
+        default: Any = ...,
+    ) -> Any:
         self.used.add(name)
         if name not in self.table:
             if default is ...:
@@ -107,14 +112,26 @@ class _Reader:
 
 
 def _kind_name(kinds: tuple[type, ...]) -> str:
-    names = {str: "a string", float: "a number", int: "an integer", bool: "true/false",
-             list: "a list", dict: "a table"}
+    names = {
+        str: "a string",
+        float: "a number",
+        int: "an integer",
+        bool: "true/false",
+        list: "a list",
+        dict: "a table",
+    }
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
 def _toml_type(value: Any) -> str:
-    return {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
-            list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+    return {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "a boolean",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
 
 
 def parse_style(path: Path, table: dict[str, Any], prefix: str) -> Style:
@@ -131,7 +148,7 @@ def parse_style(path: Path, table: dict[str, Any], prefix: str) -> Style:
         style.color = _parse_color(r, "color", color)
     style.attribute = r.get("attribute", str, None)
     if mode == "attribute" and not style.attribute:
-        raise r.fail("attribute", "is required when by = \"attribute\"")
+        raise r.fail("attribute", 'is required when by = "attribute"')
     style.cmap = r.get("cmap", str, "viridis")
     rng = r.vector("range", 2, None)
     if rng is not None:
@@ -139,9 +156,7 @@ def parse_style(path: Path, table: dict[str, Any], prefix: str) -> Style:
             raise r.fail("range", f"must be increasing, got {list(rng)}")
         style.clim = (rng[0], rng[1])
     classes = r.get("classes", dict, {})
-    style.class_colors = {
-        str(k): _parse_color(r, f"classes.{k}", v) for k, v in classes.items()
-    }
+    style.class_colors = {str(k): _parse_color(r, f"classes.{k}", v) for k, v in classes.items()}
     r.check_unknown()
     return style
 
@@ -154,14 +169,14 @@ def _parse_color(r: _Reader, key: str, value: Any) -> tuple[int, int, int]:
                 return tuple(int(text[i : i + 2], 16) for i in (0, 2, 4))  # type: ignore[return-value]
             except ValueError:
                 pass
-        raise r.fail(key, f"expected a colour like \"#a0b0c0\" or [r, g, b], got {value!r}")
+        raise r.fail(key, f'expected a colour like "#a0b0c0" or [r, g, b], got {value!r}')
     if (
         isinstance(value, list)
         and len(value) == 3
         and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255 for v in value)
     ):
         return (value[0], value[1], value[2])
-    raise r.fail(key, f"expected a colour like \"#a0b0c0\" or [r, g, b] in 0-255, got {value!r}")
+    raise r.fail(key, f'expected a colour like "#a0b0c0" or [r, g, b] in 0-255, got {value!r}')
 
 
 def parse_bookmark(path: Path, table: dict[str, Any], prefix: str) -> Bookmark:
@@ -241,7 +256,9 @@ def _table_list(r: _Reader, name: str) -> list[dict[str, Any]]:
     items = r.get(name, list, [])
     for i, item in enumerate(items):
         if not isinstance(item, dict):
-            raise SceneFileError(r.path, f"{name}[{i}]", f"expected a table, got {_toml_type(item)}")
+            raise SceneFileError(
+                r.path, f"{name}[{i}]", f"expected a table, got {_toml_type(item)}"
+            )
     return items
 
 
