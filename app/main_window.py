@@ -161,11 +161,15 @@ class MainWindow(QMainWindow):
         iren.add_observer("LeftButtonPressEvent", self._on_press)
         iren.add_observer("LeftButtonReleaseEvent", self._on_release)
 
-    def _on_press(self, obj, _event) -> None:
-        self._press = tuple(obj.GetEventPosition())
+    def _event_position(self) -> tuple[int, int]:
+        x, y = self.plotter.iren.interactor.GetEventPosition()
+        return int(x), int(y)
 
-    def _on_release(self, obj, _event) -> None:
-        pos = tuple(obj.GetEventPosition())
+    def _on_press(self, *_: object) -> None:
+        self._press = self._event_position()
+
+    def _on_release(self, *_: object) -> None:
+        pos = self._event_position()
         if self._press is None:
             return
         moved = np.hypot(pos[0] - self._press[0], pos[1] - self._press[1])

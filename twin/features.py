@@ -112,17 +112,15 @@ class FeatureTable:
             keys.update(dict.fromkeys(t.attributes))
         attrs: dict[str, np.ndarray] = {}
         for key in keys:
-            parts = []
-            for t in tables:
-                if key in t.attributes:
-                    parts.append(t.attributes[key])
-                else:
-                    parts.append(np.full(len(t), None, dtype=object))
-            numeric = all(p.dtype.kind in "fiub" for p in parts if len(p))
-            attrs[key] = (
-                np.concatenate([p.astype(np.float64) for p in parts])
-                if numeric
-                else np.concatenate([p.astype(object) for p in parts])
+            present = [t.attributes[key] for t in tables if key in t.attributes]
+            numeric = all(p.dtype.kind in "fiub" for p in present)
+            fill = np.nan if numeric else None
+            parts = [
+                t.attributes[key] if key in t.attributes else np.full(len(t), fill, dtype=object)
+                for t in tables
+            ]
+            attrs[key] = np.concatenate(
+                [p.astype(np.float64 if numeric else object) for p in parts]
             )
         return FeatureTable(
             np.concatenate([t.ids for t in tables]),

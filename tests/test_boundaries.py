@@ -1,0 +1,38 @@
+"""The dependency rule of DESIGN.md: the model and importers never import Qt."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import ROOT
+
+QT_MODULES = ("PySide6", "pyvistaqt", "qtpy", "PyQt5", "PyQt6")
+
+
+def _loaded_after(code: str) -> set[str]:
+    probe = f"{code}\nimport sys\nprint('\\n'.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    return set(out.stdout.split())
+
+
+def test_twin_and_importers_load_no_qt():
+    modules = _loaded_after(
+        "import twin.scene, twin.render, twin.scenefile, twin.meshing, twin.imagecompare\n"
+        "import importers, importers.vector\n"
+        "from importers import open_scene\n"
+        "open_scene('scenes/hanoi_vnu.toml')"
+    )
+    leaked = sorted(m for m in modules if m.split(".")[0] in QT_MODULES)
+    assert leaked == []
+
+
+def test_twin_never_imports_importers_or_app():
+    modules = _loaded_after("import twin.scene, twin.render, twin.scenefile, twin.meshing")
+    assert not any(m.split(".")[0] in ("importers", "app") for m in modules)
+
+
+def test_cli_help_does_not_load_vtk_or_qt():
+    modules = _loaded_after("import app.cli")
+    assert not any(m.split(".")[0] in ("vtkmodules", "PySide6", "ifcopenshell") for m in modules)

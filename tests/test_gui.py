@@ -1,0 +1,84 @@
+"""The real window under Xvfb: click a building, read its attributes, toggle a layer."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+import importers
+from conftest import SCENES
+
+pytestmark = pytest.mark.gui
+
+if not os.environ.get("DISPLAY"):
+    pytest.skip("no X display (install xvfb: pytest-xvfb starts it)", allow_module_level=True)
+
+
+@pytest.fixture
+def main_window(qtbot):
+    from app.main_window import MainWindow
+
+    scene = importers.open_scene(SCENES / "hanoi_vnu.toml")
+    window = MainWindow(scene)
+    window.resize(900, 640)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.go_to_bookmark("overview")
+    yield window
+    window.close()
+
+
+def _grab(window) -> np.ndarray:
+    window.plotter.render()
+    return np.asarray(window.plotter.screenshot(return_img=True))[:, :, :3].astype(int)
+
+
+def _click(qtbot, window, world_xyz) -> None:
+    """A real mouse click on the 3D widget at a world point's pixel."""
+    x, y = window.view.display_point(world_xyz)
+    widget = window.plotter.interactor
+    ratio = widget.devicePixelRatioF()
+    height = widget.height()
+    pos = QPoint(round(x / ratio), round(height - y / ratio))
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=pos)
+
+
+def test_click_a_building_and_read_its_attributes(qtbot, main_window):
+    layer = main_window.scene.layers[0]
+    row = int(np.flatnonzero(layer.features.names == "A6")[0])
+    b = layer.features.bounds[row]
+    roof = main_window.scene.to_world([(b[0] + b[1]) / 2, (b[2] + b[3]) / 2, b[5]])
+    _click(qtbot, main_window, roof)
+    assert main_window.last_pick is not None
+    assert main_window.attribute("name") == "A6"
+    assert main_window.attribute("height") == "27"
+    assert main_window.attribute("layer") == layer.name
+    assert "A6" in main_window.statusBar().currentMessage()
+    selection = main_window.view.selection
+    assert selection is not None and selection[1].tolist() == [row]
+
+
+def test_toggling_a_layer_changes_the_pixels(qtbot, main_window):
+    before = _grab(main_window)
+    item = main_window.layer_item(main_window.scene.layers[0].name)
+    item.setCheckState(Qt.CheckState.Unchecked)
+    assert main_window.scene.layers[0].visible is False
+    hidden = _grab(main_window)
+    changed = np.any(np.abs(before - hidden) > 30, axis=2).mean()
+    assert changed > 0.05
+    item.setCheckState(Qt.CheckState.Checked)
+    shown = _grab(main_window)
+    assert np.any(np.abs(before - shown) > 30, axis=2).mean() < 0.01
+
+
+def test_bookmark_box_moves_the_camera(qtbot, main_window):
+    start = main_window.plotter.camera.position
+    main_window.go_to_bookmark("Tòa A6")
+    assert main_window.plotter.camera.position != start
+    bm = main_window.view.current_bookmark("now")
+    expected = main_window.scene.bookmark("Tòa A6")
+    assert np.allclose(bm.position, expected.position, atol=1e-6)
