@@ -38,8 +38,10 @@ def polygon_feature(fid: str, ring: list[tuple[float, float]], holes=(), **props
     return {
         "type": "Feature",
         "properties": {"id": fid, **props},
-        "geometry": {"type": "Polygon", "coordinates": [list(map(list, ring)),
-                                                         *[list(map(list, h)) for h in holes]]},
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [list(map(list, ring)), *[list(map(list, h)) for h in holes]],
+        },
     }
 
 
@@ -50,5 +52,9 @@ def run_cli(*args: str, cwd: Path | None = None):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
-        capture_output=True, text=True, cwd=cwd or ROOT, env=env, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env=env,
+        timeout=300,
     )

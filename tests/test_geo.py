@@ -14,13 +14,21 @@ VIET_TRI_LONLAT = (105.4010, 21.3220)
 VIET_TRI_9208 = (567336.573618215, 2358739.7099050223)
 
 # VN-2000 -> WGS 84 (EPSG:6960 family): published 7 parameters, coordinate frame.
-VN2000_TOWGS84 = dict(x=-191.90441429, y=-39.30318279, z=-111.45032835, rx=-0.00928836,
-                      ry=0.01975479, rz=-0.00427372, s=0.252906278)
+VN2000_TOWGS84 = dict(
+    x=-191.90441429,
+    y=-39.30318279,
+    z=-111.45032835,
+    rx=-0.00928836,
+    ry=0.01975479,
+    rz=-0.00427372,
+    s=0.252906278,
+)
 
 
 def test_wgs84_to_vn2000_tm3_matches_proj_golden_point():
-    x, y = transform_xy(np.array([VIET_TRI_LONLAT[0]]), np.array([VIET_TRI_LONLAT[1]]),
-                        "EPSG:4326", "EPSG:9208")
+    x, y = transform_xy(
+        np.array([VIET_TRI_LONLAT[0]]), np.array([VIET_TRI_LONLAT[1]]), "EPSG:4326", "EPSG:9208"
+    )
     assert abs(x[0] - VIET_TRI_9208[0]) < 1e-3
     assert abs(y[0] - VIET_TRI_9208[1]) < 1e-3
 
@@ -36,8 +44,9 @@ def test_vn2000_operation_is_the_published_helmert_not_a_ballpark():
         "+step +proj=tmerc +lat_0=0 +lon_0=104.75 +k=0.9999 +x_0=500000 +y_0=0 +ellps=WGS84"
     )
     ex, ey = pipeline.transform(*VIET_TRI_LONLAT)
-    x, y = transform_xy(np.array([VIET_TRI_LONLAT[0]]), np.array([VIET_TRI_LONLAT[1]]),
-                        "EPSG:4326", "EPSG:9208")
+    x, y = transform_xy(
+        np.array([VIET_TRI_LONLAT[0]]), np.array([VIET_TRI_LONLAT[1]]), "EPSG:4326", "EPSG:9208"
+    )
     assert np.hypot(x[0] - ex, y[0] - ey) < 1e-3
 
 
@@ -79,8 +88,9 @@ def test_lon_lat_order_is_always_xy():
 
 def test_scene_keeps_local_coordinates_small_and_exact():
     scene = Scene(crs="EPSG:9208", origin=[567000.0, 2358000.0, 0.0])
-    local = scene.local_from(np.array([VIET_TRI_LONLAT[0]]), np.array([VIET_TRI_LONLAT[1]]),
-                             "EPSG:4326")
+    local = scene.local_from(
+        np.array([VIET_TRI_LONLAT[0]]), np.array([VIET_TRI_LONLAT[1]]), "EPSG:4326"
+    )
     assert np.allclose(local[0], (336.573618215, 739.7099050223), atol=1e-6)
     lonlat = scene.local_to_wgs84(local)
     assert np.allclose(lonlat[0], VIET_TRI_LONLAT, atol=1e-9)

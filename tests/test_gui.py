@@ -6,10 +6,10 @@ import os
 
 import numpy as np
 import pytest
+from conftest import SCENES
 from PySide6.QtCore import QPoint, Qt
 
 import importers
-from conftest import SCENES
 
 pytestmark = pytest.mark.gui
 

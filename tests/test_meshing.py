@@ -53,9 +53,12 @@ def test_courtyard_hole_survives():
     roof = mesh.triangles[(mesh.feature == 0)]
     z = mesh.points[roof][:, :, 2]
     roof_tris = mesh.points[roof[np.all(z == 12.0, axis=1)]]
-    area = 0.5 * np.linalg.norm(
-        np.cross(roof_tris[:, 1] - roof_tris[:, 0], roof_tris[:, 2] - roof_tris[:, 0]), axis=1
-    ).sum()
+    area = (
+        0.5
+        * np.linalg.norm(
+            np.cross(roof_tris[:, 1] - roof_tris[:, 0], roof_tris[:, 2] - roof_tris[:, 0]), axis=1
+        ).sum()
+    )
     assert area == pytest.approx(COURTYARD.area)
 
 

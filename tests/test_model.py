@@ -64,8 +64,9 @@ def test_class_style_uses_palette_and_stable_fallback():
     assert tuple(colors[1]) == CLASS_PALETTE["hospital"]
     again = feature_colors(layer.features, Style(mode="class"))
     assert np.array_equal(colors, again)
-    custom = feature_colors(layer.features, Style(mode="class",
-                                                  class_colors={"mystery": (1, 2, 3)}))
+    custom = feature_colors(
+        layer.features, Style(mode="class", class_colors={"mystery": (1, 2, 3)})
+    )
     assert tuple(custom[2]) == (1, 2, 3)
 
 
@@ -93,8 +94,13 @@ def test_scene_events_reach_subscribers_without_qt():
     scene.set_visible(first, False)  # no change, no event
     scene.set_opacity(first, 0.5)
     scene.remove_layer(second)
-    assert seen == [("added", "blocks"), ("added", "blocks (2)"), ("visible", "blocks"),
-                    ("style", "blocks"), ("removed", "blocks (2)")]
+    assert seen == [
+        ("added", "blocks"),
+        ("added", "blocks (2)"),
+        ("visible", "blocks"),
+        ("style", "blocks"),
+        ("removed", "blocks (2)"),
+    ]
 
 
 def test_bookmarks_replace_by_name_and_unknown_names_are_listed():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import pyvista as pv
+from conftest import ROOT, SCENES
 
 import importers
-from conftest import ROOT, SCENES
 from twin.imagecompare import compare, read_png
 from twin.render import SceneView, render_image, save_png, use_offscreen_gl
 
@@ -55,8 +55,9 @@ def test_clicking_a_known_pixel_picks_that_building(vnu_scene, plotter, name):
     assert hit is not None
     assert hit.layer is layer
     assert hit.attributes["name"] == name
-    assert np.linalg.norm(hit.world[:2] - roof_centre[:2]) < 0.5 * np.hypot(b[1] - b[0],
-                                                                            b[3] - b[2])
+    assert np.linalg.norm(hit.world[:2] - roof_centre[:2]) < 0.5 * np.hypot(
+        b[1] - b[0], b[3] - b[2]
+    )
     assert view.pick(2, 2) is None or view.pick(2, 2).layer is not layer
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import SCENES, run_cli
 
 import importers
-from conftest import SCENES, run_cli
 from twin.scenefile import SceneFileError, load_scene_spec, parse_scene
 
 VALID = """
@@ -42,18 +42,34 @@ def test_valid_scene_parses_with_paths_relative_to_the_file(tmp_path):
         ('crs = "EPSG:9208"', 'crs = "EPSG:4326"', "scene.crs", "not a projected CRS"),
         ('crs = "EPSG:9208"', 'crs = "EPSG:99999999"', "scene.crs", "unknown CRS"),
         ('crs = "EPSG:9208"\n', "", "scene.crs", "is required but missing"),
-        ("origin = [567000.0, 2358000, 0]", "origin = [1, 2]", "scene.origin",
-         "expected a list of 3 numbers"),
-        ("origin = [567000.0, 2358000, 0]", 'origin = "here"', "scene.origin",
-         "expected a list, got a string"),
+        (
+            "origin = [567000.0, 2358000, 0]",
+            "origin = [1, 2]",
+            "scene.origin",
+            "expected a list of 3 numbers",
+        ),
+        (
+            "origin = [567000.0, 2358000, 0]",
+            'origin = "here"',
+            "scene.origin",
+            "expected a list, got a string",
+        ),
         ('name = "Test"', 'name = "Test"\ncolour = 3', "scene.colour", "unknown key"),
         ('by = "attribute"', 'by = "rainbow"', "layers[0].style.by", "expected one of"),
         ("range = [0, 60]", "range = [60, 0]", "layers[0].style.range", "must be increasing"),
         ('path = "b.geojson"', "path = 5", "layers[0].path", "expected a string"),
-        ("focal_point = [567000, 2358000, 0]", "focal_point = [567500, 2357500, 800]",
-         "bookmarks[0].position", "equals focal_point"),
-        ('name = "overview"', 'name = "overview"\nview_angle = 400', "bookmarks[0].view_angle",
-         "between 1 and 170"),
+        (
+            "focal_point = [567000, 2358000, 0]",
+            "focal_point = [567500, 2357500, 800]",
+            "bookmarks[0].position",
+            "equals focal_point",
+        ),
+        (
+            'name = "overview"',
+            'name = "overview"\nview_angle = 400',
+            "bookmarks[0].view_angle",
+            "between 1 and 170",
+        ),
     ],
 )
 def test_each_mistake_names_file_key_and_problem(tmp_path, old, new, key, problem):
@@ -71,7 +87,7 @@ def test_invalid_toml_and_non_utf8(tmp_path):
     path.write_text("[scene\ncrs = 1", encoding="utf-8")
     with pytest.raises(SceneFileError, match="not valid TOML"):
         load_scene_spec(path)
-    path.write_bytes(b"[scene]\nname = \"\xff\xfe\"\n")
+    path.write_bytes(b'[scene]\nname = "\xff\xfe"\n')
     with pytest.raises(SceneFileError, match="not UTF-8"):
         load_scene_spec(path)
 
@@ -81,7 +97,7 @@ def test_scene_files_cannot_execute_code(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.toml"
     path.write_text(
-        VALID + f'\n[plugin]\nrun = "__import__(\'os\').system(\'touch {marker}\')"\n',
+        VALID + f"\n[plugin]\nrun = \"__import__('os').system('touch {marker}')\"\n",
         encoding="utf-8",
     )
     with pytest.raises(SceneFileError, match="plugin: unknown key"):
