@@ -105,6 +105,7 @@ def describe(scene) -> dict:
                 "bounds_world": [
                     round(float(v), 3) for v in (lo[0], hi[0], lo[1], hi[1], lo[2], hi[2])
                 ],
+                "info": dict(layer.info),
                 "warnings": list(layer.warnings),
             }
         )
@@ -135,6 +136,8 @@ def cmd_info(args: argparse.Namespace) -> int:
             f"    world bounds: E {bw[0]:.1f}..{bw[1]:.1f}  N {bw[2]:.1f}..{bw[3]:.1f}  "
             f"H {bw[4]:.1f}..{bw[5]:.1f}"
         )
+        for key, value in la["info"].items():
+            print(f"    {key}: {value}")
         for w in la["warnings"]:
             print(f"    warning: {w}")
     if summary["bookmarks"]:

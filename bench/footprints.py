@@ -145,8 +145,10 @@ def main() -> None:
     print(f"{len(city)} buildings over {xmax - xmin:.0f} x {ymax - ymin:.0f} m")
     print("kinds:", dict(zip(kinds.tolist(), counts.tolist(), strict=True)))
     print(f"rotated: {city.rotated.sum()}  valid: {shapely.is_valid(city.geoms).all()}")
-    print(f"heights: min {city.heights.min():.1f}  median {np.median(city.heights):.1f}  "
-          f"max {city.heights.max():.1f}")
+    print(
+        f"heights: min {city.heights.min():.1f}  median {np.median(city.heights):.1f}  "
+        f"max {city.heights.max():.1f}"
+    )
     union_area = shapely.union_all(city.geoms[: min(len(city), 5000)]).area
     sum_area = shapely.area(city.geoms[: min(len(city), 5000)]).sum()
     print(f"overlap check (first 5000): union/sum area = {union_area / sum_area:.9f}")

@@ -7,10 +7,12 @@ scene file. Importers return data, never actors, and import no Qt.
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from importers.errors import ImportCancelled, ImportFailed
 from twin.layer import Layer
@@ -18,29 +20,41 @@ from twin.scene import Scene
 
 Progress = Callable[[int, int], None]
 
-__all__ = ["ImportCancelled", "ImportFailed", "importer_for", "open", "open_scene", "scene_for"]
+__all__ = [
+    "ImportCancelled",
+    "ImportFailed",
+    "Importer",
+    "importer_for",
+    "open",
+    "open_scene",
+    "scene_for",
+]
 
 
-class Reader(Protocol):
-    def __call__(
-        self,
-        path: Path,
-        scene: Scene,
-        options: dict[str, Any],
-        progress: Progress | None,
-        cancel: threading.Event | None,
-    ) -> list[Layer]: ...
+@dataclass(frozen=True)
+class Importer:
+    """One file format family.
+
+    ``module`` is imported lazily and must provide ``read(path, scene, options,
+    progress, cancel) -> list[Layer]`` and ``extent(path) -> (crs, (xmin, ymin,
+    xmax, ymax))`` (the CRS the file declares, or None, and its bounds in it),
+    which :func:`scene_for` uses to fit a scene to a lone file.
+    """
+
+    name: str
+    module: str
+    suffixes: tuple[str, ...]
+
+    def load(self):
+        return importlib.import_module(self.module)
 
 
-def _vector(*args: Any) -> list[Layer]:
-    from importers import vector
-
-    return vector.read(*args)
-
-
-#: importer name -> (reader, file suffixes)
-REGISTRY: dict[str, tuple[Callable[..., list[Layer]], tuple[str, ...]]] = {
-    "vector": (_vector, (".geojson", ".json", ".gpkg", ".shp", ".fgb")),
+#: importer name -> Importer; suffixes are matched longest first.
+REGISTRY: dict[str, Importer] = {
+    imp.name: imp
+    for imp in (
+        Importer("vector", "importers.vector", (".geojson", ".json", ".gpkg", ".shp", ".fgb")),
+    )
 }
 
 
@@ -50,11 +64,15 @@ def importer_for(path: Path, name: str | None = None) -> str:
         if name not in REGISTRY:
             raise ImportFailed(path, f"unknown importer {name!r}; have {', '.join(REGISTRY)}")
         return name
-    suffix = "".join(Path(path).suffixes[-2:]).lower()
-    for key, (_, suffixes) in REGISTRY.items():
-        if suffix.endswith(suffixes) or Path(path).suffix.lower() in suffixes:
+    name_lower = Path(path).name.lower()
+    by_length = sorted(
+        ((sfx, imp.name) for imp in REGISTRY.values() for sfx in imp.suffixes),
+        key=lambda pair: -len(pair[0]),
+    )
+    for sfx, key in by_length:
+        if name_lower.endswith(sfx):
             return key
-    known = sorted({s for _, sfx in REGISTRY.values() for s in sfx})
+    known = sorted({sfx for imp in REGISTRY.values() for sfx in imp.suffixes})
     raise ImportFailed(
         path, f"unsupported file type {Path(path).suffix!r}; supported: {' '.join(known)}"
     )
@@ -74,8 +92,8 @@ def open(
         raise ImportFailed(path, "file not found")
     if path.is_dir() and path.suffix.lower() != ".gdb":
         raise ImportFailed(path, "is a folder, not a file")
-    reader, _ = REGISTRY[importer_for(path, importer)]
-    return reader(path, scene, dict(options or {}), progress, cancel)
+    module = REGISTRY[importer_for(path, importer)].load()
+    return module.read(path, scene, dict(options or {}), progress, cancel)
 
 
 def open_scene(
@@ -113,13 +131,12 @@ def open_scene(
 def scene_for(path: Path | str) -> Scene:
     """A scene fitted to one data file: its projected CRS (or the UTM zone of its
     centre for lon/lat data) with the origin at its centre, rounded to 100 m."""
-    from importers import vector
-
     path = Path(path)
     if not path.exists():
         raise ImportFailed(path, "file not found")
-    importer_for(path)
-    crs, bounds = vector.crs_and_bounds(path)
+    crs, bounds = REGISTRY[importer_for(path)].load().extent(path)
+    if crs is None:
+        raise ImportFailed(path, "declares no CRS; open it from a scene file that sets one")
     return _fitted_scene(path, crs, bounds)
 
 

@@ -55,7 +55,7 @@ POLYGON, LINE, POINT = "polygon", "line", "point"
 _HSTORE = re.compile(r'"((?:[^"\\]|\\.)*)"=>"((?:[^"\\]|\\.)*)"')
 
 
-def crs_and_bounds(path: Path) -> tuple[str, tuple[float, float, float, float]]:
+def extent(path: Path) -> tuple[str, tuple[float, float, float, float]]:
     """Declared CRS (GeoJSON defaults to WGS 84) and the bounds of the usable
     coordinates of the first layer (non-finite and out-of-range ones ignored, so
     one bad feature cannot throw the scene origin off)."""

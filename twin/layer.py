@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyvista as pv
@@ -12,6 +14,24 @@ from twin.features import FeatureTable
 from twin.style import Style
 
 FEATURE_ARRAY = "feature"
+
+
+@dataclass
+class TreeNode:
+    """A node of a layer's hierarchy; ``rows`` are the feature rows directly under it."""
+
+    name: str
+    kind: str
+    rows: list[int] = field(default_factory=list)
+    children: list[TreeNode] = field(default_factory=list)
+    id: str = ""
+
+    def all_rows(self) -> list[int]:
+        """Rows of this node and every descendant (for per-storey visibility)."""
+        out = list(self.rows)
+        for child in self.children:
+            out.extend(child.all_rows())
+        return out
 
 
 @dataclass(eq=False)
@@ -31,6 +51,13 @@ class Layer:
         repaired features); the import itself succeeded.
     source : the file it came from, if any.
     crs : the CRS the source was declared in (before reprojection).
+    details : optional lazy provider of everything else known about one
+        feature (e.g. IFC property and quantity sets), ``row -> {group: {key:
+        value}}``; called only when a user inspects a feature.
+    tree : optional hierarchy (e.g. IFC project/site/building/storey) as
+        :class:`TreeNode`, for the GUI's layer tree.
+    info : importer facts shown by ``citytwin info`` (schema, georeferencing
+        method, LoD ...), plain JSON-able values.
     """
 
     name: str
@@ -42,6 +69,9 @@ class Layer:
     warnings: list[str] = field(default_factory=list)
     source: Path | None = None
     crs: str | None = None
+    details: Callable[[int], dict[str, dict[str, Any]]] | None = None
+    tree: TreeNode | None = None
+    info: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if FEATURE_ARRAY not in self.mesh.cell_data:
@@ -60,6 +90,10 @@ class Layer:
     @property
     def n_triangles(self) -> int:
         return int(self.mesh.n_cells)
+
+    def feature_details(self, row: int) -> dict[str, dict[str, Any]]:
+        """Everything known about one feature beyond its table row (may be slow)."""
+        return self.details(row) if self.details is not None else {}
 
     def feature_at_cell(self, cell_id: int) -> int:
         return int(self.cell_features[cell_id])
