@@ -120,7 +120,8 @@ def open_scene(
         )
         for layer in layers:
             layer.name = layer_spec.name if len(layers) == 1 else f"{layer_spec.name}: {layer.name}"
-            layer.style = layer_spec.style
+            if layer_spec.style is not None:
+                layer.style = layer_spec.style
             layer.visible = layer_spec.visible
             scene.add_layer(layer)
         if progress is not None:

@@ -17,7 +17,7 @@ import pyvista as pv
 
 from twin.layer import Layer
 from twin.scene import Bookmark, Scene
-from twin.style import HIGHLIGHT_RGB, feature_colors
+from twin.style import HIGHLIGHT_RGB, cell_colors
 
 COLOR_ARRAY = "rgb"
 BACKGROUND_TOP = "#9ec3e6"
@@ -70,9 +70,9 @@ class SceneView:
         mesh = layer.mesh
         if mesh.n_cells == 0:
             return
-        colors = feature_colors(layer.features, layer.style)
+        colors = self._base_cell_colors(layer)
         self._base_colors[layer] = colors
-        mesh.cell_data[COLOR_ARRAY] = colors[layer.cell_features]
+        mesh.cell_data[COLOR_ARRAY] = colors.copy()
         actor = self.plotter.add_mesh(
             mesh,
             scalars=COLOR_ARRAY,
@@ -120,7 +120,7 @@ class SceneView:
         if what == "visible":
             actor.SetVisibility(layer.visible)
         elif what == "style":
-            self._base_colors[layer] = feature_colors(layer.features, layer.style)
+            self._base_colors[layer] = self._base_cell_colors(layer)
             actor.GetProperty().SetOpacity(layer.style.opacity)
             self._recolor(layer)
         elif what == "mesh":
@@ -130,15 +130,16 @@ class SceneView:
             self._add(layer)
         self.plotter.render()
 
+    @staticmethod
+    def _base_cell_colors(layer: Layer) -> np.ndarray:
+        return cell_colors(layer.mesh.cell_data, layer.cell_features, layer.features, layer.style)
+
     def _recolor(self, layer: Layer) -> None:
         """Write the layer's per-cell colours in place and mark them modified."""
-        colors = self._base_colors[layer]
-        if self._selection and self._selection[0] is layer:
-            colors = colors.copy()
-            colors[self._selection[1]] = HIGHLIGHT_RGB
         target = layer.mesh.cell_data[COLOR_ARRAY]
-        target[:] = colors[layer.cell_features]
-        layer.mesh.cell_data[COLOR_ARRAY] = target
+        target[:] = self._base_colors[layer]
+        if self._selection and self._selection[0] is layer:
+            target[layer.cells_of(self._selection[1])] = HIGHLIGHT_RGB
         layer.mesh.Modified()
 
     # -- selection -----------------------------------------------------------------

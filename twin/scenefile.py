@@ -19,7 +19,7 @@ from twin.geo import CRSResolutionError, parse_crs, require_projected
 from twin.scene import Bookmark
 from twin.style import Style
 
-STYLE_MODES = ("class", "attribute", "solid")
+STYLE_MODES = ("class", "attribute", "solid", "native")
 
 
 class SceneFileError(ValueError):
@@ -38,7 +38,7 @@ class LayerSpec:
     path: Path
     importer: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
-    style: Style = field(default_factory=Style)
+    style: Style | None = None  # None: keep the importer's default style
     visible: bool = True
 
 
@@ -206,7 +206,9 @@ def parse_layer(path: Path, table: dict[str, Any], prefix: str) -> LayerSpec:
         options=dict(r.get("options", dict, {})),
         visible=r.get("visible", bool, True),
     )
-    spec.style = parse_style(path, r.get("style", dict, {}), r.key("style"))
+    style_table = r.get("style", dict, None)
+    if style_table is not None:
+        spec.style = parse_style(path, style_table, r.key("style"))
     r.check_unknown()
     return spec
 

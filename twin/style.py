@@ -15,7 +15,7 @@ import numpy as np
 
 from twin.features import FeatureTable
 
-StyleMode = Literal["class", "attribute", "solid"]
+StyleMode = Literal["class", "attribute", "solid", "native"]
 
 #: Default colours by feature class (RGB 0-255): warm for living, cool for work,
 #: saturated for public services so they stand out in an overview.
@@ -56,7 +56,10 @@ class Style:
     ``mode="class"`` uses ``class_colors`` then :data:`CLASS_PALETTE`, and a
     stable hash colour for unknown classes; ``mode="attribute"`` maps a numeric
     column through a matplotlib-named colormap over ``clim`` (auto when None);
-    ``mode="solid"`` paints everything ``color``.
+    ``mode="solid"`` paints everything ``color``; ``mode="native"`` uses the
+    colours the source file carries (IFC styles, CityJSON semantic surfaces):
+    a per-cell ``rgb_default`` array on the mesh, else a per-feature hex
+    ``color`` attribute, else the class palette.
     """
 
     mode: StyleMode = "class"
@@ -113,6 +116,29 @@ def attribute_colors(values: np.ndarray, style: Style) -> tuple[np.ndarray, tupl
     return out, (lo, hi)
 
 
+NATIVE_CELL_ARRAY = "rgb_default"
+NATIVE_COLOR_ATTRIBUTE = "color"
+
+
+def hex_colors(values: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """Parse ``#rrggbb`` strings per feature; rows that don't parse keep ``fallback``."""
+    out = fallback.copy()
+    uniq, inverse = np.unique(np.asarray(values, dtype=object).astype(str), return_inverse=True)
+    parsed = np.zeros((len(uniq), 3), dtype=np.uint8)
+    ok = np.zeros(len(uniq), dtype=bool)
+    for i, text in enumerate(uniq):
+        t = text.lstrip("#")
+        if len(t) == 6:
+            try:
+                parsed[i] = [int(t[k : k + 2], 16) for k in (0, 2, 4)]
+                ok[i] = True
+            except ValueError:
+                pass
+    good = ok[inverse.ravel()]
+    out[good] = parsed[inverse.ravel()][good]
+    return out
+
+
 def feature_colors(table: FeatureTable, style: Style) -> np.ndarray:
     """(n_features, 3) uint8 colours of a layer's features under ``style``."""
     n = len(table)
@@ -120,6 +146,11 @@ def feature_colors(table: FeatureTable, style: Style) -> np.ndarray:
         return np.tile(np.asarray(style.color, dtype=np.uint8), (n, 1))
     if style.mode == "class":
         return class_colors(table.classes, style)
+    if style.mode == "native":
+        base = class_colors(table.classes, style)
+        if NATIVE_COLOR_ATTRIBUTE in table.attributes:
+            return hex_colors(table.attributes[NATIVE_COLOR_ATTRIBUTE], base)
+        return base
     if style.mode == "attribute":
         if not style.attribute:
             raise ValueError("attribute style needs an 'attribute' name")
@@ -130,3 +161,13 @@ def feature_colors(table: FeatureTable, style: Style) -> np.ndarray:
             return class_colors(column, style)
         return attribute_colors(numeric, style)[0]
     raise ValueError(f"unknown style mode {style.mode!r}")
+
+
+def cell_colors(
+    mesh_cell_data, cell_features: np.ndarray, table: FeatureTable, style: Style
+) -> np.ndarray:
+    """(n_cells, 3) uint8 base colours: per-cell native colours where the style
+    asks for them and the mesh has them, else the per-feature colours gathered."""
+    if style.mode == "native" and NATIVE_CELL_ARRAY in mesh_cell_data:
+        return np.asarray(mesh_cell_data[NATIVE_CELL_ARRAY], dtype=np.uint8).reshape(-1, 3)
+    return feature_colors(table, style)[cell_features]
