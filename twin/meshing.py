@@ -46,7 +46,7 @@ class TriMesh:
         return TriMesh(
             np.concatenate([p.points for p in parts]),
             np.concatenate([p.triangles + off for p, off in zip(parts, offsets, strict=True)]),
-            np.concatenate([p.feature for p in parts]).astype(np.int32),
+            np.concatenate([p.feature for p in parts]).astype(np.int32, copy=False),
         )
 
     def to_polydata(self) -> pv.PolyData:
@@ -56,7 +56,7 @@ class TriMesh:
             mesh.cell_data[FEATURE_ARRAY] = np.empty(0, dtype=np.int32)
             return mesh
         mesh = pv.PolyData.from_regular_faces(self.points.astype(np.float32), self.triangles)
-        mesh.cell_data[FEATURE_ARRAY] = self.feature.astype(np.int32)
+        mesh.cell_data[FEATURE_ARRAY] = self.feature.astype(np.int32, copy=False)
         return mesh
 
 
@@ -159,16 +159,26 @@ def polygon_caps(parts: np.ndarray):
     )
     tris = [fan_tris]
     owners = [fan_parts[fan_owner]]
-    for part in np.flatnonzero(valid & ~(simple & convex)):
-        r0 = part_first_ring[part]
-        r1 = r0 + rings_per_part[part]
+    # Non-convex or holed parts: earcut, with every index computed up front so
+    # the Python loop does nothing but call it.
+    ear_parts = np.flatnonzero(valid & ~(simple & convex))
+    if ear_parts.size:
+        r0 = part_first_ring[ear_parts]
+        r1 = r0 + rings_per_part[ear_parts]
         p0 = ring_start[r0]
         p1 = ring_start[r1 - 1] + ring_len[r1 - 1]
-        ends = (np.cumsum(ring_len[r0:r1])).astype(np.uint32)
-        idx = mapbox_earcut.triangulate_float64(xy[p0:p1], ends)
-        if idx.size:
-            tris.append(idx.reshape(-1, 3).astype(np.int64) + p0)
-            owners.append(np.full(idx.size // 3, part))
+        part_p0 = np.zeros(n_parts, dtype=np.int64)
+        part_p0[ear_parts] = p0
+        ring_end_rel = (ring_start + ring_len - part_p0[ring_part]).astype(np.uint32)
+        results = [
+            mapbox_earcut.triangulate_float64(xy[a:b], ring_end_rel[c:d])
+            for a, b, c, d in zip(p0.tolist(), p1.tolist(), r0.tolist(), r1.tolist(), strict=True)
+        ]
+        counts = np.array([len(r) // 3 for r in results], dtype=np.int64)
+        if counts.sum():
+            local = np.concatenate(results).astype(np.int64).reshape(-1, 3)
+            tris.append(local + np.repeat(p0, counts)[:, None])
+            owners.append(np.repeat(ear_parts, counts))
     tri = np.concatenate(tris).astype(np.int64).reshape(-1, 3)
     tri_part = np.concatenate(owners).astype(np.int64)
     # earcut does not promise a winding: make every cap triangle CCW seen from +z.
