@@ -1,4 +1,5 @@
-"""``citytwin`` command line: open the app, render headless, describe a file.
+"""``citytwin`` command line: open the app, render headless, describe a file,
+export a tour to video, check renders against baselines.
 
 Heavy modules (VTK, Qt, IfcOpenShell) are imported inside the commands so that
 ``citytwin --help`` and argument errors are instant. Bad input gives one line
@@ -11,11 +12,14 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 from app.paths import DEFAULT_SCENE
 
 EXIT_BAD_INPUT = 2
+EXIT_CHECK_FAILED = 1
+EXIT_INTERRUPTED = 130
 
 
 class UserError(Exception):
@@ -52,7 +56,73 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="describe a scene or data file")
     i.add_argument("path", type=Path)
     i.add_argument("--json", action="store_true", help="machine-readable output")
+    t = sub.add_parser(
+        "tour",
+        help="export a scene's tour to an H.264 video, headless",
+        description="Render a tour offscreen and encode it with the bundled ffmpeg "
+        "(libx264). Ctrl-C keeps a playable video of the frames done.",
+    )
+    t.add_argument("scene", type=Path)
+    t.add_argument("--tour", help="tour name (default: the scene's only tour)")
+    t.add_argument("-o", "--output", type=Path, help="video file: .mp4, .mkv or .mov")
+    t.add_argument("--fps", type=_fps, default=30.0, help="frames per second (30)")
+    t.add_argument("--size", type=_size, default=(1920, 1080), help="WIDTHxHEIGHT (1920x1080)")
+    t.add_argument("--frames", type=Path, metavar="DIR", help="also write every frame as PNG")
+    t.add_argument("--crf", type=int, default=18, help="x264 quality, 0-51, lower is better (18)")
+    t.add_argument("--preset", default="veryfast", help="x264 speed preset (veryfast)")
+    t.add_argument("--list", action="store_true", help="list the scene's tours and exit")
+    c = sub.add_parser(
+        "check",
+        help="render bookmarks (and tour frames) and compare with baseline PNGs",
+        description="Exit code 0 when every image matches its baseline, 1 when any "
+        "differs or has no baseline, 2 for bad input.",
+    )
+    c.add_argument("scene", type=Path)
+    c.add_argument("--baseline", type=Path, required=True, metavar="DIR")
+    c.add_argument("--update", action="store_true", help="write the renders as new baselines")
+    c.add_argument(
+        "--tolerance",
+        type=_fraction,
+        default=None,
+        help="fraction of 4x4 blocks allowed to differ (0.02)",
+    )
+    c.add_argument(
+        "--size", type=_size, default=None, help="WIDTHxHEIGHT (the baselines', else 320x180)"
+    )
+    c.add_argument(
+        "--tours",
+        nargs="*",
+        metavar="NAME",
+        help="also check frames of these tours (all tours when no name is given)",
+    )
+    c.add_argument("--tour-frames", type=int, default=3, help="frames per tour (3)")
+    c.add_argument(
+        "--out",
+        type=Path,
+        default=Path("citytwin-check"),
+        help="folder for the report, failing renders and diffs (./citytwin-check)",
+    )
     return p
+
+
+def _fps(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number such as 30, got {text!r}") from None
+    if not 1.0 <= value <= 120.0:
+        raise argparse.ArgumentTypeError(f"fps {value:g} out of range 1..120")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number such as 0.02, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"tolerance {value:g} out of range 0..1")
+    return value
 
 
 def load_any(path: Path):
@@ -145,6 +215,216 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+class ProgressBar:
+    """A plain-text progress bar with the time left, on stderr.
+
+    On a terminal it redraws one line; in a log (CI) it prints a line every
+    10 % so the log stays short but shows that work goes on.
+    """
+
+    def __init__(self, label: str, stream=None) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self._last_step = -1
+        self._last_draw = 0.0
+
+    def __call__(
+        self, done: int, total: int, elapsed: float, eta: float | None, rate: float | None = None
+    ) -> None:
+        frac = done / total if total else 1.0
+        if self.tty:
+            now = time.monotonic()
+            if done < total and now - self._last_draw < 0.1:
+                return
+            self._last_draw = now
+            width = 28
+            filled = round(width * frac)
+            bar = "#" * filled + "-" * (width - filled)
+            self.stream.write(
+                f"\r{self.label} [{bar}] {self._text(done, total, elapsed, eta, rate)}"
+            )
+            if done >= total:
+                self.stream.write("\n")
+        else:
+            step = int(frac * 10)
+            if step == self._last_step and done < total:
+                return
+            self._last_step = step
+            self.stream.write(f"{self.label}: {self._text(done, total, elapsed, eta, rate)}\n")
+        self.stream.flush()
+
+    @staticmethod
+    def _text(done: int, total: int, elapsed: float, eta: float | None, rate: float | None) -> str:
+        if rate is None:
+            rate = done / elapsed if elapsed > 0 else 0.0
+        left = "--:--" if eta is None else _clock(eta)
+        pct = 100 * done // total if total else 100
+        return f"{done}/{total} {pct:3d}% {rate:5.1f}/s, elapsed {_clock(elapsed)}, left {left}"
+
+    def finish(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, sec = divmod(rest, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+def _tours(scene, path: Path):
+    from twin.tour import scene_tours
+
+    tours = scene_tours(scene)
+    if not tours:
+        raise UserError(f"{path}: has no tours ([[tours]] sections)")
+    return tours
+
+
+def cmd_tour(args: argparse.Namespace) -> int:
+    from twin.render import use_offscreen_gl
+    from twin.tour import find_tour
+
+    if args.scene.suffix.lower() != ".toml":
+        raise UserError(f"{args.scene}: tours live in scene files (.toml)")
+    if not args.list and args.output is None and args.frames is None:
+        raise UserError("give -o/--output VIDEO (and/or --frames DIR)")
+    if args.output is not None:
+        from twin.video import VIDEO_SUFFIXES
+
+        if args.output.suffix.lower() not in VIDEO_SUFFIXES:
+            raise UserError(
+                f"{args.output}: unsupported video type {args.output.suffix!r}; "
+                f"use {', '.join(VIDEO_SUFFIXES)}"
+            )
+        if not args.output.parent.is_dir():
+            raise UserError(f"{args.output}: folder {args.output.parent} does not exist")
+    if args.size[0] % 2 or args.size[1] % 2:
+        raise UserError(f"--size {args.size[0]}x{args.size[1]}: width and height must be even")
+    if not 0 <= args.crf <= 51:
+        raise UserError(f"--crf {args.crf} out of range 0..51")
+    if args.frames is not None and not args.frames.parent.is_dir():
+        raise UserError(f"{args.frames}: folder {args.frames.parent} does not exist")
+    try:
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError:
+        raise UserError("video export needs imageio-ffmpeg: pip install imageio-ffmpeg") from None
+
+    use_offscreen_gl()
+    scene = load_any(args.scene)
+    tours = _tours(scene, args.scene)
+    if args.list:
+        for tour in tours:
+            print(f"{tour.name}  ({tour.duration:.1f} s, {len(tour.keyframes)} keyframes)")
+        return 0
+    if args.tour is None:
+        if len(tours) > 1:
+            names = ", ".join(t.name for t in tours)
+            raise UserError(
+                f"{args.scene}: has {len(tours)} tours, choose one with --tour: {names}"
+            )
+        tour = tours[0]
+    else:
+        tour = find_tour(tours, args.tour)
+    return _export(scene, tour, args)
+
+
+def _export(scene, tour, args: argparse.Namespace) -> int:
+    from twin.video import ExportInterrupted, export_tour
+
+    bar = ProgressBar(f"tour {tour.name!r}")
+    try:
+        result = export_tour(
+            scene,
+            tour,
+            args.output,
+            fps=args.fps,
+            size=args.size,
+            frames_dir=args.frames,
+            progress=lambda p: bar(p.done, p.total, p.elapsed, p.eta, p.rate),
+            crf=args.crf,
+            preset=args.preset,
+        )
+    except ExportInterrupted as stop:
+        bar.finish()
+        r = stop.result
+        kept = f"kept a playable {r.output} with" if r.output else "no video written;"
+        print(
+            f"citytwin: interrupted: {kept} {r.frames} of {r.total} frames",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    w = result.timings.get("wall", 0.0)
+    target = result.output if result.output is not None else args.frames
+    print(
+        f"wrote {target} ({result.frames} frames, {args.size[0]}x{args.size[1]} at "
+        f"{args.fps:g} fps, {tour.duration:.1f} s) in {w:.1f} s"
+    )
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from twin.check import check_scene
+    from twin.imagecompare import DEFAULT_TOLERANCE
+    from twin.render import use_offscreen_gl
+    from twin.tour import find_tour
+
+    if args.tour_frames < 1 or args.tour_frames > 100:
+        raise UserError(f"--tour-frames {args.tour_frames} out of range 1..100")
+    if not args.update and not args.baseline.is_dir():
+        raise UserError(
+            f"{args.baseline}: no such baseline folder (create it with --update, "
+            "review the images, then commit them)"
+        )
+    use_offscreen_gl()
+    scene = load_any(args.scene)
+    tours = []
+    if args.tours is not None:
+        available = _tours(scene, args.scene)
+        tours = [find_tour(available, n) for n in args.tours] if args.tours else available
+    if not scene.bookmarks and not tours:
+        raise UserError(f"{args.scene}: has no bookmarks (and no tours chosen) to check")
+    bar = ProgressBar("check")
+    started = time.perf_counter()
+    report = check_scene(
+        scene,
+        args.baseline,
+        args.out,
+        size=args.size,
+        tolerance=DEFAULT_TOLERANCE if args.tolerance is None else args.tolerance,
+        update=args.update,
+        tours=tours,
+        tour_frames=args.tour_frames,
+        progress=lambda done, total, _label: bar(done, total, time.perf_counter() - started, None),
+    )
+    for item in report.items:
+        score = "" if item.score is None else f" score {item.score:.4f}"
+        note = f" ({item.note})" if item.note else ""
+        print(f"{item.status.upper():8s} {item.label}{score}{note}")
+    for name in report.stale:
+        print(f"STALE    {name} (baseline with no matching view)")
+    if args.update:
+        print(f"updated {len(report.items)} baselines in {args.baseline}; review and commit them")
+        return 0
+    print(f"report: {report.markdown} and {report.html}")
+    if report.passed:
+        print(f"all {len(report.items)} images match (tolerance {report.tolerance:g})")
+        return 0
+    print(
+        f"{len(report.failures)} of {len(report.items)} images differ or lack a baseline; "
+        f"diffs in {report.out_dir / 'diff'}"
+    )
+    return EXIT_CHECK_FAILED
+
+
+def _elapsed_eta(started: float, done: int, total: int) -> tuple[float, float | None]:
+    elapsed = time.perf_counter() - started
+    return elapsed, (elapsed / done * (total - done) if done else None)
+
+
 def cmd_gui(path: Path) -> int:
     from app.display import display_problem
 
@@ -168,10 +448,17 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_render(args)
         if args.command == "info":
             return cmd_info(args)
+        if args.command == "tour":
+            return cmd_tour(args)
+        if args.command == "check":
+            return cmd_check(args)
         return cmd_gui(args.path if args.command == "open" else DEFAULT_SCENE)
     except KeyboardInterrupt:
         print("citytwin: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and closed: not an error
+        sys.stderr.close()
+        return 0
     except Exception as exc:
         if args.debug:
             raise
@@ -193,7 +480,9 @@ def _is_user_error(exc: Exception) -> bool:
         | CRSResolutionError
         | KeyError
         | FileNotFoundError
-        | PermissionError,
+        | PermissionError
+        | IsADirectoryError
+        | NotADirectoryError,
     )
 
 

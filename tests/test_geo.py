@@ -100,3 +100,27 @@ def test_scene_keeps_local_coordinates_small_and_exact():
 def test_scene_crs_must_be_projected_metres(bad):
     with pytest.raises(CRSResolutionError):
         require_projected(parse_crs(bad))
+
+
+def test_local_crs_for_data_without_any_crs():
+    """Un-georeferenced data gets a local metric scene; it never silently lands on Earth."""
+    from twin.geo import LOCAL_CRS
+
+    scene = Scene(crs=LOCAL_CRS, origin=[100.0, 200.0, 0.0])
+    local = scene.local_from(np.array([105.0]), np.array([205.0]), LOCAL_CRS)
+    assert local.tolist() == [[5.0, 5.0]]
+    with pytest.raises(CRSResolutionError, match="local"):
+        transform_xy(np.array([1.0]), np.array([2.0]), LOCAL_CRS, "EPSG:9208")
+
+
+def test_cli_info_on_a_file_without_crs_uses_local_coordinates():
+    from conftest import DATA, run_cli
+
+    result = run_cli("info", str(DATA / "cityjson" / "multi_lod.city.json"), "--json")
+    assert result.returncode == 0, result.stderr
+    import json
+
+    summary = json.loads(result.stdout)
+    assert summary["crs"].startswith("local")
+    assert summary["layers"][0]["features"] == 10
+    assert any("CRS" in w for w in summary["layers"][0]["warnings"])
