@@ -141,7 +141,12 @@ def scene_for(path: Path | str) -> Scene:
         raise ImportFailed(path, "file not found")
     crs, bounds = REGISTRY[importer_for(path)].load().extent(path)
     if crs is None:
-        raise ImportFailed(path, "declares no CRS; open it from a scene file that sets one")
+        from twin.geo import LOCAL_CRS
+
+        # No CRS at all: a local metric scene; the importer warns that it assumed it.
+        cx, cy = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
+        origin = [round(cx, -1), round(cy, -1), 0.0]
+        return Scene(crs=LOCAL_CRS, origin=origin, name=f"{path.stem} (local coordinates)")
     return _fitted_scene(path, crs, bounds)
 
 
