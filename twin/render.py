@@ -20,6 +20,9 @@ from twin.scene import Bookmark, Scene
 from twin.style import HIGHLIGHT_RGB, cell_colors
 
 COLOR_ARRAY = "rgb"
+#: VTK's ghost array; cells flagged HIDDENCELL are skipped by mappers (per-storey hiding)
+GHOST_ARRAY = "vtkGhostType"
+HIDDEN_CELL = 32
 BACKGROUND_TOP = "#9ec3e6"
 BACKGROUND_BOTTOM = "#eef3f7"
 GROUND_COLOR = "#c9cfc4"
@@ -56,6 +59,7 @@ class SceneView:
         self._selection: tuple[Layer, np.ndarray] | None = None
         self._locators: dict[Layer, object] = {}
         self._ground: pv.Actor | None = None
+        self._section = None
         plotter.set_background(BACKGROUND_BOTTOM, top=BACKGROUND_TOP)
         for layer in scene.layers:
             self._add(layer)
@@ -65,6 +69,12 @@ class SceneView:
         scene.events.layer_removed.connect(self._on_removed)
         scene.events.layer_changed.connect(self._on_changed)
 
+    def close(self) -> None:
+        """Stop listening to the scene (a closed plotter must never be asked to render)."""
+        self.scene.events.layer_added.disconnect(self._on_added)
+        self.scene.events.layer_removed.disconnect(self._on_removed)
+        self.scene.events.layer_changed.disconnect(self._on_changed)
+
     # -- layers -> actors --------------------------------------------------------
     def _add(self, layer: Layer) -> None:
         mesh = layer.mesh
@@ -73,6 +83,7 @@ class SceneView:
         colors = self._base_cell_colors(layer)
         self._base_colors[layer] = colors
         mesh.cell_data[COLOR_ARRAY] = colors.copy()
+        self._apply_hidden(layer)
         actor = self.plotter.add_mesh(
             mesh,
             scalars=COLOR_ARRAY,
@@ -123,11 +134,46 @@ class SceneView:
             self._base_colors[layer] = self._base_cell_colors(layer)
             actor.GetProperty().SetOpacity(layer.style.opacity)
             self._recolor(layer)
+        elif what == "features":
+            self._apply_hidden(layer)
         elif what == "mesh":
             self.plotter.remove_actor(actor, render=False)
             del self.actors[layer]
             self._locators.pop(layer, None)
             self._add(layer)
+        self.plotter.render()
+
+    def _apply_hidden(self, layer: Layer) -> None:
+        """Flag cells of hidden features HIDDENCELL so mappers and pickers skip them."""
+        hidden = self.scene.hidden_features(layer)
+        if hidden.any():
+            ghost = np.where(hidden[layer.cell_features], HIDDEN_CELL, 0).astype(np.uint8)
+            layer.mesh.cell_data[GHOST_ARRAY] = ghost
+        elif GHOST_ARRAY in layer.mesh.cell_data:
+            del layer.mesh.cell_data[GHOST_ARRAY]
+        layer.mesh.Modified()
+        self._locators.pop(layer, None)
+
+    # -- section plane ---------------------------------------------------------------
+    def set_section(self, origin, normal) -> None:
+        """Clip every layer actor by the plane (scene-local origin, normal); keeps
+        the half-space the normal points away from, as in a BIM section box face."""
+        import vtk
+
+        plane = vtk.vtkPlane()
+        plane.SetOrigin(*np.asarray(origin, dtype=float))
+        plane.SetNormal(*(-np.asarray(normal, dtype=float)))
+        self._section = plane
+        for actor in self.actors.values():
+            mapper = actor.GetMapper()
+            mapper.RemoveAllClippingPlanes()
+            mapper.AddClippingPlane(plane)
+        self.plotter.render()
+
+    def clear_section(self) -> None:
+        self._section = None
+        for actor in self.actors.values():
+            actor.GetMapper().RemoveAllClippingPlanes()
         self.plotter.render()
 
     @staticmethod
@@ -189,7 +235,7 @@ class SceneView:
         direction /= np.linalg.norm(direction)
         cam = self.plotter.camera
         cam.focal_point = tuple(center)
-        cam.position = tuple(center + direction * extent * 1.35)
+        cam.position = tuple(center + direction * extent * 1.15)
         cam.up = (0.0, 0.0, 1.0)
         cam.view_angle = 30.0
         self.plotter.reset_camera_clipping_range()
@@ -225,6 +271,8 @@ class SceneView:
         cell = picker.GetCellId()
         for layer, la_actor in self.actors.items():
             if la_actor is actor and cell >= 0:
+                if self.scene.hidden_features(layer)[layer.feature_at_cell(cell)]:
+                    return None
                 world = self.scene.to_world(np.asarray(picker.GetPickPosition()))
                 return Pick(layer, layer.feature_at_cell(cell), int(cell), world)
         return None
@@ -258,6 +306,7 @@ def render_image(
     """Render ``scene`` offscreen and return an (h, w, 3) uint8 image."""
     use_offscreen_gl()
     plotter = pv.Plotter(off_screen=True, window_size=list(size))
+    view = None
     try:
         view = SceneView(scene, plotter)
         if bookmark is None:
@@ -266,6 +315,8 @@ def render_image(
             view.apply_bookmark(bookmark)
         return np.asarray(plotter.screenshot(return_img=True))[:, :, :3].copy()
     finally:
+        if view is not None:
+            view.close()
         plotter.close()
 
 
