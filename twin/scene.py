@@ -32,7 +32,8 @@ class SceneEvents(SignalGroup):
 
     layer_added = Signal(object)
     layer_removed = Signal(object)
-    #: (layer, what) where what is "style", "visible", "mesh" or "selection"
+    #: (layer, what) where what is "style", "visible", "mesh", "selection" or
+    #: "features" (per-feature visibility, see Scene.set_feature_visibility)
     layer_changed = Signal(object, str)
     bookmarks_changed = Signal()
 
@@ -59,6 +60,7 @@ class Scene:
         require_projected(parse_crs(self.crs))
         self.origin = np.asarray(self.origin, dtype=np.float64).reshape(3)
         self.events = SceneEvents()
+        self._hidden: dict[Layer, np.ndarray] = {}
 
     # -- coordinates -----------------------------------------------------------
     def to_local(self, xyz: np.ndarray) -> np.ndarray:
@@ -95,6 +97,7 @@ class Scene:
 
     def remove_layer(self, layer: Layer) -> None:
         self.layers.remove(layer)
+        self._hidden.pop(layer, None)
         self.events.layer_removed.emit(layer)
 
     def layer(self, name: str) -> Layer:
@@ -107,6 +110,24 @@ class Scene:
         if layer.visible != visible:
             layer.visible = visible
             self.events.layer_changed.emit(layer, "visible")
+
+    def set_feature_visibility(self, layer: Layer, rows, visible: bool) -> None:
+        """Show or hide some features of a layer (e.g. one IFC storey) without
+        touching its mesh; views hide the cells of hidden rows."""
+        mask = self._hidden.get(layer)
+        if mask is None or len(mask) != len(layer.features):
+            mask = np.zeros(len(layer.features), dtype=bool)
+        mask = mask.copy()
+        mask[np.asarray(rows, dtype=np.intp)] = not visible
+        self._hidden[layer] = mask
+        self.events.layer_changed.emit(layer, "features")
+
+    def hidden_features(self, layer: Layer) -> np.ndarray:
+        """(n_features,) bool, True for features hidden with :meth:`set_feature_visibility`."""
+        mask = self._hidden.get(layer)
+        if mask is None or len(mask) != len(layer.features):
+            return np.zeros(len(layer.features), dtype=bool)
+        return mask
 
     def set_opacity(self, layer: Layer, opacity: float) -> None:
         layer.style.opacity = float(np.clip(opacity, 0.0, 1.0))
@@ -136,6 +157,17 @@ class Scene:
 
     def add_bookmark(self, bookmark: Bookmark) -> None:
         self.bookmarks = [b for b in self.bookmarks if b.name != bookmark.name] + [bookmark]
+        self.events.bookmarks_changed.emit()
+
+    def remove_bookmark(self, name: str) -> None:
+        self.bookmarks = [b for b in self.bookmarks if b.name != name]
+        self.events.bookmarks_changed.emit()
+
+    def rename_bookmark(self, old: str, new: str) -> None:
+        """Rename in place, keeping the order; a clash with another name raises."""
+        if new != old and any(b.name == new for b in self.bookmarks):
+            raise KeyError(f"a bookmark named {new!r} exists already")
+        self.bookmark(old).name = new
         self.events.bookmarks_changed.emit()
 
     # -- extent ------------------------------------------------------------------
