@@ -1,165 +1,458 @@
-"""The desktop window: 3D viewport, layer list, attribute inspector, bookmarks.
+"""The desktop window: 3D viewport in the centre, dockable panels, menus, tools.
 
-A thin view over :mod:`twin`: slots call one model method each; the model's
-psygnal events keep :class:`twin.render.SceneView` in sync.
+A thin view over :mod:`twin`: slots call one model function each and the
+model's psygnal events keep :class:`twin.render.SceneView` and the panels in
+sync. Panels live in :mod:`app.panels`, imports in :mod:`app.workers`, project
+files in :mod:`twin.project`. Window layout, recent files and preferences
+persist in QSettings (tests pass their own ini-file settings).
 """
 
 from __future__ import annotations
 
+import logging
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QByteArray, QDateTime, QSettings, QStandardPaths, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
-    QDockWidget,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
-    QTableWidget,
-    QTableWidgetItem,
+    QMessageBox,
+    QProgressDialog,
+    QSpinBox,
     QToolBar,
 )
 from pyvistaqt import QtInteractor
 
+import importers
+from app import i18n
+from app.i18n import tr
+from app.panels.bookmarks import BookmarksPanel
+from app.panels.inspector import InspectorPanel
+from app.panels.layers import LayersPanel
+from app.panels.search import SearchPanel
+from app.panels.sensors import SensorsPanel
+from app.panels.timeline import TimelinePanel
+from app.scalebar import ScaleBar
+from app.workers import ImportJob, ImportWorker
+from twin import project as projects
 from twin.layer import Layer
-from twin.render import Pick, SceneView
+from twin.measure import Measurement, measure
+from twin.render import Pick, SceneView, render_image, save_png
 from twin.scene import Scene
 
+log = logging.getLogger(__name__)
 CLICK_SLOP_PX = 4
+MAX_RECENT = 8
+AUTOSAVE_MINUTES = 5
+HOVER_MS = 60
+FONT_CANDIDATES = (
+    Path(__file__).resolve().parents[1] / "assets" / "fonts" / "DejaVuSans.ttf",
+    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+)
+PROJECT_FILTER = "CityTwin project (*.ctproj)"
+
+
+def label_font() -> str | None:
+    """A TTF with Vietnamese glyphs for labels in the 3D view (VTK's default lacks them)."""
+    return next((str(p) for p in FONT_CANDIDATES if p.exists()), None)
+
+
+def data_file_filter() -> str:
+    """File-dialog filters built from the importer registry."""
+    groups = [
+        f"{imp.name} ({' '.join('*' + s for s in imp.suffixes)})"
+        for imp in importers.REGISTRY.values()
+    ]
+    every = " ".join(sorted({"*" + s for imp in importers.REGISTRY.values() for s in imp.suffixes}))
+    return ";;".join([f"{tr('All supported files')} ({every} *.toml)", *groups])
+
+
+def supported(path: Path) -> bool:
+    if path.suffix.lower() in (".toml", projects.SUFFIX):
+        return True
+    try:
+        importers.importer_for(path)
+    except importers.ImportFailed:
+        return False
+    return True
 
 
 class MainWindow(QMainWindow):
     """CityTwin's main window over one scene."""
 
-    def __init__(self, scene: Scene) -> None:
+    def __init__(
+        self,
+        scene: Scene,
+        scene_path: Path | None = None,
+        settings: QSettings | None = None,
+    ) -> None:
         super().__init__()
+        self.settings = settings if settings is not None else QSettings("CityTwin", "CityTwin")
         self.scene = scene
-        self.setWindowTitle(f"CityTwin — {scene.name}")
+        self.scene_path = Path(scene_path) if scene_path else _spec_path(scene)
+        self.project_path: Path | None = None
+        self.added_layers: list[projects.AddedLayer] = []
+        self.last_pick: Pick | None = None
+        self.last_measurement: Measurement | None = None
+        self.jobs: list[ImportJob] = []
+        self.progress_dialog: QProgressDialog | None = None
+        self._press: tuple[int, int] | None = None
+        self._measure_points: list[np.ndarray] = []
+        self._hover: tuple[int, int] | None = None
+        self._closed = False
+        self._north_widget = None
+        self.scale_bar: ScaleBar | None = None
         self.resize(1400, 860)
-        self.plotter = QtInteractor(self)
+        self.setAcceptDrops(True)
+
+        # auto_update=False: pyvistaqt otherwise re-renders 5 times a second, and a
+        # software-GL frame of the pilot scene costs 0.1-0.6 s of the GUI thread.
+        self.plotter = QtInteractor(self, auto_update=False)
         self.setCentralWidget(self.plotter.interactor)
         self.view = SceneView(scene, self.plotter)
-        self._press: tuple[int, int] | None = None
-        self.last_pick: Pick | None = None
-        self._build_layers_dock()
-        self._build_inspector_dock()
-        self._build_toolbar()
-        self._install_click_picking()
-        scene.events.layer_added.connect(self._refresh_layer_list)
-        scene.events.layer_removed.connect(self._refresh_layer_list)
-        self.crs_label = QLabel(f"CRS {scene.crs_label}")
-        self.statusBar().addPermanentWidget(self.crs_label)
+        self.layers_panel = LayersPanel(self)
+        self.inspector = InspectorPanel(self)
+        self.search_panel = SearchPanel(self)
+        self.bookmarks_panel = BookmarksPanel(self)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.layers_panel)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.bookmarks_panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.inspector)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.search_panel)
+        self.timeline_panel = TimelinePanel(self)
+        self.sensors_panel = SensorsPanel(self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.timeline_panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.sensors_panel)
+        self.tabifyDockWidget(self.search_panel, self.sensors_panel)
+        self.search_panel.raise_()
+        self.sim = None
+        self.tour_panel = self._optional_tour_panel()
+        self._connect_panels()
+        self._build_actions()
+        self._build_status_bar()
+        self._install_mouse()
+        self._bind(scene)
+        self._north_and_scale(True)
+        self._restore_settings()
+        self.autosave_timer = QTimer(self)
+        minutes = float(self.settings.value("autosave_minutes", AUTOSAVE_MINUTES))
+        self.autosave_timer.setInterval(int(max(minutes, 0.1) * 60_000))
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
+
+    # -- assembly ------------------------------------------------------------------------
+    def _optional_tour_panel(self):
+        """The tour dock (another module) when it is present and builds."""
+        try:
+            from app.tour_panel import TourPanel
+
+            panel = TourPanel(self)
+        except Exception:  # an optional panel must not keep the window from opening
+            log.exception("tour panel not available")
+            return None
+        panel.setObjectName("tour_dock")
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, panel)
+        panel.hide()
+        return panel
+
+    def _connect_panels(self) -> None:
+        self.layers_panel.zoom_requested.connect(self.zoom_to)
+        self.search_panel.feature_activated.connect(self.select_feature)
+        self.search_panel.highlight_requested.connect(self._highlight)
+        self.search_panel.zoom_requested.connect(self.zoom_to)
+        self.bookmarks_panel.restore_requested.connect(self.go_to_bookmark)
+        self.bookmarks_panel.add_requested.connect(self.save_bookmark)
+        self.sensors_panel.fly_requested.connect(self.fly_to)
+        self.layers_panel.sensor_kinds = self._sensor_kinds
+        self.layers_panel.sensor_style_requested.connect(self._color_by_sensor)
+
+    def _bind(self, scene: Scene) -> None:
+        self.scene = scene
+        for panel in (self.layers_panel, self.search_panel, self.bookmarks_panel):
+            panel.bind(scene)
+        scene.events.bookmarks_changed.connect(self._refresh_bookmark_box)
+        scene.events.layer_removed.connect(self._on_layer_removed)
+        self._refresh_bookmark_box()
+        self._start_simulation(scene)
+        self.crs_label.setText(f"CRS {scene.crs_label}")
+        self._update_title()
         if scene.bookmarks:
             self.view.apply_bookmark(scene.bookmarks[0])
         else:
             self.view.overview()
+        n = sum(len(la.features) for la in scene.layers)
         self.statusBar().showMessage(
-            f"{len(scene.layers)} layers, "
-            f"{sum(len(la.features) for la in scene.layers)} features — click a feature "
-            "to inspect it"
+            tr("{0} layers, {1} features — click a feature to inspect it")
+            .replace("{0}", str(len(scene.layers)))
+            .replace("{1}", str(n))
         )
 
-    # -- docks -------------------------------------------------------------------------
-    def _build_layers_dock(self) -> None:
-        self.layer_list = QListWidget()
-        self.layer_list.itemChanged.connect(self._on_layer_item_changed)
-        dock = QDockWidget("Layers", self)
-        dock.setObjectName("layers_dock")
-        dock.setWidget(self.layer_list)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        self._refresh_layer_list()
+    def set_scene(self, scene: Scene, scene_path: Path | None) -> None:
+        """Replace the whole scene (project open): new view, panels rebound."""
+        old = self.scene
+        old.events.bookmarks_changed.disconnect(self._refresh_bookmark_box)
+        old.events.layer_removed.disconnect(self._on_layer_removed)
+        self._stop_simulation()
+        self.view.close()
+        self.plotter.clear_actors()
+        self.view = SceneView(scene, self.plotter)
+        self.scene_path = scene_path
+        self.added_layers = []
+        self.inspector.show_feature(None, None)
+        self._bind(scene)
+        self._north_and_scale(self.north_action.isChecked())
+        self.plotter.render()
 
-    def _refresh_layer_list(self, *_: object) -> None:
-        self.layer_list.blockSignals(True)
-        self.layer_list.clear()
-        for layer in self.scene.layers:
-            item = QListWidgetItem(f"{layer.name}  ({len(layer.features)})")
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked if layer.visible else Qt.CheckState.Unchecked)
-            item.setData(Qt.ItemDataRole.UserRole, layer.name)
-            tip = "\n".join(layer.warnings) or "no warnings"
-            item.setToolTip(f"{layer.kind} — {layer.n_triangles} triangles\n{tip}")
-            self.layer_list.addItem(item)
-        self.layer_list.blockSignals(False)
+    def _start_simulation(self, scene: Scene) -> None:
+        """Sensors, feeds and planned projects of the scene file, when it has any
+        (twin.sim); the timeline and sensor docks stay disabled otherwise."""
+        self.sim = None
+        spec = getattr(scene, "spec", None)
+        extra = getattr(spec, "extra", None) or {}
+        if any(extra.get(key) for key in ("sensors", "plans", "feeds")):
+            try:
+                from twin.sim.simulation import Simulation
 
-    def _on_layer_item_changed(self, item: QListWidgetItem) -> None:
-        layer = self.scene.layer(item.data(Qt.ItemDataRole.UserRole))
-        self.scene.set_visible(layer, item.checkState() == Qt.CheckState.Checked)
+                sim = Simulation.from_scene(scene)
+                sim.run_feeds_now()  # finite feeds (synthetic, CSV replay): < 0.3 s
+                for feed in sim.feeds:
+                    if feed.kind not in ("synthetic", "csv"):
+                        feed.start()  # live feeds (MQTT, SensorThings) in their threads
+                with self.view.hold_render():
+                    sim.attach(self.view)
+                self.sim = sim
+            except Exception as exc:  # the viewer must open even if the simulation cannot
+                self.statusBar().showMessage(
+                    tr("Simulation not started: {0}").replace("{0}", _first_line(exc))
+                )
+        self.timeline_panel.bind(self.sim)
+        self.sensors_panel.bind(self.sim)
 
-    def layer_item(self, name: str) -> QListWidgetItem:
-        for i in range(self.layer_list.count()):
-            item = self.layer_list.item(i)
-            if item.data(Qt.ItemDataRole.UserRole) == name:
-                return item
-        raise KeyError(name)
+    def _stop_simulation(self) -> None:
+        if self.sim is not None:
+            self.timeline_panel.bind(None)
+            self.sensors_panel.bind(None)
+            self.sim.close()
+            self.sim = None
 
-    def _build_inspector_dock(self) -> None:
-        self.inspector = QTableWidget(0, 2)
-        self.inspector.setHorizontalHeaderLabels(["Attribute", "Value"])
-        self.inspector.horizontalHeader().setStretchLastSection(True)
-        self.inspector.verticalHeader().setVisible(False)
-        self.inspector.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        dock = QDockWidget("Attributes", self)
-        dock.setObjectName("inspector_dock")
-        dock.setWidget(self.inspector)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    def _sensor_kinds(self, layer: Layer) -> list[str]:
+        if self.sim is None:
+            return []
+        s = self.sim.sensors
+        return sorted({str(k) for k in s.kinds[s.layer == layer.name]})
 
-    def show_attributes(self, layer: Layer | None, row: int | None) -> None:
-        if layer is None or row is None:
-            self.inspector.setRowCount(0)
-            return
-        values = {"layer": layer.name, **layer.features.row(row)}
-        shown = [(k, v) for k, v in values.items() if _present(v)]
-        self.inspector.setRowCount(len(shown))
-        for i, (key, value) in enumerate(shown):
-            self.inspector.setItem(i, 0, QTableWidgetItem(str(key)))
-            self.inspector.setItem(i, 1, QTableWidgetItem(_format(value)))
-        self.inspector.resizeColumnToContents(0)
+    def _color_by_sensor(self, layer: Layer, kind: str | None) -> None:
+        """Thematic colouring from live sensor values (twin.sim), or back to the style."""
+        if self.sim is not None:
+            self.sim.set_thematic(layer.name, kind=kind)
 
-    def attribute(self, key: str) -> str | None:
-        """The inspector's displayed value for ``key`` (used by tests and copy)."""
-        for i in range(self.inspector.rowCount()):
-            if self.inspector.item(i, 0).text() == key:
-                return self.inspector.item(i, 1).text()
-        return None
+    def fly_to(self, local: np.ndarray, distance: float = 400.0) -> None:
+        """Point the camera at a scene-local position, keeping the view direction."""
+        cam = self.plotter.camera
+        direction = np.asarray(cam.position) - np.asarray(cam.focal_point)
+        direction /= np.linalg.norm(direction) or 1.0
+        cam.focal_point = tuple(local)
+        cam.position = tuple(np.asarray(local) + direction * distance)
+        self.plotter.reset_camera_clipping_range()
+        self.plotter.render()
 
-    # -- toolbar -----------------------------------------------------------------------
-    def _build_toolbar(self) -> None:
-        bar = QToolBar("View", self)
-        bar.setObjectName("view_toolbar")
+    def _update_title(self) -> None:
+        where = self.project_path.name if self.project_path else self.scene.name
+        self.setWindowTitle(f"CityTwin — {where}")
+
+    # -- menus and toolbar -----------------------------------------------------------------
+    def _action(self, text: str, slot, shortcut=None, checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setToolTip(f"{text} ({action.shortcut().toString()})")
+        action.setCheckable(checkable)
+        (action.toggled if checkable else action.triggered).connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        self.open_action = self._action(
+            tr("Open data…"), self.ask_open, QKeySequence.StandardKey.Open
+        )
+        self.open_project_action = self._action(
+            tr("Open project…"), self.ask_open_project, "Ctrl+Shift+O"
+        )
+        self.save_action = self._action(
+            tr("Save project"), self.save, QKeySequence.StandardKey.Save
+        )
+        self.save_as_action = self._action(tr("Save project as…"), self.ask_save_as, "Ctrl+Shift+S")
+        self.screenshot_action = self._action(
+            tr("Export screenshot…"), self.ask_screenshot, "Ctrl+E"
+        )
+        quit_action = self._action(tr("Quit"), self.close, QKeySequence.StandardKey.Quit)
+        self.overview_action = self._action(tr("Overview"), self.overview, "Home")
+        self.bookmark_action = self._action(
+            tr("Save view as bookmark"), self.bookmarks_panel.ask_add, "Ctrl+B"
+        )
+        self.find_action = self._action(
+            tr("Find features"), self._focus_search, QKeySequence.StandardKey.Find
+        )
+        self.measure_action = self._action(
+            tr("Measure distance"), self.set_measuring, "M", checkable=True
+        )
+        self.section_action = self._action(
+            tr("Section plane"), self.set_section, "S", checkable=True
+        )
+        self.xray_action = self._action(
+            tr("X-ray selected layer"), self._xray_current, "X", checkable=True
+        )
+        self.north_action = self._action(
+            tr("North arrow and scale"), self._north_and_scale, "N", checkable=True
+        )
+        self.north_action.setChecked(True)
+
+        menu = self.menuBar()
+        file_menu = menu.addMenu(tr("&File"))
+        for a in (
+            self.open_action,
+            self.open_project_action,
+            self.save_action,
+            self.save_as_action,
+        ):
+            file_menu.addAction(a)
+        self.recent_menu = file_menu.addMenu(tr("Recent files"))
+        file_menu.addSeparator()
+        file_menu.addAction(self.screenshot_action)
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
+        view_menu = menu.addMenu(tr("&View"))
+        view_menu.addAction(self.overview_action)
+        view_menu.addAction(self.bookmark_action)
+        view_menu.addSeparator()
+        docks = [
+            self.layers_panel,
+            self.inspector,
+            self.search_panel,
+            self.bookmarks_panel,
+            self.timeline_panel,
+            self.sensors_panel,
+        ]
+        for dock in docks + ([self.tour_panel] if self.tour_panel else []):
+            view_menu.addAction(dock.toggleViewAction())
+        view_menu.addSeparator()
+        lang_menu = view_menu.addMenu(tr("Language"))
+        group = QActionGroup(self)
+        current = self.settings.value("language", "auto")
+        for key, label in [("auto", tr("System")), *i18n.LANGUAGES.items()]:
+            act = lang_menu.addAction(label)
+            act.setCheckable(True)
+            act.setChecked(key == current)
+            act.triggered.connect(lambda _=False, k=key: self.set_language(k))
+            group.addAction(act)
+        tools = menu.addMenu(tr("&Tools"))
+        for a in (
+            self.find_action,
+            self.measure_action,
+            self.section_action,
+            self.xray_action,
+            self.north_action,
+        ):
+            tools.addAction(a)
+
+        bar = QToolBar(tr("Main"), self)
+        bar.setObjectName("main_toolbar")
         self.addToolBar(bar)
-        home = QAction("Overview", self)
-        home.setShortcut(QKeySequence("Home"))
-        home.triggered.connect(self._overview)
-        bar.addAction(home)
-        bar.addWidget(QLabel(" Bookmark: "))
+        for a in (
+            self.open_action,
+            self.save_action,
+            None,
+            self.overview_action,
+            self.bookmark_action,
+            None,
+            self.measure_action,
+            self.section_action,
+            self.xray_action,
+            self.north_action,
+            self.screenshot_action,
+        ):
+            bar.addSeparator() if a is None else bar.addAction(a)
+        bar.addSeparator()
+        bar.addWidget(QLabel(" " + tr("Bookmark:") + " "))
         self.bookmark_box = QComboBox()
-        self.bookmark_box.addItems([bm.name for bm in self.scene.bookmarks])
+        self.bookmark_box.setMinimumContentsLength(14)
         self.bookmark_box.textActivated.connect(self.go_to_bookmark)
         bar.addWidget(self.bookmark_box)
-        quit_action = QAction("Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        self.addAction(quit_action)
+        self._refresh_recent_menu()
 
-    def _overview(self) -> None:
-        self.view.overview()
-        self.plotter.render()
+    def _build_status_bar(self) -> None:
+        self.coords_label = QLabel("")
+        self.crs_label = QLabel("")
+        self.clock_label = QLabel("")
+        for w in (self.coords_label, self.crs_label, self.clock_label):
+            self.statusBar().addPermanentWidget(w)
+        self.clock_timer = QTimer(self)
+        self.clock_timer.timeout.connect(self._tick_clock)
+        self.clock_timer.start(1000)
+        self._tick_clock()
 
-    def go_to_bookmark(self, name: str) -> None:
-        self.view.apply_bookmark(name)
-        self.plotter.render()
+    def _tick_clock(self) -> None:
+        self.clock_label.setText(QDateTime.currentDateTime().toString("yyyy-MM-dd HH:mm:ss"))
 
-    # -- picking -----------------------------------------------------------------------
-    def _install_click_picking(self) -> None:
+    def _refresh_bookmark_box(self) -> None:
+        self.bookmark_box.clear()
+        self.bookmark_box.addItems([bm.name for bm in self.scene.bookmarks])
+
+    # -- settings ------------------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        state = self.settings.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def _save_settings(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _remember(self, path: Path) -> None:
+        path = str(Path(path).resolve())
+        recent = [path] + [p for p in self.recent_files() if p != path]
+        self.settings.setValue("recent", recent[:MAX_RECENT])
+        self._refresh_recent_menu()
+
+    def _refresh_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for p in self.recent_files():
+            act = self.recent_menu.addAction(p)
+            act.triggered.connect(lambda _=False, path=p: self.open_path(Path(path)))
+        self.recent_menu.setEnabled(bool(self.recent_files()))
+
+    def set_language(self, key: str) -> None:
+        self.settings.setValue("language", key)
+        QMessageBox.information(
+            self, tr("Language"), tr("The language changes the next time CityTwin starts.")
+        )
+
+    # -- mouse: picking, hover coordinates, measurement ----------------------------------------
+    def _install_mouse(self) -> None:
         iren = self.plotter.iren
         iren.add_observer("LeftButtonPressEvent", self._on_press)
         iren.add_observer("LeftButtonReleaseEvent", self._on_release)
+        iren.add_observer("MouseMoveEvent", self._on_move)
+        self.hover_timer = QTimer(self)
+        self.hover_timer.setSingleShot(True)
+        self.hover_timer.timeout.connect(self._update_coordinates)
 
     def _event_position(self) -> tuple[int, int]:
         x, y = self.plotter.iren.interactor.GetEventPosition()
@@ -175,52 +468,557 @@ class MainWindow(QMainWindow):
         moved = np.hypot(pos[0] - self._press[0], pos[1] - self._press[1])
         self._press = None
         if moved <= CLICK_SLOP_PX:
-            self.pick_at(*pos)
+            if self.measure_action.isChecked():
+                self.measure_click(*pos)
+            else:
+                self.pick_at(*pos)
+
+    def _on_move(self, *_: object) -> None:
+        """Coalesce mouse moves: one pick per HOVER_MS at most, on the GUI thread."""
+        self._hover = self._event_position()
+        if not self.hover_timer.isActive():
+            self.hover_timer.start(HOVER_MS)
+
+    def world_at(self, x: float, y: float) -> np.ndarray | None:
+        """World point under a display pixel: the picked surface, else the ground plane."""
+        hit = self.view.pick(x, y)
+        if hit is not None:
+            return hit.world
+        renderer = self.plotter.renderer
+        ends = []
+        for z in (0.0, 1.0):
+            renderer.SetDisplayPoint(x, y, z)
+            renderer.DisplayToWorld()
+            w = np.asarray(renderer.GetWorldPoint(), dtype=float)
+            ends.append(w[:3] / (w[3] or 1.0))
+        a, b = ends
+        ground = (self.scene.local_bounds() or np.zeros(6))[4]
+        if abs(b[2] - a[2]) < 1e-9:
+            return None
+        t = (ground - a[2]) / (b[2] - a[2])
+        if t < 0:
+            return None
+        return self.scene.to_world(a + t * (b - a))
+
+    def _update_coordinates(self) -> None:
+        if self._hover is None or self._closed:
+            return
+        world = self.world_at(*self._hover)
+        self.coords_label.setText(self.format_coordinates(world))
+
+    def format_coordinates(self, world: np.ndarray | None) -> str:
+        """``E … N … H …`` in the scene CRS and ``lat, lon`` in WGS 84."""
+        if world is None or not np.all(np.isfinite(world)):
+            return ""
+        lon, lat = self.scene.local_to_wgs84(self.scene.to_local(world))[0]
+        e, n, h = world
+        return f"E {e:.2f}  N {n:.2f}  H {h:.2f}  |  WGS 84 {lat:.6f}°, {lon:.6f}°"
 
     def pick_at(self, x: float, y: float) -> Pick | None:
         """Select the feature under display point (x, y), origin bottom-left."""
         hit = self.view.pick(x, y)
         self.last_pick = hit
         if hit is None:
-            self.view.select(None)
-            self.show_attributes(None, None)
-            self.statusBar().showMessage("nothing here")
+            self.select_feature(None, -1)
+            self.statusBar().showMessage(tr("nothing here"))
             return None
-        self.view.select(hit.layer, [hit.row])
-        self.show_attributes(hit.layer, hit.row)
+        self.select_feature(hit.layer, hit.row)
         e, n, h = hit.world
         label = hit.layer.features.names[hit.row] or hit.layer.features.ids[hit.row]
         self.statusBar().showMessage(f"{hit.layer.name}: {label}  at E {e:.2f} N {n:.2f} H {h:.2f}")
         return hit
 
+    def select_feature(self, layer: Layer | None, row: int) -> None:
+        """Highlight one feature, fill the inspector, label it in the 3D view."""
+        if layer is None:
+            self.view.select(None)
+            self.inspector.show_feature(None, None)
+            self.plotter.remove_actor(["selection_label", "selection_label-labels"], render=True)
+            return
+        self.view.select(layer, [row])
+        self.inspector.show_feature(layer, row)
+        self._label_feature(layer, row)
+
+    def _label_feature(self, layer: Layer, row: int) -> None:
+        name = str(layer.features.names[row] or layer.features.ids[row])
+        b = layer.features.bounds[row]
+        if not np.all(np.isfinite(b)):
+            return
+        point = np.array([[(b[0] + b[1]) / 2, (b[2] + b[3]) / 2, b[5] + 2.0]])
+        self.plotter.add_point_labels(
+            point,
+            [name],
+            name="selection_label",
+            font_file=label_font(),
+            font_size=16,
+            text_color="black",
+            shape_color="#fff8c0",
+            shape_opacity=0.85,
+            show_points=False,
+            always_visible=True,
+            reset_camera=False,
+            render=True,
+        )
+
+    def attribute(self, key: str) -> str | None:
+        """The inspector's displayed value for ``key`` (used by tests and copy)."""
+        return self.inspector.value(tr("layer") if key == "layer" else key)
+
+    def layer_item(self, name: str):
+        return self.layers_panel.layer_item(name)
+
+    def _highlight(self, layer: Layer, rows) -> None:
+        self.view.select(layer, rows)
+
+    def zoom_to(self, layer: Layer, rows=None) -> None:
+        if rows is None:
+            rows = np.flatnonzero(np.all(np.isfinite(layer.features.bounds), axis=1))
+        if len(rows):
+            self.view.zoom_to(layer, rows)
+
+    # -- tools ---------------------------------------------------------------------------
+    def set_measuring(self, on: bool) -> None:
+        self._measure_points = []
+        if not on:
+            self.plotter.remove_actor(
+                ["measure_line", "measure_label", "measure_label-labels"], render=True
+            )
+        else:
+            self.statusBar().showMessage(tr("Measure: click two points"))
+
+    def measure_click(self, x: float, y: float) -> Measurement | None:
+        world = self.world_at(x, y)
+        if world is None:
+            return None
+        self._measure_points = (
+            [*self._measure_points[-1:], world] if len(self._measure_points) < 2 else [world]
+        )
+        if len(self._measure_points) < 2:
+            self.statusBar().showMessage(tr("Measure: click the second point"))
+            return None
+        a, b = self._measure_points
+        return self.show_measurement(a, b)
+
+    def show_measurement(self, a: np.ndarray, b: np.ndarray) -> Measurement:
+        """Draw the segment a→b (world) and report distance and height difference."""
+        m = measure(a, b)
+        self.last_measurement = m
+        la, lb = self.scene.to_local(a), self.scene.to_local(b)
+        self.plotter.add_lines(np.array([la, lb]), color="#d62728", width=3, name="measure_line")
+        text = m.text()
+        self.plotter.add_point_labels(
+            ((la + lb) / 2)[None, :],
+            [text],
+            name="measure_label",
+            font_file=label_font(),
+            font_size=14,
+            show_points=False,
+            always_visible=True,
+            reset_camera=False,
+            render=True,
+        )
+        self.statusBar().showMessage(text)
+        return m
+
+    def set_section(self, on: bool) -> None:
+        """A movable section plane (horizontal first: a plan cut through storeys)."""
+        if not on:
+            self.plotter.clear_plane_widgets()
+            self.view.clear_section()
+            return
+        bounds = self.scene.local_bounds()
+        if bounds is None:
+            return
+        origin = [
+            (bounds[0] + bounds[1]) / 2,
+            (bounds[2] + bounds[3]) / 2,
+            bounds[4] + 0.5 * (bounds[5] - bounds[4]),
+        ]
+        self.plotter.add_plane_widget(
+            lambda normal, origin: self.view.set_section(origin, normal),
+            normal="z",
+            origin=origin,
+            bounds=bounds,
+            outline_translation=False,
+        )
+        self.view.set_section(origin, (0, 0, 1))
+
+    def _xray_current(self, on: bool) -> None:
+        layer = self.layers_panel.current_layer() or (
+            self.view.selection[0] if self.view.selection else None
+        )
+        if layer is not None:
+            self.layers_panel.set_xray(layer, on)
+            self.layers_panel._sync_controls()
+
+    def _north_and_scale(self, on: bool) -> None:
+        """North arrow (scene +Y is grid north) and a metric scale bar at the focus."""
+        if self._north_widget is not None:
+            self._north_widget.EnabledOff()
+            self._north_widget = None
+        if self.scale_bar is not None:
+            self.scale_bar.remove()
+            self.scale_bar = None
+        if on:
+            self._north_widget = self.plotter.add_north_arrow_widget(viewport=(0.0, 0.0, 0.1, 0.15))
+            self.scale_bar = ScaleBar(self.plotter.renderer)
+        if not self._closed:
+            self.plotter.render()
+
+    def export_screenshot(self, path: Path, size: tuple[int, int]) -> Path:
+        """Re-render the current view offscreen at ``size`` and write a PNG."""
+        camera = self.view.current_bookmark("export")
+        image = render_image(self.scene, size=size, bookmark=camera)
+        save_png(image, path)
+        if self.view.selection is not None:  # the offscreen view rewrote the colour arrays
+            self.view.select(*self.view.selection)
+        return Path(path)
+
+    def ask_screenshot(self) -> None:
+        dialog = QDialog(self)
+        dialog.setWindowTitle(tr("Export screenshot"))
+        form = QFormLayout(dialog)
+        width, height = QSpinBox(), QSpinBox()
+        for box, value in ((width, 1920), (height, 1080)):
+            box.setRange(64, 8192)
+            box.setValue(value)
+        form.addRow(tr("Width (px)"), width)
+        form.addRow(tr("Height (px)"), height)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(dialog.accept)
+        buttons.rejected.connect(dialog.reject)
+        form.addRow(buttons)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self, tr("Export screenshot"), "citytwin.png", "PNG (*.png)"
+        )
+        if path:
+            try:
+                self.export_screenshot(Path(path), (width.value(), height.value()))
+            except OSError as exc:
+                QMessageBox.warning(self, tr("Export screenshot"), str(exc))
+                return
+            self.statusBar().showMessage(tr("Saved {0}").replace("{0}", path))
+
+    # -- camera / bookmarks ----------------------------------------------------------------
+    def overview(self) -> None:
+        self.view.overview()
+        self.plotter.render()
+
+    def go_to_bookmark(self, name: str) -> None:
+        self.view.apply_bookmark(name)
+        self.plotter.render()
+
+    def save_bookmark(self, name: str) -> None:
+        self.scene.add_bookmark(self.view.current_bookmark(name))
+
+    def _focus_search(self) -> None:
+        self.search_panel.show()
+        self.search_panel.raise_()
+        self.search_panel.query.setFocus()
+
+    # -- import --------------------------------------------------------------------------
+    def ask_open(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, tr("Open data"), "", data_file_filter())
+        if path:
+            self.open_path(Path(path))
+
+    def open_path(self, path: Path) -> None:
+        """Open a scene file, a project, or a data file (imported into this scene)."""
+        path = Path(path)
+        if path.suffix.lower() == projects.SUFFIX:
+            self.open_project(path)
+        elif path.suffix.lower() == ".toml":
+            self._open_scene_file(path)
+        else:
+            self.start_import(path)
+
+    def _open_scene_file(self, path: Path) -> None:
+        try:
+            scene = importers.open_scene(path)
+        except Exception as exc:
+            QMessageBox.critical(self, tr("Open scene"), _first_line(exc))
+            return
+        self.project_path = None
+        self.set_scene(scene, path)
+        self._remember(path)
+
+    def start_import(
+        self, path: Path, options: dict | None = None, importer: str | None = None
+    ) -> ImportJob:
+        """Import ``path`` in a worker thread with a progress dialog and Cancel."""
+        worker = ImportWorker(Path(path), self.scene, options, importer)
+        job = ImportJob(worker, self)
+        dialog = QProgressDialog(
+            tr("Importing {0}…").replace("{0}", Path(path).name), tr("Cancel"), 0, 0, self
+        )
+        dialog.setWindowTitle(tr("Import"))
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(300)
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
+        dialog.canceled.connect(job.cancel)
+        job.progress.connect(lambda done, total: _set_progress(dialog, done, total))
+        job.succeeded.connect(lambda layers: self._import_succeeded(job, layers))
+        job.failed.connect(lambda message: self._import_failed(job, message))
+        job.cancelled.connect(
+            lambda: self.statusBar().showMessage(tr("Import cancelled; nothing was added"))
+        )
+        job.done.connect(self._import_finished)
+        job.dialog = dialog
+        self.progress_dialog = dialog
+        self.jobs.append(job)
+        job.start()
+        return job
+
+    def _import_succeeded(self, job: ImportJob, layers: list[Layer]) -> None:
+        if self._closed:
+            return
+        with self.view.hold_render():
+            for layer in layers:
+                self.scene.add_layer(layer)
+        worker = job.worker
+        self.added_layers.append(
+            projects.AddedLayer(str(worker.path.resolve()), worker.options, worker.importer)
+        )
+        self._remember(worker.path)
+        warnings = sum(len(la.warnings) for la in layers)
+        self.statusBar().showMessage(
+            tr("Imported {0}: {1} layers, {2} warnings")
+            .replace("{0}", worker.path.name)
+            .replace("{1}", str(len(layers)))
+            .replace("{2}", str(warnings))
+        )
+
+    def _import_failed(self, job: ImportJob, message: str) -> None:
+        job.dialog.reset()
+        if not self._closed:
+            QMessageBox.warning(self, tr("Import failed"), message)
+
+    def _import_finished(self, job: ImportJob) -> None:
+        job.dialog.reset()
+        job.dialog.deleteLater()
+        if job in self.jobs:
+            self.jobs.remove(job)
+
+    def dragEnterEvent(self, event) -> None:
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        if urls and all(u.isLocalFile() and supported(Path(u.toLocalFile())) for u in urls):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:
+        for url in event.mimeData().urls():
+            self.open_path(Path(url.toLocalFile()))
+        event.acceptProposedAction()
+
+    def _on_layer_removed(self, layer: Layer) -> None:
+        if layer.source is not None:
+            src = str(Path(layer.source).resolve())
+            self.added_layers = [a for a in self.added_layers if a.path != src]
+        if self.inspector.layer is layer:
+            self.select_feature(None, -1)
+
+    # -- project ----------------------------------------------------------------------------
+    def capture_project(self) -> projects.Project:
+        return projects.capture(
+            self.scene,
+            self.scene_path,
+            self.view.current_bookmark("camera"),
+            self.added_layers,
+            time_ms=self.sim.clock.ms if self.sim is not None else None,
+        )
+
+    def save(self) -> bool:
+        if self.project_path is None:
+            return self.ask_save_as()
+        return self.save_project(self.project_path)
+
+    def ask_save_as(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(self, tr("Save project"), "", PROJECT_FILTER)
+        if not path:
+            return False
+        if not path.endswith(projects.SUFFIX):
+            path += projects.SUFFIX
+        return self.save_project(Path(path))
+
+    def save_project(self, path: Path) -> bool:
+        try:
+            projects.save_project(self.capture_project(), path)
+        except OSError as exc:
+            QMessageBox.critical(self, tr("Save project"), f"{path}: {exc.strerror or exc}")
+            return False
+        projects.discard_recovery(path)
+        self.project_path = Path(path)
+        self._remember(path)
+        self._update_title()
+        self.statusBar().showMessage(tr("Saved {0}").replace("{0}", str(path)))
+        return True
+
+    def ask_open_project(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, tr("Open project"), "", PROJECT_FILTER)
+        if path:
+            self.open_project(Path(path))
+
+    def open_project(self, path: Path, source: Path | None = None) -> list[str]:
+        """Open a project (from ``source``, e.g. its recovery file, if given).
+
+        Returns the warnings; they are also shown in a message box when any.
+        """
+        path = Path(path)
+        try:
+            project, warnings = projects.load_project(source or path)
+            scene, more = load_project_scene(project)
+        except Exception as exc:
+            QMessageBox.critical(self, tr("Open project"), _first_line(exc))
+            return [str(exc)]
+        warnings += more
+        self.set_scene(scene, Path(project.scene_path) if project.scene_path else None)
+        return self.apply_project(project, path, warnings)
+
+    def apply_project(
+        self, project: projects.Project, path: Path, warnings: list[str] | None = None
+    ) -> list[str]:
+        """Put a loaded project's state on the current scene (whose layers it names)."""
+        warnings = list(warnings or [])
+        self.added_layers = list(project.added_layers)
+        with self.view.hold_render():
+            warnings += projects.apply(project, self.scene)
+        if project.time_ms is not None and self.sim is not None:
+            from twin.sim.clock import from_ms
+
+            self.sim.clock.set_time(from_ms(project.time_ms))
+        if project.camera is not None:
+            self.view.apply_bookmark(project.camera)
+        self.project_path = Path(path)
+        self._remember(path)
+        self._update_title()
+        self.plotter.render()
+        if warnings and self.isVisible():
+            QMessageBox.warning(self, tr("Open project"), "\n".join(warnings[:20]))
+        return warnings
+
+    def autosave_path(self) -> Path:
+        """Where autosave writes: beside the project, or in the user data folder."""
+        if self.project_path is not None:
+            return projects.recovery_path(self.project_path)
+        return projects.recovery_path(untitled_project_path())
+
+    def autosave(self) -> Path | None:
+        target = self.project_path or untitled_project_path()
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            return projects.autosave(self.capture_project(), target)
+        except OSError as exc:
+            self.statusBar().showMessage(tr("Autosave failed: {0}").replace("{0}", str(exc)))
+            return None
+
+    # -- closing ----------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
-        self.plotter.close()
+        if not self._closed:
+            self._closed = True
+            for timer in (self.autosave_timer, self.clock_timer, self.hover_timer):
+                timer.stop()
+            for job in list(self.jobs):
+                job.cancel()
+                job.wait(10_000)
+            self._save_settings()
+            self._stop_simulation()
+            self.plotter.close()
         super().closeEvent(event)
 
 
-def _present(value: object) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, float) and not np.isfinite(value):
-        return False
-    return not (isinstance(value, str) and value == "")
+def _set_progress(dialog: QProgressDialog, done: int, total: int) -> None:
+    if total > 0:
+        dialog.setMaximum(total)
+        dialog.setValue(min(done, total))
 
 
-def _format(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.3f}".rstrip("0").rstrip(".")
-    if isinstance(value, tuple):
-        return ", ".join(_format(v) for v in value)
-    return str(value)
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _spec_path(scene: Scene) -> Path | None:
+    spec = getattr(scene, "spec", None)
+    return Path(spec.path) if spec is not None and getattr(spec, "path", None) else None
+
+
+def untitled_project_path() -> Path:
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(base or Path.home() / ".citytwin") / f"untitled{projects.SUFFIX}"
+
+
+def load_project_scene(project: projects.Project) -> tuple[Scene, list[str]]:
+    """Open the project's scene file and re-import its added layers (skipping failures)."""
+    warnings: list[str] = []
+    if project.scene_path and Path(project.scene_path).exists():
+        scene = importers.open_scene(project.scene_path)
+    elif project.added_layers:
+        scene = importers.scene_for(project.added_layers[0].path)
+    else:
+        raise projects.ProjectError(tr("the project names no scene file and no layers"))
+    for added in project.added_layers:
+        try:
+            layers = importers.open(added.path, scene, added.options, importer=added.importer)
+        except Exception as exc:
+            warnings.append(_first_line(exc))
+            continue
+        for layer in layers:
+            scene.add_layer(layer)
+    return scene, warnings
+
+
+def offer_recovery(window: MainWindow, project_path: Path | None) -> bool:
+    """On start: if an autosave is newer than the project, ask to restore it."""
+    target = project_path or untitled_project_path()
+    candidate = projects.recovery_candidate(target)
+    if candidate is None:
+        return False
+    answer = QMessageBox.question(
+        window,
+        tr("Recover"),
+        tr("CityTwin found an autosave newer than the project. Restore it?"),
+    )
+    if answer == QMessageBox.StandardButton.Yes:
+        window.open_project(target, source=candidate)
+        if project_path is None:
+            window.project_path = None
+        return True
+    return False
 
 
 def run_app(path: Path) -> int:
-    """Load ``path`` (scene or data file) and run the event loop."""
+    """Load ``path`` (scene, project or data file) and run the event loop."""
     from app.cli import load_any
 
-    scene = load_any(Path(path))
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("CityTwin")
-    window = MainWindow(scene)
-    window.show()
+    app.setOrganizationName("CityTwin")
+    settings = QSettings("CityTwin", "CityTwin")
+    i18n.install(i18n.choose_language(settings.value("language", "auto")))
+    path = Path(path)
+    started = time.monotonic()
+    if path.suffix.lower() == projects.SUFFIX:
+        project, warnings = projects.load_project(path)
+        scene, more = load_project_scene(project)
+        scene_path = Path(project.scene_path) if project.scene_path else None
+        window = MainWindow(scene, scene_path=scene_path, settings=settings)
+        window.show()
+        window.apply_project(project, path, warnings + more)
+        offer_recovery(window, path)
+    else:
+        scene = load_any(path)
+        window = MainWindow(
+            scene, scene_path=path if path.suffix == ".toml" else None, settings=settings
+        )
+        window.show()
+        offer_recovery(window, None)
+    window.statusBar().showMessage(
+        window.statusBar().currentMessage() + f"  ({time.monotonic() - started:.1f} s)"
+    )
     return app.exec()

@@ -54,6 +54,7 @@ REGISTRY: dict[str, Importer] = {
     imp.name: imp
     for imp in (
         Importer("vector", "importers.vector", (".geojson", ".json", ".gpkg", ".shp", ".fgb")),
+        Importer("ifc", "importers.ifc", (".ifc", ".ifczip")),
         Importer("cityjson", "importers.cityjson", (".city.json", ".city.jsonl", ".jsonl")),
         Importer("citygml", "importers.citygml", (".gml", ".xml")),
         Importer("terrain", "importers.terrain", (".tif", ".tiff")),

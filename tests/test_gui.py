@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 from conftest import SCENES
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QSettings, Qt
 
 import importers
 
@@ -18,11 +18,13 @@ if not os.environ.get("DISPLAY"):
 
 
 @pytest.fixture
-def main_window(qtbot):
+def main_window(qtbot, tmp_path):
     from app.main_window import MainWindow
 
     scene = importers.open_scene(SCENES / "hanoi_vnu.toml")
-    window = MainWindow(scene)
+    window = MainWindow(
+        scene, settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    )
     window.resize(900, 640)
     qtbot.addWidget(window)
     window.show()
@@ -65,12 +67,12 @@ def test_click_a_building_and_read_its_attributes(qtbot, main_window):
 def test_toggling_a_layer_changes_the_pixels(qtbot, main_window):
     before = _grab(main_window)
     item = main_window.layer_item(main_window.scene.layers[0].name)
-    item.setCheckState(Qt.CheckState.Unchecked)
+    item.setCheckState(0, Qt.CheckState.Unchecked)
     assert main_window.scene.layers[0].visible is False
     hidden = _grab(main_window)
     changed = np.any(np.abs(before - hidden) > 30, axis=2).mean()
     assert changed > 0.05
-    item.setCheckState(Qt.CheckState.Checked)
+    item.setCheckState(0, Qt.CheckState.Checked)
     shown = _grab(main_window)
     assert np.any(np.abs(before - shown) > 30, axis=2).mean() < 0.01
 

@@ -9,6 +9,7 @@ selection changes; picking maps cell -> feature row through the layer's
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 
@@ -20,9 +21,6 @@ from twin.scene import Bookmark, Scene
 from twin.style import HIGHLIGHT_RGB, cell_colors
 
 COLOR_ARRAY = "rgb"
-#: VTK's ghost array; cells flagged HIDDENCELL are skipped by mappers (per-storey hiding)
-GHOST_ARRAY = "vtkGhostType"
-HIDDEN_CELL = 32
 BACKGROUND_TOP = "#9ec3e6"
 BACKGROUND_BOTTOM = "#eef3f7"
 GROUND_COLOR = "#c9cfc4"
@@ -60,6 +58,12 @@ class SceneView:
         self._locators: dict[Layer, object] = {}
         self._ground: pv.Actor | None = None
         self._section = None
+        self._hold = 0
+        self._pending = False
+        self._shown: dict[Layer, tuple[pv.DataSet, np.ndarray]] = {}
+        #: per-feature colour overrides set by overlays (simulation), see set_feature_colors
+        self._feature_colors: dict[Layer, np.ndarray] = {}
+        self.overlay_actors: dict[str, object] = {}
         plotter.set_background(BACKGROUND_BOTTOM, top=BACKGROUND_TOP)
         for layer in scene.layers:
             self._add(layer)
@@ -68,6 +72,25 @@ class SceneView:
         scene.events.layer_added.connect(self._on_added)
         scene.events.layer_removed.connect(self._on_removed)
         scene.events.layer_changed.connect(self._on_changed)
+
+    def _render(self) -> None:
+        if self._hold:
+            self._pending = True
+        else:
+            self.plotter.render()
+
+    @contextlib.contextmanager
+    def hold_render(self):
+        """Batch several model changes into one frame (a software-GL frame costs
+        0.1-0.3 s, so adding three layers must not render three times)."""
+        self._hold += 1
+        try:
+            yield
+        finally:
+            self._hold -= 1
+            if not self._hold and self._pending:
+                self._pending = False
+                self.plotter.render()
 
     def close(self) -> None:
         """Stop listening to the scene (a closed plotter must never be asked to render)."""
@@ -83,7 +106,6 @@ class SceneView:
         colors = self._base_cell_colors(layer)
         self._base_colors[layer] = colors
         mesh.cell_data[COLOR_ARRAY] = colors.copy()
-        self._apply_hidden(layer)
         actor = self.plotter.add_mesh(
             mesh,
             scalars=COLOR_ARRAY,
@@ -94,9 +116,11 @@ class SceneView:
             pickable=True,
             reset_camera=False,
             smooth_shading=False,
+            render=False,
         )
         actor.SetVisibility(layer.visible)
         self.actors[layer] = actor
+        self._apply_hidden(layer)
 
     def _add_ground(self) -> None:
         bounds = self.scene.local_bounds(visible_only=False)
@@ -105,20 +129,45 @@ class SceneView:
         cx, cy = (bounds[0] + bounds[1]) / 2, (bounds[2] + bounds[3]) / 2
         size = max(bounds[1] - bounds[0], bounds[3] - bounds[2]) * 3 + 200
         plane = pv.Plane(
-            center=(cx, cy, bounds[4] - 0.05), direction=(0, 0, 1), i_size=size, j_size=size
+            center=(cx, cy, self._ground_z(bounds[4]) - 0.05),
+            direction=(0, 0, 1),
+            i_size=size,
+            j_size=size,
         )
         self._ground = self.plotter.add_mesh(
-            plane, color=GROUND_COLOR, pickable=False, name="ground", reset_camera=False
+            plane,
+            color=GROUND_COLOR,
+            pickable=False,
+            name="ground",
+            reset_camera=False,
+            render=False,
         )
+
+    def _ground_z(self, zmin: float) -> float:
+        """Lowest base of the things that stand on the ground: features entirely
+        below z = 0 (an underground car park) stay under the ground plane."""
+        zs = []
+        for la in self.scene.layers:
+            if not la.mesh.n_points:
+                continue
+            fb = la.features.bounds
+            above = fb[:, 5] > 0
+            if above.any() and not above.all():
+                zs.append(float(np.nanmin(fb[above, 4])))
+            else:
+                zs.append(float(la.mesh.bounds[4]))
+        return min(zs) if zs else zmin
 
     def _on_added(self, layer: Layer) -> None:
         self._add(layer)
-        self.plotter.render()
+        self._render()
 
     def _on_removed(self, layer: Layer) -> None:
         actor = self.actors.pop(layer, None)
         self._base_colors.pop(layer, None)
+        self._feature_colors.pop(layer, None)
         self._locators.pop(layer, None)
+        self._shown.pop(layer, None)
         if self._selection and self._selection[0] is layer:
             self._selection = None
         if actor is not None:
@@ -140,19 +189,39 @@ class SceneView:
             self.plotter.remove_actor(actor, render=False)
             del self.actors[layer]
             self._locators.pop(layer, None)
+            self._shown.pop(layer, None)
             self._add(layer)
-        self.plotter.render()
+        self._render()
 
     def _apply_hidden(self, layer: Layer) -> None:
-        """Flag cells of hidden features HIDDENCELL so mappers and pickers skip them."""
+        """Draw only the cells of features not hidden by ``Scene.set_feature_visibility``.
+
+        VTK's OpenGL mapper ignores HIDDENCELL ghost flags, so the actor is fed
+        a copy without the hidden cells (same order, so the kept cell ids map
+        back to the layer's mesh for colours and picking); with nothing hidden
+        it draws the layer's own mesh again.
+        """
+        actor = self.actors.get(layer)
+        if actor is None:
+            return
         hidden = self.scene.hidden_features(layer)
-        if hidden.any():
-            ghost = np.where(hidden[layer.cell_features], HIDDEN_CELL, 0).astype(np.uint8)
-            layer.mesh.cell_data[GHOST_ARRAY] = ghost
-        elif GHOST_ARRAY in layer.mesh.cell_data:
-            del layer.mesh.cell_data[GHOST_ARRAY]
-        layer.mesh.Modified()
         self._locators.pop(layer, None)
+        if hidden.any():
+            gone = hidden[layer.cell_features]
+            shown = layer.mesh.remove_cells(np.flatnonzero(gone), inplace=False)
+            # remove_cells resets the source's active cell scalars; the mapper draws
+            # the active ones, so both meshes must point back at the colours
+            layer.mesh.cell_data.active_scalars_name = COLOR_ARRAY
+            shown.cell_data.active_scalars_name = COLOR_ARRAY
+            # the copy's active scalars are not carried over; without this the
+            # mapper colours the cells by the 'feature' index through a grey LUT
+            shown.set_active_scalars(COLOR_ARRAY, preference="cell")
+            self._shown[layer] = (shown, np.flatnonzero(~gone))
+            actor.GetMapper().SetInputData(shown)
+            self._recolor(layer)
+        elif self._shown.pop(layer, None) is not None:
+            actor.GetMapper().SetInputData(layer.mesh)
+            self._recolor(layer)
 
     # -- section plane ---------------------------------------------------------------
     def set_section(self, origin, normal) -> None:
@@ -168,13 +237,13 @@ class SceneView:
             mapper = actor.GetMapper()
             mapper.RemoveAllClippingPlanes()
             mapper.AddClippingPlane(plane)
-        self.plotter.render()
+        self._render()
 
     def clear_section(self) -> None:
         self._section = None
         for actor in self.actors.values():
             actor.GetMapper().RemoveAllClippingPlanes()
-        self.plotter.render()
+        self._render()
 
     @staticmethod
     def _base_cell_colors(layer: Layer) -> np.ndarray:
@@ -183,10 +252,65 @@ class SceneView:
     def _recolor(self, layer: Layer) -> None:
         """Write the layer's per-cell colours in place and mark them modified."""
         target = layer.mesh.cell_data[COLOR_ARRAY]
-        target[:] = self._base_colors[layer]
+        override = self._feature_colors.get(layer)
+        if override is not None and len(override) == len(layer.features):
+            _gather_rgb(override, layer.cell_features, target)
+        else:
+            target[:] = self._base_colors[layer]
         if self._selection and self._selection[0] is layer:
             target[layer.cells_of(self._selection[1])] = HIGHLIGHT_RGB
         layer.mesh.Modified()
+        shown = self._shown.get(layer)
+        if shown is not None:
+            shown[0].cell_data[COLOR_ARRAY][:] = target[shown[1]]
+            shown[0].Modified()
+
+    def set_feature_colors(self, layer: Layer, colors: np.ndarray | None,
+                           render: bool = False) -> None:
+        """Colour ``layer`` by one RGB per feature (overlays: thematic, alerts,
+        planned, flood), or back to its style with ``None``.
+
+        A numpy gather into the existing uint8 cell array, no actor rebuild:
+        about 5 ms per million triangles. The selection highlight still wins.
+        """
+        if colors is None:
+            self._feature_colors.pop(layer, None)
+        else:
+            self._feature_colors[layer] = np.ascontiguousarray(colors, dtype=np.uint8)
+        if layer in self.actors:
+            self._recolor(layer)
+            if render:
+                self._render()
+
+    def layer_feature_colors(self, layer: Layer) -> np.ndarray:
+        """(n_features, 3) uint8 colours of the layer's style, for overlays to start from."""
+        from twin.style import feature_colors
+
+        return feature_colors(layer.features, layer.style)
+
+    # -- overlay actors (glyphs, heat map, water surface) -------------------------------
+    def add_overlay_actor(self, name: str, mesh_or_actor, **kwargs) -> object:
+        """Add (or replace) an extra, non-pickable actor owned by an overlay.
+
+        ``mesh_or_actor`` is a pyvista mesh (``kwargs`` go to ``add_mesh``) or a
+        ready VTK prop (e.g. an instanced ``vtkGlyph3DMapper`` actor).
+        """
+        self.remove_overlay_actor(name)
+        if isinstance(mesh_or_actor, pv.DataSet):
+            kwargs.setdefault("pickable", False)
+            kwargs.setdefault("reset_camera", False)
+            actor = self.plotter.add_mesh(mesh_or_actor, name=f"overlay:{name}", **kwargs)
+        else:
+            actor = mesh_or_actor
+            self.plotter.add_actor(actor, name=f"overlay:{name}", reset_camera=False,
+                                   pickable=False)
+        self.overlay_actors[name] = actor
+        return actor
+
+    def remove_overlay_actor(self, name: str) -> None:
+        actor = self.overlay_actors.pop(name, None)
+        if actor is not None:
+            self.plotter.remove_actor(actor, render=False)
 
     # -- selection -----------------------------------------------------------------
     def select(self, layer: Layer | None, rows: np.ndarray | list[int] | None = None) -> None:
@@ -196,7 +320,7 @@ class SceneView:
         for la in {previous, layer} - {None}:
             if la in self.actors:
                 self._recolor(la)
-        self.plotter.render()
+        self._render()
 
     @property
     def selection(self) -> tuple[Layer, np.ndarray] | None:
@@ -252,7 +376,7 @@ class SceneView:
         cam.focal_point = tuple(center)
         cam.position = tuple(center + direction * radius * 3.5)
         self.plotter.reset_camera_clipping_range()
-        self.plotter.render()
+        self._render()
 
     # -- picking -------------------------------------------------------------------
     def pick(self, x: float, y: float) -> Pick | None:
@@ -271,8 +395,8 @@ class SceneView:
         cell = picker.GetCellId()
         for layer, la_actor in self.actors.items():
             if la_actor is actor and cell >= 0:
-                if self.scene.hidden_features(layer)[layer.feature_at_cell(cell)]:
-                    return None
+                if layer in self._shown:
+                    cell = int(self._shown[layer][1][cell])
                 world = self.scene.to_world(np.asarray(picker.GetPickPosition()))
                 return Pick(layer, layer.feature_at_cell(cell), int(cell), world)
         return None
@@ -283,7 +407,8 @@ class SceneView:
         loc = self._locators.get(layer)
         if loc is None:
             loc = vtk.vtkStaticCellLocator()
-            loc.SetDataSet(layer.mesh)
+            shown = self._shown.get(layer)
+            loc.SetDataSet(shown[0] if shown is not None else layer.mesh)
             loc.BuildLocator()
             self._locators[layer] = loc
         return loc
@@ -298,23 +423,49 @@ class SceneView:
         return float(x), float(y)
 
 
+def _gather_rgb(colors: np.ndarray, index: np.ndarray, out: np.ndarray) -> None:
+    """``out[:] = colors[index]`` for (n, 3) uint8 rows, treating each RGB triple
+    as one 3-byte item: about 2x faster than a row gather (5 ms per 1 M cells)."""
+    try:
+        np.take(colors.view("V3").ravel(), index, out=out.view("V3").ravel())
+    except (ValueError, TypeError):  # not contiguous: the plain row gather
+        np.take(colors, index, axis=0, out=out)
+
+
 def render_image(
     scene: Scene,
     size: tuple[int, int] = (1280, 720),
     bookmark: str | Bookmark | None = None,
+    time=None,
 ) -> np.ndarray:
-    """Render ``scene`` offscreen and return an (h, w, 3) uint8 image."""
+    """Render ``scene`` offscreen and return an (h, w, 3) uint8 image.
+
+    ``time`` (an aware datetime) shows the scene's simulation (sensors, feeds,
+    plans of its scene file; see :mod:`twin.sim.simulation`) at that clock
+    time; without it the scene renders as before.
+    """
     use_offscreen_gl()
     plotter = pv.Plotter(off_screen=True, window_size=list(size))
     view = None
+    sim = None
     try:
         view = SceneView(scene, plotter)
+        if time is not None:
+            from twin.sim.simulation import Simulation
+
+            sim = Simulation.from_scene(scene, start_feeds=False)
+            sim.run_feeds_now()
+            sim.attach(view)
+            sim.clock.set_time(time)
+            sim.update()
         if bookmark is None:
             view.overview()
         else:
             view.apply_bookmark(bookmark)
         return np.asarray(plotter.screenshot(return_img=True))[:, :, :3].copy()
     finally:
+        if sim is not None:
+            sim.close()
         if view is not None:
             view.close()
         plotter.close()

@@ -1,0 +1,84 @@
+"""UI language: Qt translation files (``citytwin_vi.ts`` -> ``.qm``) and the chooser.
+
+Every user-visible string goes through :func:`tr` (one translation context,
+``CityTwin``), so ``citytwin_vi.ts`` is the single list a translator edits.
+The ``.qm`` is built from it with ``pyside6-lrelease``; if the ``.qm`` is
+missing (a checkout without the build step) :func:`install` compiles the
+``.ts`` into an in-memory :class:`DictTranslator` instead, so Vietnamese
+always works.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
+
+HERE = Path(__file__).resolve().parent
+CONTEXT = "CityTwin"
+LANGUAGES = {"en": "English", "vi": "Tiếng Việt"}
+
+
+def tr(text: str) -> str:
+    """Translate ``text`` with the installed translator (identity for English)."""
+    return QCoreApplication.translate(CONTEXT, text)
+
+
+def choose_language(preference: str | None, system_locale: str | None = None) -> str:
+    """``"vi"`` or ``"en"``: the preference if it names one, else the system locale."""
+    if preference in LANGUAGES:
+        return preference
+    name = system_locale if system_locale is not None else QLocale.system().name()
+    return "vi" if name.lower().startswith("vi") else "en"
+
+
+def read_ts(path: Path) -> dict[tuple[str, str], str]:
+    """(context, source) -> translation from a Qt Linguist ``.ts`` file."""
+    out: dict[tuple[str, str], str] = {}
+    root = ET.parse(path).getroot()  # our own bundled file, not user input
+    for ctx in root.iter("context"):
+        name = ctx.findtext("name") or ""
+        for msg in ctx.iter("message"):
+            source = msg.findtext("source")
+            trans = msg.find("translation")
+            if source and trans is not None and trans.text and trans.get("type") != "obsolete":
+                out[(name, source)] = trans.text
+    return out
+
+
+class DictTranslator(QTranslator):
+    """A translator over a parsed ``.ts`` (fallback when no ``.qm`` was built)."""
+
+    def __init__(self, table: dict[tuple[str, str], str]) -> None:
+        super().__init__()
+        self._table = table
+
+    def translate(self, context, source, disambiguation=None, n=-1):
+        return self._table.get((context, source)) or None
+
+    def isEmpty(self) -> bool:
+        return not self._table
+
+
+_installed: list[QTranslator] = []
+
+
+def install(language: str) -> QTranslator | None:
+    """Install the translator for ``language`` on the running QCoreApplication."""
+    app = QCoreApplication.instance()
+    for old in _installed:
+        app.removeTranslator(old)
+    _installed.clear()
+    if language == "en":
+        return None
+    translator: QTranslator = QTranslator()
+    qm = HERE / f"citytwin_{language}.qm"
+    if not (qm.exists() and translator.load(str(qm))):
+        ts = HERE / f"citytwin_{language}.ts"
+        if not ts.exists():
+            return None
+        translator = DictTranslator(read_ts(ts))
+    app.installTranslator(translator)
+    _installed.append(translator)
+    return translator

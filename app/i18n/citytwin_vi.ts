@@ -1,0 +1,443 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="vi">
+<context>
+    <name>CityTwin</name>
+    <message>
+        <source>&amp;File</source>
+        <translation>&amp;Tệp</translation>
+    </message>
+    <message>
+        <source>&amp;Tools</source>
+        <translation>&amp;Công cụ</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>&amp;Hiển thị</translation>
+    </message>
+    <message>
+        <source>Add current view</source>
+        <translation>Thêm góc nhìn hiện tại</translation>
+    </message>
+    <message>
+        <source>Alerts</source>
+        <translation>Cảnh báo</translation>
+    </message>
+    <message>
+        <source>All layers</source>
+        <translation>Tất cả các lớp</translation>
+    </message>
+    <message>
+        <source>All supported files</source>
+        <translation>Mọi tệp được hỗ trợ</translation>
+    </message>
+    <message>
+        <source>Append the current view as a keyframe of this tour</source>
+        <translation>Thêm góc nhìn hiện tại làm khung hình chính của chuyến tham quan</translation>
+    </message>
+    <message>
+        <source>Attribute</source>
+        <translation>Thuộc tính</translation>
+    </message>
+    <message>
+        <source>Attribute: {0}</source>
+        <translation>Thuộc tính: {0}</translation>
+    </message>
+    <message>
+        <source>Attributes</source>
+        <translation>Thuộc tính</translation>
+    </message>
+    <message>
+        <source>Autosave failed: {0}</source>
+        <translation>Tự động lưu thất bại: {0}</translation>
+    </message>
+    <message>
+        <source>Bookmark name:</source>
+        <translation>Tên điểm nhìn:</translation>
+    </message>
+    <message>
+        <source>Bookmark:</source>
+        <translation>Điểm nhìn:</translation>
+    </message>
+    <message>
+        <source>Bookmarks</source>
+        <translation>Điểm nhìn đã lưu</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Hủy</translation>
+    </message>
+    <message>
+        <source>CityTwin found an autosave newer than the project. Restore it?</source>
+        <translation>CityTwin tìm thấy bản tự động lưu mới hơn dự án. Khôi phục bản đó?</translation>
+    </message>
+    <message>
+        <source>Class</source>
+        <translation>Loại đối tượng</translation>
+    </message>
+    <message>
+        <source>Colour by</source>
+        <translation>Tô màu theo</translation>
+    </message>
+    <message>
+        <source>Copied {0} as a [[tours]] section.</source>
+        <translation>Đã sao chép {0} thành mục [[tours]].</translation>
+    </message>
+    <message>
+        <source>Copy as TOML</source>
+        <translation>Sao chép dạng TOML</translation>
+    </message>
+    <message>
+        <source>Copy attribute and value</source>
+        <translation>Sao chép thuộc tính và giá trị</translation>
+    </message>
+    <message>
+        <source>Copy this tour as a [[tours]] section for the scene file</source>
+        <translation>Sao chép chuyến tham quan này thành mục [[tours]] cho tệp cảnh</translation>
+    </message>
+    <message>
+        <source>Copy value</source>
+        <translation>Sao chép giá trị</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>Xóa</translation>
+    </message>
+    <message>
+        <source>Details</source>
+        <translation>Chi tiết</translation>
+    </message>
+    <message>
+        <source>Export screenshot</source>
+        <translation>Xuất ảnh chụp</translation>
+    </message>
+    <message>
+        <source>Export screenshot…</source>
+        <translation>Xuất ảnh chụp…</translation>
+    </message>
+    <message>
+        <source>Features</source>
+        <translation>Đối tượng</translation>
+    </message>
+    <message>
+        <source>Find</source>
+        <translation>Tìm</translation>
+    </message>
+    <message>
+        <source>Find features</source>
+        <translation>Tìm đối tượng</translation>
+    </message>
+    <message>
+        <source>Go</source>
+        <translation>Đến</translation>
+    </message>
+    <message>
+        <source>Height (px)</source>
+        <translation>Chiều cao (px)</translation>
+    </message>
+    <message>
+        <source>Import</source>
+        <translation>Nhập dữ liệu</translation>
+    </message>
+    <message>
+        <source>Import cancelled; nothing was added</source>
+        <translation>Đã hủy nhập; không có gì được thêm</translation>
+    </message>
+    <message>
+        <source>Import failed</source>
+        <translation>Nhập dữ liệu thất bại</translation>
+    </message>
+    <message>
+        <source>Imported {0}: {1} layers, {2} warnings</source>
+        <translation>Đã nhập {0}: {1} lớp, {2} cảnh báo</translation>
+    </message>
+    <message>
+        <source>Importing {0}…</source>
+        <translation>Đang nhập {0}…</translation>
+    </message>
+    <message>
+        <source>Kind</source>
+        <translation>Loại</translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>Ngôn ngữ</translation>
+    </message>
+    <message>
+        <source>Layer</source>
+        <translation>Lớp</translation>
+    </message>
+    <message>
+        <source>Layers</source>
+        <translation>Lớp dữ liệu</translation>
+    </message>
+    <message>
+        <source>Main</source>
+        <translation>Chính</translation>
+    </message>
+    <message>
+        <source>Measure distance</source>
+        <translation>Đo khoảng cách</translation>
+    </message>
+    <message>
+        <source>Measure: click the second point</source>
+        <translation>Đo: nhấp điểm thứ hai</translation>
+    </message>
+    <message>
+        <source>Measure: click two points</source>
+        <translation>Đo: nhấp hai điểm</translation>
+    </message>
+    <message>
+        <source>New tour</source>
+        <translation>Chuyến tham quan mới</translation>
+    </message>
+    <message>
+        <source>North arrow and scale</source>
+        <translation>Mũi tên hướng Bắc và thước tỷ lệ</translation>
+    </message>
+    <message>
+        <source>Opacity</source>
+        <translation>Độ mờ đục</translation>
+    </message>
+    <message>
+        <source>Open data</source>
+        <translation>Mở dữ liệu</translation>
+    </message>
+    <message>
+        <source>Open data…</source>
+        <translation>Mở dữ liệu…</translation>
+    </message>
+    <message>
+        <source>Open project</source>
+        <translation>Mở dự án</translation>
+    </message>
+    <message>
+        <source>Open project…</source>
+        <translation>Mở dự án…</translation>
+    </message>
+    <message>
+        <source>Open scene</source>
+        <translation>Mở cảnh</translation>
+    </message>
+    <message>
+        <source>Overview</source>
+        <translation>Toàn cảnh</translation>
+    </message>
+    <message>
+        <source>Pause</source>
+        <translation>Tạm dừng</translation>
+    </message>
+    <message>
+        <source>Play</source>
+        <translation>Phát</translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation>Thoát</translation>
+    </message>
+    <message>
+        <source>Recent files</source>
+        <translation>Tệp gần đây</translation>
+    </message>
+    <message>
+        <source>Recorded tour {0}</source>
+        <translation>Chuyến tham quan đã ghi {0}</translation>
+    </message>
+    <message>
+        <source>Recover</source>
+        <translation>Khôi phục</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>Gỡ bỏ</translation>
+    </message>
+    <message>
+        <source>Save project</source>
+        <translation>Lưu dự án</translation>
+    </message>
+    <message>
+        <source>Save project as…</source>
+        <translation>Lưu dự án thành…</translation>
+    </message>
+    <message>
+        <source>Save view</source>
+        <translation>Lưu góc nhìn</translation>
+    </message>
+    <message>
+        <source>Save view as bookmark</source>
+        <translation>Lưu góc nhìn hiện tại</translation>
+    </message>
+    <message>
+        <source>Saved {0}</source>
+        <translation>Đã lưu {0}</translation>
+    </message>
+    <message>
+        <source>Scene time the tour sets for sensors and planned projects</source>
+        <translation>Thời điểm của cảnh mà chuyến tham quan đặt cho cảm biến và dự án quy hoạch</translation>
+    </message>
+    <message>
+        <source>Search and filter</source>
+        <translation>Tìm kiếm và lọc</translation>
+    </message>
+    <message>
+        <source>Section plane</source>
+        <translation>Mặt cắt</translation>
+    </message>
+    <message>
+        <source>Sensor</source>
+        <translation>Cảm biến</translation>
+    </message>
+    <message>
+        <source>Sensor: {0}</source>
+        <translation>Cảm biến: {0}</translation>
+    </message>
+    <message>
+        <source>Sensors and alerts</source>
+        <translation>Cảm biến và cảnh báo</translation>
+    </message>
+    <message>
+        <source>Simulation not started: {0}</source>
+        <translation>Chưa khởi động mô phỏng: {0}</translation>
+    </message>
+    <message>
+        <source>Solid</source>
+        <translation>Một màu</translation>
+    </message>
+    <message>
+        <source>Source colours</source>
+        <translation>Màu gốc của tệp</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>Dừng</translation>
+    </message>
+    <message>
+        <source>System</source>
+        <translation>Theo hệ thống</translation>
+    </message>
+    <message>
+        <source>The language changes the next time CityTwin starts.</source>
+        <translation>Ngôn ngữ sẽ thay đổi khi khởi động lại CityTwin.</translation>
+    </message>
+    <message>
+        <source>This scene has no tours yet.</source>
+        <translation>Cảnh này chưa có chuyến tham quan nào.</translation>
+    </message>
+    <message>
+        <source>Timeline</source>
+        <translation>Dòng thời gian</translation>
+    </message>
+    <message>
+        <source>Tour</source>
+        <translation>Tham quan</translation>
+    </message>
+    <message>
+        <source>Tours not loaded: {0}</source>
+        <translation>Không tải được chuyến tham quan: {0}</translation>
+    </message>
+    <message>
+        <source>Unit</source>
+        <translation>Đơn vị</translation>
+    </message>
+    <message>
+        <source>Value</source>
+        <translation>Giá trị</translation>
+    </message>
+    <message>
+        <source>View {0}</source>
+        <translation>Góc nhìn {0}</translation>
+    </message>
+    <message>
+        <source>Width (px)</source>
+        <translation>Chiều rộng (px)</translation>
+    </message>
+    <message>
+        <source>X-ray</source>
+        <translation>Xuyên thấu</translation>
+    </message>
+    <message>
+        <source>X-ray selected layer</source>
+        <translation>Xuyên thấu lớp đang chọn</translation>
+    </message>
+    <message>
+        <source>Zoom to</source>
+        <translation>Phóng tới</translation>
+    </message>
+    <message>
+        <source>Zoom to results</source>
+        <translation>Phóng tới kết quả</translation>
+    </message>
+    <message>
+        <source>built</source>
+        <translation>đã xây xong</translation>
+    </message>
+    <message>
+        <source>caption for the next keyframe (optional)</source>
+        <translation>chú thích cho khung hình chính tiếp theo (tùy chọn)</translation>
+    </message>
+    <message>
+        <source>error</source>
+        <translation>lỗi</translation>
+    </message>
+    <message>
+        <source>layer</source>
+        <translation>lớp</translation>
+    </message>
+    <message>
+        <source>name, id, GlobalId — or height &gt; 30, class = IfcWall</source>
+        <translation>tên, mã, GlobalId — hoặc height &gt; 30, class = IfcWall</translation>
+    </message>
+    <message>
+        <source>no history</source>
+        <translation>chưa có lịch sử</translation>
+    </message>
+    <message>
+        <source>no warnings</source>
+        <translation>không có cảnh báo</translation>
+    </message>
+    <message>
+        <source>nothing here</source>
+        <translation>không có đối tượng</translation>
+    </message>
+    <message>
+        <source>planned</source>
+        <translation>quy hoạch</translation>
+    </message>
+    <message>
+        <source>removed</source>
+        <translation>đã phá dỡ</translation>
+    </message>
+    <message>
+        <source>the project names no scene file and no layers</source>
+        <translation>dự án không có tệp cảnh và không có lớp nào</translation>
+    </message>
+    <message>
+        <source>time to glide from this keyframe to the next</source>
+        <translation>thời gian chuyển từ khung hình này sang khung tiếp theo</translation>
+    </message>
+    <message>
+        <source>triangles</source>
+        <translation>tam giác</translation>
+    </message>
+    <message>
+        <source>under construction</source>
+        <translation>đang xây dựng</translation>
+    </message>
+    <message>
+        <source>{0} features found</source>
+        <translation>Tìm thấy {0} đối tượng</translation>
+    </message>
+    <message>
+        <source>{0} layers, {1} features — click a feature to inspect it</source>
+        <translation>{0} lớp, {1} đối tượng — nhấp vào một đối tượng để xem thông tin</translation>
+    </message>
+    <message>
+        <source>{0}: move the view and press 'Add current view'.</source>
+        <translation>{0}: di chuyển góc nhìn rồi nhấn 'Thêm góc nhìn hiện tại'.</translation>
+    </message>
+    <message>
+        <source>{0}: {1} keyframes, {2} s. 'Copy as TOML' to keep it in the scene file.</source>
+        <translation>{0}: {1} khung hình chính, {2} giây. Nhấn 'Sao chép dạng TOML' để lưu vào tệp cảnh.</translation>
+    </message>
+</context>
+</TS>

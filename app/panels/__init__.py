@@ -1,0 +1,1 @@
+"""Dockable panels of the main window; each is a thin view over :mod:`twin`."""

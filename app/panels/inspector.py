@@ -1,0 +1,117 @@
+"""Inspector dock: every attribute of the picked feature, IFC property sets and
+quantities as groups; copy a value with Ctrl+C or the context menu."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QTreeWidget, QTreeWidgetItem
+
+from app.i18n import tr
+from twin.layer import Layer
+
+MAX_DETAIL_ROWS = 2000
+
+
+class InspectorPanel(QDockWidget):
+    """Attributes of one feature as a two-column tree (groups expand)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(tr("Attributes"), parent)
+        self.setObjectName("inspector_dock")
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels([tr("Attribute"), tr("Value")])
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        copy_value = QAction(tr("Copy value"), self.tree)
+        copy_value.setShortcut(QKeySequence.StandardKey.Copy)
+        copy_value.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        copy_value.triggered.connect(self.copy_current)
+        copy_row = QAction(tr("Copy attribute and value"), self.tree)
+        copy_row.triggered.connect(lambda: self.copy_current(with_key=True))
+        self.tree.addAction(copy_value)
+        self.tree.addAction(copy_row)
+        self.setWidget(self.tree)
+        self.layer: Layer | None = None
+        self.row: int | None = None
+
+    def show_feature(self, layer: Layer | None, row: int | None) -> None:
+        """Fill the tree; property sets come from ``layer.details(row)`` (lazy)."""
+        self.layer, self.row = layer, row
+        self.tree.clear()
+        if layer is None or row is None:
+            return
+        values = {tr("layer"): layer.name, **layer.features.row(row)}
+        for key, value in values.items():
+            if _present(value):
+                self.tree.addTopLevelItem(QTreeWidgetItem([str(key), _format(value)]))
+        try:
+            groups = layer.feature_details(row)
+        except Exception as exc:  # a details provider must never break inspection
+            groups = {tr("Details"): {tr("error"): str(exc)}}
+        shown = 0
+        for group, entries in groups.items():
+            parent = QTreeWidgetItem([str(group), ""])
+            font = parent.font(0)
+            font.setBold(True)
+            parent.setFont(0, font)
+            for key, value in (entries or {}).items():
+                if shown >= MAX_DETAIL_ROWS:
+                    break
+                parent.addChild(QTreeWidgetItem([str(key), _format(value)]))
+                shown += 1
+            self.tree.addTopLevelItem(parent)
+            parent.setExpanded(True)
+        self.tree.resizeColumnToContents(0)
+
+    def value(self, key: str, group: str | None = None) -> str | None:
+        """Displayed value of ``key`` (top level, or inside ``group``)."""
+        items = (
+            [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
+            if group is None
+            else self._group_children(group)
+        )
+        for item in items:
+            if item.text(0) == key and item.childCount() == 0:
+                return item.text(1)
+        return None
+
+    def groups(self) -> list[str]:
+        return [
+            self.tree.topLevelItem(i).text(0)
+            for i in range(self.tree.topLevelItemCount())
+            if self.tree.topLevelItem(i).childCount()
+        ]
+
+    def _group_children(self, group: str) -> list[QTreeWidgetItem]:
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if item.text(0) == group:
+                return [item.child(j) for j in range(item.childCount())]
+        return []
+
+    def copy_current(self, with_key: bool = False) -> str | None:
+        item = self.tree.currentItem()
+        if item is None:
+            return None
+        text = f"{item.text(0)}\t{item.text(1)}" if with_key else item.text(1)
+        QGuiApplication.clipboard().setText(text)
+        return text
+
+
+def _present(value: object) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, float) and not np.isfinite(value):
+        return False
+    return not (isinstance(value, str) and value == "")
+
+
+def _format(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".")
+    if isinstance(value, (tuple, list)):
+        return ", ".join(_format(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_format(v)}" for k, v in value.items())
+    return str(value)

@@ -1,0 +1,283 @@
+"""Layers dock: visibility, opacity, style, zoom-to, remove, X-ray; IFC spatial tree.
+
+Each control is a one-line call into :class:`twin.scene.Scene`; the tree listens
+to the scene's events and rebuilds, blocking its own echo while it does.
+IFC layers (``layer.tree``) expand into project/site/building/storey nodes
+whose check boxes hide those features through ``Scene.set_feature_visibility``.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFormLayout,
+    QHBoxLayout,
+    QPushButton,
+    QSlider,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.i18n import tr
+from twin.layer import Layer, TreeNode
+from twin.scene import Scene
+
+XRAY_OPACITY = 0.2
+NUMERIC_KINDS = "fiu"
+
+
+class LayersPanel(QDockWidget):
+    """The layer tree plus controls for the current layer."""
+
+    zoom_requested = Signal(object, object)  # layer, rows (None: whole layer)
+    #: colour a layer by the live values of its sensors of a kind: (layer, kind | None)
+    sensor_style_requested = Signal(object, object)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(tr("Layers"), parent)
+        self.setObjectName("layers_dock")
+        self.scene: Scene | None = None
+        #: layer -> sensor kinds attached to its features (set by the window when a
+        #: simulation runs), offered as "colour by sensor" choices
+        self.sensor_kinds = lambda layer: []
+        self._sensor_style: dict[Layer, str] = {}
+        self._nodes: dict[int, tuple[Layer, TreeNode]] = {}
+        self._xray: dict[Layer, float] = {}
+        body = QWidget()
+        box = QVBoxLayout(body)
+        box.setContentsMargins(2, 2, 2, 2)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels([tr("Layer"), tr("Features")])
+        self.tree.itemChanged.connect(self._on_item_changed)
+        self.tree.currentItemChanged.connect(lambda *_: self._sync_controls())
+        self.tree.itemDoubleClicked.connect(lambda *_: self.zoom_to_current())
+        box.addWidget(self.tree, 1)
+        form = QFormLayout()
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setRange(0, 100)
+        self.opacity.valueChanged.connect(self._on_opacity)
+        form.addRow(tr("Opacity"), self.opacity)
+        self.style_box = QComboBox()
+        self.style_box.activated.connect(self._on_style)
+        form.addRow(tr("Colour by"), self.style_box)
+        box.addLayout(form)
+        row = QHBoxLayout()
+        self.zoom_button = QPushButton(tr("Zoom to"))
+        self.zoom_button.clicked.connect(self.zoom_to_current)
+        self.xray_button = QPushButton(tr("X-ray"))
+        self.xray_button.setCheckable(True)
+        self.xray_button.toggled.connect(self._on_xray)
+        self.remove_button = QPushButton(tr("Remove"))
+        self.remove_button.clicked.connect(self.remove_current)
+        for b in (self.zoom_button, self.xray_button, self.remove_button):
+            row.addWidget(b)
+        box.addLayout(row)
+        self.setWidget(body)
+
+    # -- binding --------------------------------------------------------------------
+    def bind(self, scene: Scene) -> None:
+        """Show ``scene`` (and stop listening to the previous one)."""
+        if self.scene is not None:
+            self.scene.events.layer_added.disconnect(self.refresh)
+            self.scene.events.layer_removed.disconnect(self.refresh)
+            self.scene.events.layer_changed.disconnect(self._on_layer_changed)
+        self.scene = scene
+        self._xray.clear()
+        self._sensor_style.clear()
+        scene.events.layer_added.connect(self.refresh)
+        scene.events.layer_removed.connect(self.refresh)
+        scene.events.layer_changed.connect(self._on_layer_changed)
+        self.refresh()
+
+    def refresh(self, *_: object) -> None:
+        current = self.current_layer()
+        self.tree.blockSignals(True)
+        self.tree.clear()
+        self._nodes.clear()
+        for layer in self.scene.layers:
+            item = QTreeWidgetItem([layer.name, str(len(layer.features))])
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(0, _check(layer.visible))
+            item.setData(0, Qt.ItemDataRole.UserRole, layer.name)
+            tip = "\n".join(layer.warnings[:20]) or tr("no warnings")
+            item.setToolTip(0, f"{layer.kind} — {layer.n_triangles} {tr('triangles')}\n{tip}")
+            self.tree.addTopLevelItem(item)
+            if layer.tree is not None:
+                hidden = self.scene.hidden_features(layer)
+                for child in layer.tree.children or [layer.tree]:
+                    self._add_node(item, layer, child, hidden)
+            if layer is current:
+                self.tree.setCurrentItem(item)
+        if self.tree.currentItem() is None and self.tree.topLevelItemCount():
+            self.tree.setCurrentItem(self.tree.topLevelItem(self.tree.topLevelItemCount() - 1))
+        self.tree.resizeColumnToContents(0)
+        self.tree.blockSignals(False)
+        self._sync_controls()
+
+    def _add_node(self, parent: QTreeWidgetItem, layer: Layer, node: TreeNode, hidden) -> None:
+        rows = node.all_rows()
+        item = QTreeWidgetItem([f"{node.name or node.kind}", str(len(rows))])
+        item.setToolTip(0, f"{node.kind} {node.id}")
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        shown = not (rows and hidden[rows].all())
+        item.setCheckState(0, _check(shown))
+        self._nodes[id(item)] = (layer, node)
+        parent.addChild(item)
+        for child in node.children:
+            self._add_node(item, layer, child, hidden)
+
+    # -- lookups --------------------------------------------------------------------
+    def layer_item(self, name: str) -> QTreeWidgetItem:
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if item.data(0, Qt.ItemDataRole.UserRole) == name:
+                return item
+        raise KeyError(name)
+
+    def node_item(self, layer_name: str, node_name: str) -> QTreeWidgetItem:
+        """The tree item of an IFC node (e.g. a storey) by its displayed name."""
+        top = self.layer_item(layer_name)
+        stack = [top.child(i) for i in range(top.childCount())]
+        while stack:
+            item = stack.pop()
+            if item.text(0) == node_name:
+                return item
+            stack.extend(item.child(i) for i in range(item.childCount()))
+        raise KeyError(node_name)
+
+    def current_layer(self) -> Layer | None:
+        item = self.tree.currentItem() if self.scene else None
+        while item is not None and item.parent() is not None:
+            item = item.parent()
+        if item is None:
+            return None
+        try:
+            return self.scene.layer(item.data(0, Qt.ItemDataRole.UserRole))
+        except KeyError:
+            return None
+
+    def select_layer(self, name: str) -> None:
+        self.tree.setCurrentItem(self.layer_item(name))
+
+    # -- slots ----------------------------------------------------------------------
+    def _on_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
+        if column != 0:
+            return
+        checked = item.checkState(0) == Qt.CheckState.Checked
+        node = self._nodes.get(id(item))
+        if node is not None:
+            layer, tree_node = node
+            self.scene.set_feature_visibility(layer, tree_node.all_rows(), checked)
+            return
+        self.scene.set_visible(self.scene.layer(item.data(0, Qt.ItemDataRole.UserRole)), checked)
+
+    def _on_layer_changed(self, layer: Layer, what: str) -> None:
+        if what in ("style", "visible") and layer is self.current_layer():
+            self._sync_controls()
+        if what == "visible":
+            try:
+                item = self.layer_item(layer.name)
+            except KeyError:
+                return
+            self.tree.blockSignals(True)
+            item.setCheckState(0, _check(layer.visible))
+            self.tree.blockSignals(False)
+
+    def _sync_controls(self) -> None:
+        layer = self.current_layer()
+        enabled = layer is not None
+        for w in (
+            self.opacity,
+            self.style_box,
+            self.zoom_button,
+            self.xray_button,
+            self.remove_button,
+        ):
+            w.setEnabled(enabled)
+        if layer is None:
+            return
+        self.opacity.blockSignals(True)
+        self.opacity.setValue(round(layer.style.opacity * 100))
+        self.opacity.blockSignals(False)
+        self.style_box.clear()
+        for key, label in self.style_choices(layer):
+            self.style_box.addItem(label, key)
+        current = layer.style.attribute if layer.style.mode == "attribute" else layer.style.mode
+        if layer in self._sensor_style:
+            current = f"sensor:{self._sensor_style[layer]}"
+        index = self.style_box.findData(current)
+        self.style_box.setCurrentIndex(max(index, 0))
+        self.xray_button.blockSignals(True)
+        self.xray_button.setChecked(layer in self._xray)
+        self.xray_button.blockSignals(False)
+
+    def style_choices(self, layer: Layer) -> list[tuple[str, str]]:
+        """(key, label): by class, native colours, solid, each numeric attribute,
+        then each kind of sensor sitting on the layer's features."""
+        out = [("class", tr("Class")), ("native", tr("Source colours")), ("solid", tr("Solid"))]
+        for name, column in layer.features.attributes.items():
+            if column.dtype.kind in NUMERIC_KINDS:
+                out.append((name, tr("Attribute: {0}").replace("{0}", name)))
+        for kind in self.sensor_kinds(layer):
+            out.append((f"sensor:{kind}", tr("Sensor: {0}").replace("{0}", kind)))
+        return out
+
+    def _on_opacity(self, value: int) -> None:
+        layer = self.current_layer()
+        if layer is not None:
+            self._xray.pop(layer, None)
+            self.scene.set_opacity(layer, value / 100)
+
+    def _on_style(self, index: int) -> None:
+        layer = self.current_layer()
+        if layer is None:
+            return
+        self.set_style(layer, self.style_box.itemData(index))
+
+    def set_style(self, layer: Layer, key: str) -> None:
+        if key.startswith("sensor:"):
+            self._sensor_style[layer] = key.removeprefix("sensor:")
+            self.sensor_style_requested.emit(layer, self._sensor_style[layer])
+            self._sync_controls()
+            return
+        if self._sensor_style.pop(layer, None) is not None:
+            self.sensor_style_requested.emit(layer, None)
+        if key in ("class", "native", "solid"):
+            self.scene.restyle(layer, mode=key)
+        else:
+            self.scene.restyle(layer, mode="attribute", attribute=key, clim=None)
+
+    def _on_xray(self, on: bool) -> None:
+        layer = self.current_layer()
+        if layer is not None:
+            self.set_xray(layer, on)
+
+    def set_xray(self, layer: Layer, on: bool) -> None:
+        """Make a layer see-through (to look inside a building), or restore its opacity."""
+        if on and layer not in self._xray:
+            self._xray[layer] = layer.style.opacity
+            self.scene.set_opacity(layer, XRAY_OPACITY)
+        elif not on and layer in self._xray:
+            self.scene.set_opacity(layer, self._xray.pop(layer))
+
+    def zoom_to_current(self) -> None:
+        layer = self.current_layer()
+        if layer is None:
+            return
+        item = self.tree.currentItem()
+        node = self._nodes.get(id(item))
+        self.zoom_requested.emit(layer, node[1].all_rows() if node else None)
+
+    def remove_current(self) -> None:
+        layer = self.current_layer()
+        if layer is not None:
+            self._xray.pop(layer, None)
+            self.scene.remove_layer(layer)
+
+
+def _check(on: bool) -> Qt.CheckState:
+    return Qt.CheckState.Checked if on else Qt.CheckState.Unchecked

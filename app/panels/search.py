@@ -1,0 +1,144 @@
+"""Search dock: find features by text (name, id, GlobalId) or by simple
+conditions (``height > 30``, ``class = IfcWall``); list, highlight, zoom.
+
+The matching is :func:`twin.query.search` (vectorised, no eval); this panel
+only lists the rows and forwards clicks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.i18n import tr
+from twin.layer import Layer
+from twin.query import QueryError, search
+from twin.scene import Scene
+
+MAX_LISTED = 500
+
+
+class SearchPanel(QDockWidget):
+    """Query box, layer choice and the list of matches."""
+
+    #: a result was clicked: (layer, row)
+    feature_activated = Signal(object, int)
+    #: matches to highlight / zoom to: (layer, rows)
+    highlight_requested = Signal(object, object)
+    zoom_requested = Signal(object, object)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(tr("Search and filter"), parent)
+        self.setObjectName("search_dock")
+        self.scene: Scene | None = None
+        self.results: list[tuple[Layer, np.ndarray]] = []
+        body = QWidget()
+        box = QVBoxLayout(body)
+        box.setContentsMargins(2, 2, 2, 2)
+        self.query = QLineEdit()
+        self.query.setPlaceholderText(tr("name, id, GlobalId — or height > 30, class = IfcWall"))
+        self.query.returnPressed.connect(self.run)
+        self.layer_box = QComboBox()
+        row = QHBoxLayout()
+        row.addWidget(self.layer_box, 1)
+        go = QPushButton(tr("Find"))
+        go.clicked.connect(self.run)
+        row.addWidget(go)
+        zoom = QPushButton(tr("Zoom to results"))
+        zoom.clicked.connect(self.zoom_to_results)
+        row.addWidget(zoom)
+        self.summary = QLabel("")
+        self.list = QListWidget()
+        self.list.currentItemChanged.connect(self._on_current)
+        self.list.itemDoubleClicked.connect(self._on_double)
+        box.addWidget(self.query)
+        box.addLayout(row)
+        box.addWidget(self.summary)
+        box.addWidget(self.list, 1)
+        self.setWidget(body)
+
+    def bind(self, scene: Scene) -> None:
+        if self.scene is not None:
+            self.scene.events.layer_added.disconnect(self._refresh_layers)
+            self.scene.events.layer_removed.disconnect(self._refresh_layers)
+        self.scene = scene
+        scene.events.layer_added.connect(self._refresh_layers)
+        scene.events.layer_removed.connect(self._refresh_layers)
+        self._refresh_layers()
+        self.results = []
+        self.list.clear()
+
+    def _refresh_layers(self, *_: object) -> None:
+        keep = self.layer_box.currentData()
+        self.layer_box.clear()
+        self.layer_box.addItem(tr("All layers"), None)
+        for layer in self.scene.layers:
+            self.layer_box.addItem(layer.name, layer.name)
+        self.layer_box.setCurrentIndex(max(self.layer_box.findData(keep), 0))
+
+    def run(self, text: str | None = None) -> int:
+        """Search and list the matches; returns how many features matched."""
+        if text is not None:
+            self.query.setText(text)
+        text = self.query.text()
+        chosen = self.layer_box.currentData()
+        layers = [self.scene.layer(chosen)] if chosen else list(self.scene.layers)
+        self.results = []
+        errors = []
+        for layer in layers:
+            try:
+                rows = search(layer.features, text)
+            except QueryError as exc:
+                errors.append(str(exc))
+                continue
+            if rows.size:
+                self.results.append((layer, rows))
+        self.list.clear()
+        total = sum(len(r) for _, r in self.results)
+        for layer, rows in self.results:
+            for row in rows[: max(0, MAX_LISTED - self.list.count())]:
+                name = layer.features.names[row] or ""
+                item = QListWidgetItem(f"{name}  [{layer.features.ids[row]}] — {layer.name}")
+                item.setData(Qt.ItemDataRole.UserRole, (layer.name, int(row)))
+                self.list.addItem(item)
+        if errors and not self.results:
+            self.summary.setText(errors[0])
+        else:
+            self.summary.setText(tr("{0} features found").replace("{0}", str(total)))
+        if self.results:
+            layer, rows = max(self.results, key=lambda lr: len(lr[1]))
+            self.highlight_requested.emit(layer, rows)
+        return total
+
+    def _item_target(self, item: QListWidgetItem | None) -> tuple[Layer, int] | None:
+        if item is None:
+            return None
+        name, row = item.data(Qt.ItemDataRole.UserRole)
+        return self.scene.layer(name), row
+
+    def _on_current(self, item: QListWidgetItem | None, *_: object) -> None:
+        target = self._item_target(item)
+        if target is not None:
+            self.feature_activated.emit(*target)
+
+    def _on_double(self, item: QListWidgetItem) -> None:
+        target = self._item_target(item)
+        if target is not None:
+            self.zoom_requested.emit(target[0], [target[1]])
+
+    def zoom_to_results(self) -> None:
+        if self.results:
+            layer, rows = max(self.results, key=lambda lr: len(lr[1]))
+            self.zoom_requested.emit(layer, rows)

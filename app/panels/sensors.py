@@ -1,0 +1,186 @@
+"""Sensors dock: live value per sensor, the selected sensor's history chart, alerts.
+
+The chart is a small QPainter line plot (QtCharts is not in PySide6-Essentials
+and pyqtgraph would be one more dependency for one line); clicking an alert
+or a sensor flies the camera to it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QListWidget,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.i18n import tr
+
+LEVEL_COLORS = {1: QColor(250, 170, 30), 2: QColor(230, 30, 30)}
+REFRESH_MS = 250
+
+
+class HistoryChart(QWidget):
+    """A time series (epoch ms, values) with warning/alarm lines and the clock time."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setMinimumHeight(120)
+        self.t = np.empty(0)
+        self.v = np.empty(0)
+        self.title = ""
+        self.now_ms: float | None = None
+        self.thresholds: list[tuple[float, QColor]] = []
+
+    def set_series(self, t, v, title: str, thresholds=(), now_ms=None) -> None:
+        self.t = np.asarray(t, dtype=float)
+        self.v = np.asarray(v, dtype=float)
+        self.title = title
+        self.thresholds = list(thresholds)
+        self.now_ms = now_ms
+        self.update()
+
+    def paintEvent(self, _event) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(252, 252, 252))
+        p.drawText(6, 14, self.title)
+        ok = np.isfinite(self.v)
+        if ok.sum() < 2:
+            p.drawText(6, 34, tr("no history"))
+            return
+        t, v = self.t[ok], self.v[ok]
+        lo = min(v.min(), *(x for x, _ in self.thresholds)) if self.thresholds else v.min()
+        hi = max(v.max(), *(x for x, _ in self.thresholds)) if self.thresholds else v.max()
+        hi = hi if hi > lo else lo + 1.0
+        w, h, top, left = self.width() - 12, self.height() - 28, 20, 6
+        t0, t1 = t[0], t[-1] if t[-1] > t[0] else t[0] + 1
+
+        def xy(tt, vv):
+            return left + (tt - t0) / (t1 - t0) * w, top + (1 - (vv - lo) / (hi - lo)) * h
+
+        for value, color in self.thresholds:
+            p.setPen(QPen(color, 1, Qt.PenStyle.DashLine))
+            y = xy(t0, value)[1]
+            p.drawLine(QPointF(left, y), QPointF(left + w, y))
+        stride = max(1, len(t) // max(w, 1))
+        xs, ys = xy(t[::stride], v[::stride])
+        p.setPen(QPen(QColor(31, 119, 180), 1.5))
+        p.drawPolyline(QPolygonF([QPointF(a, b) for a, b in zip(xs, ys, strict=True)]))
+        if self.now_ms is not None and t0 <= self.now_ms <= t1:
+            p.setPen(QPen(QColor(0, 0, 0), 1))
+            x = xy(self.now_ms, lo)[0]
+            p.drawLine(QPointF(x, top), QPointF(x, top + h))
+        p.setPen(QColor(80, 80, 80))
+        p.drawText(left, self.height() - 4, f"{lo:.3g} – {hi:.3g}")
+
+
+class SensorsPanel(QDockWidget):
+    """Sensor values at the clock time, a history chart, and the alert list."""
+
+    fly_requested = Signal(object)  # (3,) scene-local position
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(tr("Sensors and alerts"), parent)
+        self.setObjectName("sensors_dock")
+        self.sim = None
+        split = QSplitter(Qt.Orientation.Vertical)
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels([tr("Sensor"), tr("Kind"), tr("Value"), tr("Unit")])
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.currentCellChanged.connect(lambda r, *_: self.show_history(r))
+        self.table.cellDoubleClicked.connect(lambda r, _c: self.fly_to_sensor(r))
+        self.chart = HistoryChart()
+        alerts_box = QWidget()
+        lay = QVBoxLayout(alerts_box)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(QLabel(tr("Alerts")))
+        self.alerts = QListWidget()
+        self.alerts.itemClicked.connect(self._on_alert)
+        lay.addWidget(self.alerts)
+        for w in (self.table, self.chart, alerts_box):
+            split.addWidget(w)
+        self.setWidget(split)
+        self._dirty = False
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self._refresh_if_dirty)
+        self.timer.start()
+
+    def bind(self, sim) -> None:
+        if self.sim is not None:
+            self.sim.clock.events.time_changed.disconnect(self._mark)
+        self.sim = sim
+        self.setEnabled(sim is not None)
+        if sim is None:
+            return
+        sim.clock.events.time_changed.connect(self._mark)
+        self.refresh()
+
+    def _mark(self, *_: object) -> None:
+        self._dirty = True  # coalesce: a playing clock moves 10 times a second
+
+    def _refresh_if_dirty(self) -> None:
+        if self._dirty and self.sim is not None:
+            self._dirty = False
+            self.refresh()
+
+    def refresh(self) -> None:
+        s, sim = self.sim.sensors, self.sim
+        if self.table.rowCount() != len(s):
+            self.table.setRowCount(len(s))
+            for i in range(len(s)):
+                for c, text in enumerate((s.ids[i], s.kinds[i], "", s.units[i])):
+                    self.table.setItem(i, c, QTableWidgetItem(str(text)))
+        for i in range(len(s)):
+            value = sim.values[i]
+            item = self.table.item(i, 2)
+            item.setText("—" if not np.isfinite(value) else f"{value:.4g}")
+            color = LEVEL_COLORS.get(int(sim.levels[i]))
+            item.setBackground(color if color is not None else QColor(0, 0, 0, 0))
+        alerts = sim.alerts.alerts
+        if self.alerts.count() != len(alerts):
+            self.alerts.clear()
+            for alert in alerts[-500:][::-1]:
+                self.alerts.addItem(alert.text())
+                self.alerts.item(self.alerts.count() - 1).setData(
+                    Qt.ItemDataRole.UserRole, alert.sensor
+                )
+        row = self.table.currentRow()
+        if row >= 0:
+            self.show_history(row)
+
+    def show_history(self, row: int) -> None:
+        if self.sim is None or not (0 <= row < len(self.sim.sensors)):
+            return
+        s, c = self.sim.sensors, self.sim.clock
+        from twin.sim.clock import to_ms
+
+        t, v = self.sim.store.series(str(s.ids[row]), to_ms(c.start), to_ms(c.end))
+        thresholds = [
+            (float(x), LEVEL_COLORS[k])
+            for k, x in ((1, s.warning[row]), (2, s.alarm[row]))
+            if np.isfinite(x)
+        ]
+        self.chart.set_series(
+            t, v, f"{s.ids[row]} — {s.kinds[row]} ({s.units[row]})", thresholds, c.ms
+        )
+
+    def fly_to_sensor(self, row: int) -> None:
+        if self.sim is not None and 0 <= row < len(self.sim.sensors):
+            self.fly_requested.emit(np.asarray(self.sim.sensors.positions[row], dtype=float))
+
+    def _on_alert(self, item) -> None:
+        sensor = item.data(Qt.ItemDataRole.UserRole)
+        row = self.sim.sensors.index(sensor)
+        self.table.setCurrentCell(row, 0)
+        self.fly_to_sensor(row)

@@ -1,0 +1,277 @@
+"""IFC import: bare ``ifcopenshell.geom.iterator`` loop vs our import, cold and cached.
+
+For each of the largest IFC files in ``../shared/data/ifc`` (or the files given),
+in one run and interleaved (raw, ours, raw, ours, ...) so that the load of this
+shared machine hits both alike:
+
+raw
+    ``ifcopenshell.open`` + ``geom.iterator`` with the settings and thread count
+    the importer uses (hybrid kernel, ``use-world-coords`` off) over the same
+    elements the importer sends to the kernel (products with a body
+    representation, openings excluded; choosing them is *not* timed here but is
+    in ours), copying every shape's vertices, faces and matrix into numpy. Run
+    in a fresh child process per repetition (timed inside it, interpreter
+    start-up excluded) so its parse memory does not pollute our numbers.
+cold
+    ``importers.open(path, scene)`` with the cache off: worker process start,
+    parse, semantics, geometry, transfer, placement, merged PolyData, table.
+cached
+    the same call with the cache on, the entry already written.
+
+Reports min and median of ``--repeat`` runs (after one warm-up of each), the
+ratios against the targets (cold <= 1.10 x raw, cached >= 20 x faster than
+cold), elements/s, triangles, and peak RSS: the raw child's (RUSAGE_CHILDREN),
+our worker's (its own ``ru_maxrss``, reported back), and this process's.
+
+Run from the repository root::
+
+    .venv/bin/python bench/bench_ifc.py                  # 4 largest files, 5 repeats
+    .venv/bin/python bench/bench_ifc.py --repeat 3 FILE.ifc ...
+    .venv/bin/python bench/bench_ifc.py --append-results  # also append to bench/RESULTS.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SHARED_IFC = ROOT.parent / "shared" / "data" / "ifc"
+
+RAW_CHILD = r"""
+import json, sys, time, resource
+import numpy as np
+import ifcopenshell, ifcopenshell.geom
+import importlib.util
+path, threads, kernel, semantics_py = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+# the importer's element filter, loaded alone (no pyvista in this process's memory)
+spec = importlib.util.spec_from_file_location("ifc_semantics", semantics_py)
+sem = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(sem)
+classify = sem.classify
+t0 = time.perf_counter()
+f = ifcopenshell.open(path)
+t_sel = time.perf_counter()
+todo = [
+    p for p in f.by_type("IfcProduct")
+    if p.Representation is not None and not p.is_a("IfcOpeningElement")
+    and classify(p) == "body"
+]
+t0 += time.perf_counter() - t_sel  # choosing the elements is not part of "raw"
+s = ifcopenshell.geom.settings()
+s.set("use-world-coords", False)
+s.set("weld-vertices", True)
+s.set("apply-default-materials", True)
+n = tris = 0
+if todo:
+    it = ifcopenshell.geom.iterator(s, f, threads, include=todo, geometry_library=kernel)
+    if it.initialize():
+        while True:
+            shape = it.get()
+            g = shape.geometry
+            v = np.frombuffer(g.verts_buffer, dtype=np.float64).reshape(-1, 3).copy()
+            fc = np.frombuffer(g.faces_buffer, dtype=np.int32).reshape(-1, 3).copy()
+            m = np.frombuffer(shape.transformation_buffer, dtype=np.float64).copy()
+            n += 1
+            tris += len(fc)
+            if not it.next():
+                break
+dt = time.perf_counter() - t0
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": dt, "elements": n, "triangles": tris, "rss_mb": rss}))
+"""
+
+
+def largest_files(n: int) -> list[Path]:
+    files = [p for p in SHARED_IFC.rglob("*.ifc") if "malformed" not in p.parts]
+    files = [p for p in files if "legacy" not in p.parts]
+    return sorted(files, key=lambda p: p.stat().st_size, reverse=True)[:n]
+
+
+def run_raw(path: Path, threads: int, kernel: str) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            RAW_CHILD,
+            str(path),
+            str(threads),
+            kernel,
+            str(ROOT / "importers" / "ifc" / "semantics.py"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1800,
+    )
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    if out.returncode != 0 or not lines:
+        raise RuntimeError(f"raw loop failed on {path}: {out.stderr[-500:]}")
+    return json.loads(lines[-1])
+
+
+def run_ours(path: Path, cache: bool) -> tuple[float, list]:
+    import importers
+    from twin.scene import Scene
+
+    scene = Scene(crs="EPSG:3857")
+    t0 = time.perf_counter()
+    layers = importers.open(path, scene, {"cache": cache})
+    return time.perf_counter() - t0, layers
+
+
+def stats(values: list[float]) -> tuple[float, float]:
+    return min(values), statistics.median(values)
+
+
+def bench_file(path: Path, repeat: int) -> dict:
+    from importers.ifc import cache as ifc_cache
+    from importers.ifc.options import IfcOptions
+
+    opts = IfcOptions()
+    raw_t, cold_t, raw_info, worker_rss = [], [], None, []
+    # warm-up (forkserver start, page cache, pyproj databases): not counted
+    run_raw(path, opts.threads, opts.kernel)
+    run_ours(path, cache=False)
+    for i in range(repeat):
+        order = ("raw", "ours") if i % 2 == 0 else ("ours", "raw")
+        for which in order:
+            if which == "raw":
+                raw_info = run_raw(path, opts.threads, opts.kernel)
+                raw_t.append(raw_info["seconds"])
+            else:
+                dt, layers = run_ours(path, cache=False)
+                cold_t.append(dt)
+                worker_rss.append(layers[0].info.get("worker_peak_rss_mb") or 0.0)
+    # cached: write the entry once, then reopen
+    run_ours(path, cache=True)
+    ifc_cache.flush()
+    cached_t = []
+    for _ in range(repeat):
+        dt, layers = run_ours(path, cache=True)
+        assert layers[0].info["cache"] == "hit", layers[0].info["cache"]
+        cached_t.append(dt)
+    main = layers[0]
+    n_el = sum(len(la.features) for la in layers)
+    tris = sum(la.n_triangles for la in layers)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {
+        "file": str(path.relative_to(SHARED_IFC)) if SHARED_IFC in path.parents else str(path),
+        "size_mb": path.stat().st_size / 1e6,
+        "schema": main.info.get("schema"),
+        "elements": n_el,
+        "with_geometry": sum(la.info.get("elements_with_geometry", 0) for la in layers),
+        "raw_elements": raw_info["elements"],
+        "triangles": tris,
+        "raw_triangles": raw_info["triangles"],
+        "unique_geometries": main.info.get("unique_geometries"),
+        "raw": stats(raw_t),
+        "cold": stats(cold_t),
+        "cached": stats(cached_t),
+        "raw_rss_mb": raw_info["rss_mb"],
+        "raw_children_rss_mb": children,
+        "worker_rss_mb": max(worker_rss),
+        "parent_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "cache_mb": ifc_cache.entry_path(ifc_cache.key(ifc_cache.file_digest(path), opts))
+        .stat()
+        .st_size
+        / 1e6,
+        "threads": opts.threads,
+        "kernel": main.info.get("kernel"),
+    }
+
+
+def table(rows: list[dict]) -> str:
+    head = (
+        "| file | MB | elements (with geometry) | triangles | raw min / med (s) | "
+        "cold min / med (s) | cold / raw (min, med) | cached min / med (s) | "
+        "cold / cached (min) | elements/s cold | peak RSS raw / worker / parent (MB) | "
+        "cache MB |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    )
+    lines = []
+    for r in rows:
+        lines.append(
+            f"| `{r['file']}` | {r['size_mb']:.1f} | {r['elements']} ({r['with_geometry']}) | "
+            f"{r['triangles']:,} | {r['raw'][0]:.2f} / {r['raw'][1]:.2f} | "
+            f"{r['cold'][0]:.2f} / {r['cold'][1]:.2f} | "
+            f"{r['cold'][0] / r['raw'][0]:.2f} / {r['cold'][1] / r['raw'][1]:.2f} | "
+            f"{r['cached'][0] * 1000:.0f} / {r['cached'][1] * 1000:.0f} ms | "
+            f"{r['cold'][0] / r['cached'][0]:.0f}x | "
+            f"{r['elements'] / r['cold'][1]:.0f} | "
+            f"{r['raw_rss_mb']:.0f} / {r['worker_rss_mb']:.0f} / {r['parent_rss_mb']:.0f} | "
+            f"{r['cache_mb']:.1f} |"
+        )
+    return head + "\n".join(lines) + "\n"
+
+
+def machine() -> str:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import ifcopenshell
+    import numpy
+
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}, IfcOpenShell {ifcopenshell.version}, "
+        f"numpy {numpy.__version__}"
+    )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("files", nargs="*", type=Path)
+    ap.add_argument("--count", type=int, default=4, help="how many of the largest files")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--append-results", action="store_true", help="append to bench/RESULTS.md")
+    args = ap.parse_args()
+    files = args.files or largest_files(args.count)
+    if not files:
+        print(f"no IFC files (looked in {SHARED_IFC})")
+        return 1
+    tmp_cache = tempfile.mkdtemp(prefix="citytwin-bench-cache-")
+    os.environ["CITYTWIN_CACHE_DIR"] = tmp_cache
+    from importers.ifc import warm_up
+
+    warm_up()
+    t0 = time.perf_counter()
+    rows = []
+    for path in files:
+        print(f"... {path.name}", flush=True)
+        rows.append(bench_file(path, args.repeat))
+    wall = time.perf_counter() - t0
+    text = table(rows)
+    print(text)
+    print(json.dumps(rows, indent=1))
+    if args.append_results:
+        cmd = "bench/bench_ifc.py " + " ".join(sys.argv[1:])
+        section = (
+            "\n## IFC import\n\n"
+            f"Machine: {machine()}. Command: `.venv/bin/python {cmd.strip()}` "
+            f"({wall:.0f} s wall, {args.repeat} interleaved repeats after one warm-up; "
+            f"{rows[0]['threads']} geometry threads, kernel `{rows[0]['kernel']}`).\n\n" + text
+        )
+        with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as fh:
+            fh.write(section)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,193 @@
+"""Import cache: a reopened, unchanged file skips the worker entirely.
+
+Key: SHA-256 of the file's bytes + importer version + the options that change
+geometry + the IfcOpenShell version, so a new kernel or a changed file never
+serves stale triangles. Entry: one uncompressed ``.npz`` (see
+:mod:`importers.ifc.payload`; no pickles, so a planted cache file cannot run
+code) under ``$CITYTWIN_CACHE_DIR`` or ``~/.cache/citytwin``, written to a
+temporary name, fsynced and renamed, so a crash mid-write leaves either the old
+entry or none, never half of one. Entries are written on a background thread
+(the cold import does not wait for the disk); :func:`flush` waits for them.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import hashlib
+import json
+import os
+import threading
+import time
+import zipfile
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from importers.ifc.options import IfcOptions
+from importers.ifc.payload import Payload
+
+#: Bump when the payload's meaning changes; old entries are then ignored.
+IMPORTER_VERSION = "ifc-1"
+MAX_CACHE_BYTES = 4 * 1024**3
+STALE_TMP_SECONDS = 3600
+
+_digests: dict[tuple, str] = {}
+_pending: list[threading.Thread] = []
+_lock = threading.Lock()
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("CITYTWIN_CACHE_DIR") or str(Path.home() / ".cache" / "citytwin")
+    return Path(root) / "ifc"
+
+
+def ifcopenshell_version() -> str:
+    try:
+        return metadata.version("ifcopenshell")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of the file, remembered per (path, size, mtime, inode) for this process."""
+    st = os.stat(path)
+    stamp = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+    with _lock:
+        if stamp in _digests:
+            return _digests[stamp]
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(8 * 1024 * 1024):
+            h.update(block)
+    digest = h.hexdigest()
+    with _lock:
+        _digests[stamp] = digest
+    return digest
+
+
+def key(digest: str, opts: IfcOptions) -> str:
+    material = json.dumps(
+        {
+            "file": digest,
+            "importer": IMPORTER_VERSION,
+            "options": opts.geometry_key(),
+            "ifcopenshell": ifcopenshell_version(),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(material.encode()).hexdigest()[:40]
+
+
+def entry_path(k: str) -> Path:
+    return cache_dir() / f"{k}.npz"
+
+
+def load(k: str) -> Payload | None:
+    """The cached payload, or None (a damaged entry is deleted)."""
+    path = entry_path(k)
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            payload = Payload.from_npz(data)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError, UnicodeDecodeError):
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # recency for pruning
+    return payload
+
+
+def cacheable(payload: Payload) -> bool:
+    """Only deterministic results: not when a worker was killed or timed out
+    (a busy machine must not make an abandoned element permanent)."""
+    meta = payload.meta
+    if meta.get("restarts"):
+        return False
+    return not any(
+        str(r).startswith(("abandoned", "not computed")) for r in meta.get("failures", {}).values()
+    )
+
+
+def _write(k: str, payload: Payload) -> None:
+    folder = cache_dir()
+    tmp = folder / f".{k}.{os.getpid()}.{threading.get_ident()}.tmp"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **payload.to_npz_dict())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, entry_path(k))
+        with contextlib.suppress(OSError):
+            dfd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+        prune(folder)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def store(k: str, payload: Payload, background: bool = True) -> None:
+    """Write an entry (atomically); in the background unless asked not to."""
+    if not background:
+        _write(k, payload)
+        return
+    thread = threading.Thread(target=_write, args=(k, payload), daemon=True, name="ifc-cache")
+    with _lock:
+        _pending[:] = [t for t in _pending if t.is_alive()]
+        _pending.append(thread)
+    thread.start()
+    _flush_at_exit()
+
+
+_registered = False
+
+
+def _flush_at_exit() -> None:
+    """A short-lived process (``citytwin info``) still leaves its entry behind."""
+    global _registered
+    with _lock:
+        if _registered:
+            return
+        _registered = True
+    atexit.register(flush, 60.0)
+
+
+def flush(timeout: float | None = None) -> None:
+    """Wait for background cache writes (tests, benchmarks, app shutdown)."""
+    with _lock:
+        threads = list(_pending)
+    for t in threads:
+        t.join(timeout)
+
+
+def prune(folder: Path, limit: int = MAX_CACHE_BYTES) -> None:
+    """Drop stale temporary files and the least recently used entries over ``limit``."""
+    now = time.time()
+    entries = []
+    for p in folder.iterdir():
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        if p.name.endswith(".tmp"):
+            if now - st.st_mtime > STALE_TMP_SECONDS:
+                with contextlib.suppress(OSError):
+                    p.unlink()
+            continue
+        if p.suffix == ".npz":
+            entries.append((st.st_mtime, st.st_size, p))
+    total = sum(e[1] for e in entries)
+    for _, size, p in sorted(entries):
+        if total <= limit:
+            break
+        with contextlib.suppress(OSError):
+            p.unlink()
+            total -= size

@@ -1,0 +1,143 @@
+"""Import options for IFC files, validated once and split into what changes the
+geometry (part of the cache key) and what only changes placement or supervision.
+
+Options come from scene files (TOML) and the CLI, so every value is checked and a
+bad one gives one clear line instead of a failure deep inside the worker.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+#: Kernels tried in order; IfcOpenShell 0.9 builds hybrids on the fly from names
+#: like ``hybrid-cgal-simple-opencascade`` (CGAL first, OpenCASCADE per element
+#: where CGAL fails), which is about 5x faster on plain extrusions (PERFORMANCE.md).
+DEFAULT_KERNEL = "hybrid-cgal-simple-opencascade"
+FALLBACK_KERNEL = "opencascade"
+
+
+def default_threads() -> int:
+    """At most 4 geometry threads: more does not pay for one file (PERFORMANCE.md)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+class OptionError(ValueError):
+    """An import option with a wrong name, type or range."""
+
+
+@dataclass(frozen=True)
+class IfcOptions:
+    """Everything that steers one IFC import.
+
+    Attributes
+    ----------
+    threads : geometry threads in the worker (default ``min(4, cpu_count)``).
+    kernel : IfcOpenShell geometry library name.
+    spaces : also triangulate IfcSpace for the hidden spaces layer.
+    element_timeout : seconds without any finished element before the worker is
+        judged stuck, killed, and the stuck element abandoned with a warning.
+    time_budget : optional limit (s) for the whole geometry run; what is not
+        done then is listed as skipped.
+    memory_limit_mb : worker resident memory that counts as a runaway element.
+    max_restarts : how many worker restarts isolation may use before giving up
+        on the remaining elements.
+    cache : read and write the import cache.
+    at : ``[E, N, H, rotation_deg]`` in the scene CRS, used when the file has
+        no georeferencing (or always, with ``override_georef``).
+    override_georef : place with ``at`` even when the file is georeferenced.
+    """
+
+    threads: int = field(default_factory=default_threads)
+    kernel: str = DEFAULT_KERNEL
+    spaces: bool = True
+    element_timeout: float = 30.0
+    time_budget: float | None = None
+    memory_limit_mb: float | None = None
+    max_restarts: int = 12
+    cache: bool = True
+    at: tuple[float, ...] | None = None
+    override_georef: bool = False
+    #: Test hooks (not for users): GlobalIds whose geometry makes the worker
+    #: hang or crash, to exercise the watchdog without a pathological file.
+    test_hang: tuple[str, ...] = ()
+    test_crash: tuple[str, ...] = ()
+
+    @classmethod
+    def from_mapping(cls, options: dict[str, Any] | None) -> IfcOptions:
+        """Validate a scene-file / CLI option mapping (unknown keys are errors)."""
+        opts = dict(options or {})
+        known = {f.name for f in fields(cls)}
+        # Keys other importers or the scene loader use are ignored, not errors.
+        for shared in ("layer", "kind", "name"):
+            opts.pop(shared, None)
+        unknown = sorted(set(opts) - known)
+        if unknown:
+            raise OptionError(
+                f"unknown IFC option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
+        kw: dict[str, Any] = {}
+        if "threads" in opts:
+            kw["threads"] = _int(opts["threads"], "threads", 1, 64)
+        if "kernel" in opts:
+            if not isinstance(opts["kernel"], str) or not opts["kernel"]:
+                raise OptionError("option 'kernel' must be a geometry library name")
+            kw["kernel"] = opts["kernel"]
+        for key in ("spaces", "cache", "override_georef"):
+            if key in opts:
+                if not isinstance(opts[key], bool):
+                    raise OptionError(f"option {key!r} must be true or false")
+                kw[key] = opts[key]
+        if "element_timeout" in opts:
+            kw["element_timeout"] = _float(opts["element_timeout"], "element_timeout", 0.1)
+        for key in ("time_budget", "memory_limit_mb"):
+            if opts.get(key) is not None:
+                kw[key] = _float(opts[key], key, 0.1)
+        if "max_restarts" in opts:
+            kw["max_restarts"] = _int(opts["max_restarts"], "max_restarts", 0, 1000)
+        if opts.get("at") is not None:
+            kw["at"] = _at(opts["at"])
+        for key in ("test_hang", "test_crash"):
+            if key in opts:
+                value = opts[key]
+                kw[key] = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+        return cls(**kw)
+
+    def geometry_key(self) -> dict[str, Any]:
+        """The options that change what the worker produces (part of the cache key)."""
+        return {"kernel": self.kernel, "spaces": self.spaces}
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _int(value: Any, name: str, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+        raise OptionError(f"option {name!r} must be a whole number, got {value!r}")
+    if not lo <= int(value) <= hi:
+        raise OptionError(f"option {name!r} must be in {lo}..{hi}, got {value!r}")
+    return int(value)
+
+
+def _float(value: Any, name: str, lo: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= lo:
+        raise OptionError(f"option {name!r} must be a number >= {lo}, got {value!r}")
+    return float(value)
+
+
+def _at(value: Any) -> tuple[float, ...]:
+    """``E,N[,H[,rotation]]`` as a list or a comma-separated string (``--at``)."""
+    if isinstance(value, str):
+        try:
+            value = [float(v) for v in value.split(",") if v.strip()]
+        except ValueError:
+            raise OptionError(f"option 'at' must be E,N[,H[,rotation]], got {value!r}") from None
+    try:
+        nums = [float(v) for v in value]
+    except (TypeError, ValueError):
+        raise OptionError(f"option 'at' must be E,N[,H[,rotation]], got {value!r}") from None
+    if not 2 <= len(nums) <= 4 or not all(abs(v) < 1e9 for v in nums):
+        raise OptionError(f"option 'at' must be E,N[,H[,rotation]] (finite), got {value!r}")
+    nums += [0.0] * (4 - len(nums))
+    return tuple(nums)

@@ -1,0 +1,427 @@
+"""The parent side of the worker: start it, feed progress, watch it, and
+survive it.
+
+One import is a loop of worker runs. The first run uses the fast multi-threaded
+iterator on every element. If a run stalls (no element finished for
+``element_timeout`` seconds), outgrows its memory budget, or dies (a segfault
+in native code), the parent kills it, keeps every chunk already received, and
+starts a *careful* run on what is left: one element at a time, each announced
+before it starts, so the next stall or crash names its culprit. The culprit is
+recorded as a failed element with the reason, and the rest goes back to the
+fast path. Each restart settles at least one element, and ``max_restarts``
+bounds the total, so an import always ends. Cancel kills the worker at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import os
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from importers.errors import ImportCancelled, ImportFailed
+from importers.ifc.options import IfcOptions
+from importers.ifc.payload import ChunkMerger, Payload
+
+POLL_SECONDS = 0.05
+#: Parsing gets its own, longer budget than one element: 2 min + 1 s per MB.
+PARSE_SECONDS_BASE = 120.0
+PARSE_SECONDS_PER_MB = 1.0
+
+_CTX: Any = None
+_CTX_LOCK = threading.Lock()
+
+
+def context() -> Any:
+    """The multiprocessing context for workers.
+
+    ``forkserver`` where available: the app has Qt and VTK threads, so plain
+    ``fork`` is unsafe, while forking from a small server that has preloaded
+    IfcOpenShell starts a worker in about 30 ms (``spawn`` takes ~0.8 s).
+    """
+    global _CTX
+    with _CTX_LOCK:
+        if _CTX is None:
+            if "forkserver" in mp.get_all_start_methods():
+                ctx = mp.get_context("forkserver")
+                ctx.set_forkserver_preload(["importers.ifc.worker"])
+            else:
+                ctx = mp.get_context("spawn")
+            _CTX = ctx
+        return _CTX
+
+
+_PREP_LOCK = threading.Lock()
+
+try:  # POSIX only; elsewhere the worker uses plain ``spawn``
+    from multiprocessing import popen_forkserver as _popen_forkserver
+    from multiprocessing import spawn as _spawn
+    from multiprocessing.context import ForkServerProcess as _ForkServerProcess
+except ImportError:  # pragma: no cover - Windows
+    _popen_forkserver = None
+
+
+if _popen_forkserver is not None:
+
+    class _NoMainPopen(_popen_forkserver.Popen):
+        """Forkserver launch without the main-module entries (see :class:`_WorkerProcess`)."""
+
+        def _launch(self, process_obj: Any) -> None:
+            original = _spawn.get_preparation_data
+
+            def prep(name: str) -> dict[str, Any]:
+                data = original(name)
+                data.pop("init_main_from_name", None)
+                data.pop("init_main_from_path", None)
+                return data
+
+            with _PREP_LOCK:
+                _spawn.get_preparation_data = prep
+                try:
+                    super()._launch(process_obj)
+                finally:
+                    _spawn.get_preparation_data = original
+
+    class _WorkerProcess(_ForkServerProcess):
+        """A forkserver process that does not re-run the caller's ``__main__``.
+
+        ``spawn``/``forkserver`` children normally re-import the main script so
+        that functions pickled from it resolve; the worker's target lives in
+        this package, so that is pure cost, and it breaks callers whose script
+        has no ``if __name__ == "__main__"`` guard.
+        """
+
+        @staticmethod
+        def _Popen(process_obj: Any) -> Any:
+            return _NoMainPopen(process_obj)
+
+
+def _process_class(ctx: Any) -> Any:
+    if ctx.get_start_method() == "forkserver" and _popen_forkserver is not None:
+        return _WorkerProcess
+    return ctx.Process
+
+
+def warm_up() -> None:
+    """Start the forkserver now (e.g. at app start) so the first import does
+    not pay its ~1 s start-up."""
+    ctx = context()
+    if ctx.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
+def default_memory_limit_mb() -> float:
+    """Three quarters of physical memory, at least 2 GB."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
+    except (ValueError, OSError, AttributeError):
+        total = 8192.0
+    return max(2048.0, 0.75 * total)
+
+
+def _rss_mb(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as fh:
+            pages = int(fh.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@dataclass
+class Outcome:
+    """How one worker run ended."""
+
+    kind: str  # end | error | died | stalled | memory | budget
+    message: str = ""
+    meta: dict[str, Any] | None = None
+    end: dict[str, Any] | None = None
+    last_started: int | None = None
+    ready: bool = False
+
+
+@dataclass
+class RunStats:
+    restarts: int = 0
+    child_peak_rss_mb: float = 0.0
+    abandoned: dict[int, str] = field(default_factory=dict)
+    kernel: str = ""
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _describe_death(code: int | None) -> str:
+    if code is None:
+        return "did not exit"
+    if code < 0:
+        try:
+            return f"crashed ({signal.Signals(-code).name})"
+        except ValueError:
+            return f"crashed (signal {-code})"
+    return f"exited with code {code}"
+
+
+class Supervisor:
+    """Runs workers for one file until every element is settled."""
+
+    def __init__(
+        self,
+        path: Path,
+        opts: IfcOptions,
+        progress: Callable[[int, int], None] | None,
+        cancel: threading.Event | None,
+    ) -> None:
+        self.path = path
+        self.opts = opts
+        self.progress = progress
+        self.cancel = cancel
+        self.merger = ChunkMerger()
+        self.stats = RunStats()
+        self.failures: dict[int, str] = {}
+        self.memory_limit = opts.memory_limit_mb or default_memory_limit_mb()
+        size_mb = path.stat().st_size / 2**20
+        self.parse_limit = PARSE_SECONDS_BASE + PARSE_SECONDS_PER_MB * size_mb
+        self.t0 = time.monotonic()
+
+    # -- one worker run ------------------------------------------------------------
+    def _job(self, workdir: Path, mode: str, **extra: Any) -> dict[str, Any]:
+        opts = self.opts
+        job = {
+            "path": str(self.path),
+            "workdir": str(workdir),
+            "log": str(workdir / "kernel.log"),
+            "mode": mode,
+            "kernel": opts.kernel,
+            "threads": opts.threads,
+            "spaces": opts.spaces,
+            "test_hang": list(opts.test_hang),
+            "test_crash": list(opts.test_crash),
+        }
+        job.update(extra)
+        return job
+
+    def run_once(self, job: dict[str, Any], base_done: int, total: int) -> Outcome:
+        from importers.ifc import worker
+
+        ctx = context()
+        recv, send = ctx.Pipe(duplex=False)
+        proc = _process_class(ctx)(target=worker.main, args=(send, job), daemon=True)
+        try:
+            proc.start()
+        except (OSError, RuntimeError, ValueError) as exc:
+            send.close()
+            recv.close()
+            raise ImportFailed(self.path, f"cannot start the IFC worker process ({exc})") from None
+        send.close()
+        out = Outcome("died")
+        last = time.monotonic()
+        ready = False
+        try:
+            while True:
+                if self.cancel is not None and self.cancel.is_set():
+                    raise ImportCancelled(str(self.path))
+                got = False
+                try:
+                    if recv.poll(POLL_SECONDS):
+                        msg = recv.recv()
+                        got = True
+                except (EOFError, OSError):
+                    proc.join(5.0)
+                    out.kind, out.message = "died", _describe_death(proc.exitcode)
+                    return out
+                now = time.monotonic()
+                if got:
+                    tag = msg[0]
+                    if tag == "meta":
+                        out.meta = msg[1]
+                        ready = True
+                    elif tag == "ready":
+                        ready = True
+                    elif tag == "chunk":
+                        self.merger.add(msg[1])
+                        ready = True
+                    elif tag == "progress":
+                        ready = True
+                        if self.progress is not None:
+                            self.progress(min(total, base_done + int(msg[1])), total)
+                    elif tag == "start":
+                        out.last_started = int(msg[1])
+                        ready = True
+                    elif tag in ("end", "extent"):
+                        out.kind, out.end = "end", msg[1]
+                        return out
+                    elif tag == "error":
+                        out.kind, out.message = "error", str(msg[1])
+                        return out
+                    last = now
+                    out.ready = ready
+                    continue
+                if not proc.is_alive() and not recv.poll(0):
+                    out.kind, out.message = "died", _describe_death(proc.exitcode)
+                    return out
+                limit = self.opts.element_timeout if ready else self.parse_limit
+                if now - last > limit:
+                    out.kind = "stalled"
+                    out.message = (
+                        f"no progress for {limit:.0f} s"
+                        if ready
+                        else f"parsing took longer than {limit:.0f} s"
+                    )
+                    return out
+                rss = _rss_mb(proc.pid) if proc.pid else None
+                if rss is not None:
+                    self.stats.child_peak_rss_mb = max(self.stats.child_peak_rss_mb, rss)
+                    if rss > self.memory_limit:
+                        out.kind = "memory"
+                        out.message = (
+                            f"used {rss:.0f} MB, over the {self.memory_limit:.0f} MB budget"
+                        )
+                        return out
+                budget = self.opts.time_budget
+                if budget is not None and now - self.t0 > budget:
+                    out.kind, out.message = "budget", f"time budget of {budget:.0f} s used up"
+                    return out
+        finally:
+            out.ready = ready
+            # A worker that has said "end" has nothing left to do: kill it rather
+            # than wait for its interpreter to free a large model.
+            _stop(proc, at_once=out.kind == "end")
+            with contextlib.suppress(OSError):
+                recv.close()
+
+    # -- the whole import ------------------------------------------------------------
+    def run(self) -> Payload:
+        with tempfile.TemporaryDirectory(prefix="citytwin-ifc-") as tmp:
+            workdir = Path(tmp)
+            first = self.run_once(self._job(workdir, "full"), 0, 1)
+            meta = first.meta
+            if first.kind == "error" and meta is None:
+                raise ImportFailed(self.path, first.message)
+            if meta is None:
+                if first.kind == "stalled":
+                    raise ImportFailed(self.path, f"could not be read: {first.message}")
+                if first.kind == "memory":
+                    raise ImportFailed(self.path, f"parsing {first.message}")
+                raise ImportFailed(
+                    self.path, f"the IFC parser {first.message} while reading this file"
+                )
+            targets = [int(s) for s in meta["targets"]]
+            total = len(targets)
+            outcome = first
+            strategy = "iterator"
+            while True:
+                if outcome.kind == "end":
+                    end = outcome.end or {}
+                    self.failures.update({int(k): v for k, v in end.get("failures", {}).items()})
+                    self.stats.child_peak_rss_mb = max(
+                        self.stats.child_peak_rss_mb, float(end.get("peak_rss_mb") or 0.0)
+                    )
+                    self.stats.kernel = end.get("kernel", self.stats.kernel)
+                    self.stats.seconds = end.get("seconds") or {}
+                    break
+                if outcome.kind == "error" and outcome is not first and not outcome.ready:
+                    # A restarted worker could not re-read the file: keep what we have.
+                    for step in self._remaining(targets):
+                        self.failures[step] = f"not computed: {outcome.message}"
+                    break
+                rest = self._remaining(targets)
+                why = {
+                    "stalled": f"abandoned: {outcome.message} on this element",
+                    "memory": f"abandoned: the geometry worker {outcome.message}",
+                    "died": f"abandoned: the geometry worker {outcome.message} on this element",
+                    "budget": "not computed within the time budget",
+                    "error": f"abandoned: {outcome.message}",
+                }.get(outcome.kind, outcome.message)
+                if outcome.kind == "budget":
+                    for step in rest:
+                        self.failures[step] = why
+                    break
+                if strategy == "careful" and outcome.last_started in rest:
+                    culprit = outcome.last_started
+                    self.failures[culprit] = why
+                    self.stats.abandoned[culprit] = why
+                    rest = [s for s in rest if s != culprit]
+                    strategy = "iterator"
+                else:
+                    strategy = "careful"
+                if not rest:
+                    break
+                self.stats.restarts += 1
+                if self.stats.restarts > self.opts.max_restarts:
+                    for step in rest:
+                        self.failures[step] = (
+                            "not computed: the geometry worker failed "
+                            f"{self.stats.restarts} times ({outcome.message})"
+                        )
+                    break
+                g_first, m_first = self.merger.rebase()
+                job = self._job(
+                    workdir,
+                    "full",
+                    strategy=strategy,
+                    targets=rest,
+                    send_meta=False,
+                    g_first=g_first,
+                    m_first=m_first,
+                    unit_m=(meta.get("georef") or {}).get("unit_m", 1.0),
+                )
+                outcome = self.run_once(job, total - len(rest), total)
+            if self.progress is not None:
+                self.progress(total, total)
+        meta = dict(meta)
+        meta["failures"] = {str(k): v for k, v in self.failures.items()}
+        meta["restarts"] = self.stats.restarts
+        meta["worker_peak_rss_mb"] = round(self.stats.child_peak_rss_mb, 1)
+        meta["kernel"] = self.stats.kernel or self.opts.kernel
+        meta["worker_seconds"] = self.stats.seconds
+        return Payload(self.merger.arrays(), meta)
+
+    def _remaining(self, targets: list[int]) -> list[int]:
+        done = self.merger.done
+        return [s for s in targets if s not in done and s not in self.failures]
+
+    def extent(self) -> dict[str, Any]:
+        with tempfile.TemporaryDirectory(prefix="citytwin-ifc-") as tmp:
+            out = self.run_once(self._job(Path(tmp), "extent"), 0, 1)
+        if out.kind == "error":
+            raise ImportFailed(self.path, out.message)
+        if out.kind != "end" or out.end is None:
+            raise ImportFailed(self.path, f"could not be read: the IFC parser {out.message}")
+        return out.end
+
+
+def _stop(proc: Any, at_once: bool = False) -> None:
+    """Terminate, then kill: a worker stuck in native code may ignore SIGTERM."""
+    if at_once and proc.is_alive():
+        proc.kill()
+    if proc.is_alive():
+        proc.terminate()
+        proc.join(0.5)
+    if proc.is_alive():
+        proc.kill()
+        proc.join(2.0)
+    with contextlib.suppress(ValueError, AttributeError):
+        proc.close()
+
+
+def run(
+    path: Path,
+    opts: IfcOptions,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> Payload:
+    """Import ``path`` in workers; the payload holds every element that worked."""
+    return Supervisor(path, opts, progress, cancel).run()
+
+
+def read_extent(path: Path, opts: IfcOptions) -> dict[str, Any]:
+    """Schema and georeferencing records only (a lazy parse, no geometry)."""
+    return Supervisor(path, opts, None, None).extent()

@@ -1,0 +1,470 @@
+"""The child process: parse, semantics and geometry of one IFC file.
+
+IfcOpenShell is native code; a damaged file can crash it or make it loop, and
+Python cannot catch either. So all of it runs here, in a process the parent
+(:mod:`importers.ifc.runner`) can watch, time out and kill. Only plain data
+crosses the pipe, as tuples tagged by their first item:
+
+``("meta", dict)``
+    once, after parsing: schema, element records, spatial tree, georeferencing
+    records, the STEP ids that go to the geometry kernel, parser warnings.
+``("chunk", dict)``
+    triangles and placements of finished elements (see
+    :mod:`importers.ifc.payload`), at least every half second while work is
+    done, so results survive a later kill.
+``("progress", done, total)``
+    finished elements, at most ten times a second.
+``("start", step)``
+    careful mode only: this element's geometry starts now. If the worker then
+    stalls or dies, the parent knows which element to blame.
+``("end", dict)``
+    failures (STEP id -> reason), element count, peak memory.
+``("error", message)``
+    the whole file cannot be read (one line, e.g. a syntax error).
+
+Nothing here imports pyvista, Qt or the scene: the worker starts from a
+forkserver that preloads only this module, IfcOpenShell and numpy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import resource
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import ifcopenshell
+import ifcopenshell.geom
+import ifcopenshell.ifcopenshell_wrapper as wrapper
+
+# Imported here, not where used, so the forkserver preloads them (~65 ms a worker).
+import ifcopenshell.util.element
+import ifcopenshell.util.placement
+import ifcopenshell.util.unit
+import numpy as np
+
+from importers.errors import ImportFailed
+from importers.ifc import georef, semantics
+from importers.ifc.geometry import Collector, box_mesh
+from importers.ifc.header import prepare_source
+from importers.ifc.options import FALLBACK_KERNEL
+
+PROGRESS_SECONDS = 0.1
+
+
+def main(conn: Any, job: dict[str, Any]) -> None:
+    """Process entry point (``multiprocessing`` target)."""
+    _quiet(job.get("log"))
+    try:
+        Worker(conn, job).run()
+    except ImportFailed as exc:
+        _send(conn, ("error", exc.message))
+    except MemoryError:
+        _send(conn, ("error", "ran out of memory while reading the file"))
+    except Exception as exc:
+        _send(conn, ("error", f"the IFC reader failed: {type(exc).__name__}: {_one_line(exc)}"))
+    finally:
+        with contextlib.suppress(OSError):
+            conn.close()
+
+
+def _send(conn: Any, msg: tuple) -> None:
+    try:
+        conn.send(msg)
+    except (OSError, EOFError, BrokenPipeError):
+        os._exit(0)  # the parent is gone or gave up on us
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+def _quiet(log: str | None) -> None:
+    """Send the kernel's own prints (it writes debug text to stdout) to a file,
+    so they neither spam the user's terminal nor block on a full pipe."""
+    target = log or os.devnull
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+        sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+        sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+    except OSError:
+        pass
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+class Worker:
+    def __init__(self, conn: Any, job: dict[str, Any]) -> None:
+        self.conn = conn
+        self.job = job
+        self.path = Path(job["path"])
+        self.workdir = Path(job["workdir"])
+        self.failures: dict[int, str] = {}
+        self.log_errors: dict[int, list[str]] = {}
+        self.parse_messages: list[str] = []
+        self.unit_m = float(job.get("unit_m") or 1.0)
+
+    # -- parsing -----------------------------------------------------------------
+    def open(self) -> tuple[Any, Any]:
+        wrapper.set_log_format_json()
+        source, header = prepare_source(self.path, self.workdir)
+        self.source = source
+        kwargs: dict[str, Any] = {}
+        if self.job.get("mode") == "extent":
+            kwargs["lazy"] = True
+        try:
+            f = ifcopenshell.open(str(source), **kwargs)
+        except TypeError:
+            f = ifcopenshell.open(str(source))
+        except Exception as exc:
+            self._read_log()
+            detail = "; ".join(self.parse_messages[:3]) or _one_line(exc)
+            raise ImportFailed(self.path, f"syntax error: {detail}") from None
+        self._read_log()
+        return f, header
+
+    def _where(self, msg: str) -> str:
+        """'... at offset 2695' -> '... at line 48, column 7' (A1 wants both)."""
+        m = re.search(r"at offset (\d+)", msg)
+        if m is None:
+            return msg
+        offset = int(m.group(1))
+        if not hasattr(self, "_newlines"):
+            try:
+                data = np.fromfile(self.source, dtype=np.uint8)
+                self._newlines = np.flatnonzero(data == 10)
+            except OSError:
+                self._newlines = None
+        if self._newlines is None:
+            return msg
+        line = int(np.searchsorted(self._newlines, offset))
+        col = offset - (int(self._newlines[line - 1]) + 1 if line > 0 else 0) + 1
+        return msg[: m.start()] + f"at line {line + 1}, column {col}" + msg[m.end() :]
+
+    def _read_log(self) -> None:
+        """Drain IfcOpenShell's JSON log: parser messages become file warnings,
+        kernel errors are kept per instance to explain failed elements."""
+        try:
+            text = wrapper.get_log()
+        except Exception:
+            return
+        for line in text.splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            level = rec.get("level")
+            msg = " ".join(str(rec.get("message", "")).replace("Failed to convert:", "").split())
+            inst = rec.get("instance")
+            if level not in ("error", "warning") or not msg or rec.get("code") == "SYS033":
+                continue
+            if inst:
+                m = re.match(r"#(\d+)=", str(inst))
+                if m:
+                    step = int(m.group(1))
+                    where = str(inst).split("(")[0]
+                    self.log_errors.setdefault(step, []).append(f"{msg} ({where})")
+                    continue
+            is_parser = not rec.get("code") or str(rec.get("code", "")).startswith("SYS")
+            if is_parser and len(self.parse_messages) < 200:
+                self.parse_messages.append(self._where(msg))
+
+    # -- main --------------------------------------------------------------------
+    def run(self) -> None:
+        mode = self.job.get("mode", "full")
+        t0 = time.perf_counter()
+        f, header = self.open()
+        t1 = time.perf_counter()
+        if mode == "extent":
+            geo = georef.extract(f)
+            anchors = _sample_positions(f, float(geo.get("unit_m") or 1.0))
+            found = {"schema": header.schema, "georef": geo, "anchors": anchors}
+            _send(self.conn, ("extent", found))
+            return
+        targets, boxes, meta = self.plan(f)
+        t2 = time.perf_counter()
+        if self.job.get("send_meta", True):
+            meta["header_notes"] = header.notes
+            meta["declared_schema"] = header.declared
+            meta["schema"] = header.schema
+            meta["parse_warnings"] = _summarise(self.parse_messages)
+            _send(self.conn, ("meta", meta))
+        else:
+            _send(self.conn, ("ready",))
+        collector = Collector(
+            lambda chunk: _send(self.conn, ("chunk", chunk)),
+            lambda iid: _is_style(f, iid),
+            self.job.get("g_first", 0),
+            self.job.get("m_first", 0),
+        )
+        total = len(targets) + len(boxes)
+        self.done = 0
+        self.total = total
+        self.last_progress = 0.0
+        if self.job.get("strategy") == "careful":
+            self.careful(f, targets, collector)
+        else:
+            self.iterate(f, targets, collector)
+        for product in boxes:
+            self.box(product, collector)
+        collector.flush()
+        t3 = time.perf_counter()
+        self._read_log()
+        for step, reason in collector.empty.items():
+            self.failures.setdefault(step, reason)
+        _send(
+            self.conn,
+            (
+                "end",
+                {
+                    "failures": {str(k): v for k, v in self.failures.items()},
+                    "elements": collector.n_elements,
+                    "triangles": collector.n_triangles,
+                    "peak_rss_mb": peak_rss_mb(),
+                    "kernel": getattr(self, "kernel_used", self.job["kernel"]),
+                    "seconds": {
+                        "parse": round(t1 - t0, 4),
+                        "semantics": round(t2 - t1, 4),
+                        "geometry": round(t3 - t2, 4),
+                    },
+                },
+            ),
+        )
+
+    def plan(self, f: Any) -> tuple[list[Any], list[Any], dict[str, Any]]:
+        """Rows (products with a representation, openings excluded), what goes to
+        the kernel, and the meta record."""
+        wanted = self.job.get("targets")
+        include_spaces = self.job.get("spaces", True)
+        if wanted is not None:
+            by_id = []
+            for step in wanted:
+                try:
+                    by_id.append(f.by_id(int(step)))
+                except (RuntimeError, ValueError):
+                    self.failures[int(step)] = "element vanished on re-reading"
+            targets = [p for p in by_id if semantics.classify(p) == "body"]
+            boxes = [p for p in by_id if semantics.classify(p) == "box"]
+            return targets, boxes, {}
+        rows: list[Any] = []
+        try:
+            products = f.by_type("IfcProduct")
+        except RuntimeError:
+            products = []
+        for p in products:
+            if semantics.attr(p, "Representation") is None:
+                continue
+            if p.is_a("IfcOpeningElement") or p.is_a("IfcFeatureElementSubtraction"):
+                continue
+            rows.append(p)
+        kinds = [semantics.classify(p) for p in rows]
+        is_space = [p.is_a("IfcSpace") for p in rows]
+        targets = [
+            p
+            for p, k, sp in zip(rows, kinds, is_space, strict=True)
+            if k == "body" and (include_spaces or not sp)
+        ]
+        boxes = [
+            p
+            for p, k, sp in zip(rows, kinds, is_space, strict=True)
+            if k == "box" and (include_spaces or not sp)
+        ]
+        sem = semantics.extract(f, rows)
+        geo = georef.extract(f)
+        self.unit_m = float(geo.get("unit_m") or 1.0)
+        try:
+            n_entities = len(f)
+        except Exception:
+            n_entities = -1
+        meta = {
+            "columns": sem["columns"],
+            "kind": kinds,
+            "is_space": is_space,
+            "tree": sem["tree"],
+            "semantic_warnings": sem["warnings"],
+            "georef": geo,
+            "targets": [p.id() for p in targets] + [p.id() for p in boxes],
+            "boxes": [p.id() for p in boxes],
+            "n_entities": n_entities,
+            "has_project": bool(semantics._by_type(f, "IfcProject")),
+        }
+        self._read_log()
+        return targets, boxes, meta
+
+    # -- geometry ------------------------------------------------------------------
+    def settings(self) -> Any:
+        s = ifcopenshell.geom.settings()
+        s.set("use-world-coords", False)
+        s.set("weld-vertices", True)
+        s.set("apply-default-materials", True)
+        return s
+
+    def tick(self, force: bool = False) -> None:
+        self.done += 1
+        now = time.monotonic()
+        if force or now - self.last_progress > PROGRESS_SECONDS:
+            self.last_progress = now
+            _send(self.conn, ("progress", self.done, self.total))
+
+    def _hooks(self, guid: str) -> None:
+        if guid in self.job.get("test_hang", ()):
+            time.sleep(3600)
+        if guid in self.job.get("test_crash", ()):
+            os.kill(os.getpid(), signal.SIGSEGV)
+
+    def iterate(self, f: Any, targets: list[Any], collector: Collector) -> None:
+        if not targets:
+            return
+        it = None
+        for kernel in dict.fromkeys((self.job["kernel"], FALLBACK_KERNEL)):
+            try:
+                it = ifcopenshell.geom.iterator(
+                    self.settings(),
+                    f,
+                    int(self.job.get("threads", 1)),
+                    include=targets,
+                    geometry_library=kernel,
+                )
+                self.kernel_used = kernel
+                break
+            except Exception:
+                it = None
+        if it is None:
+            raise ImportFailed(self.path, "no geometry kernel could be started")
+        seen: set[int] = set()
+        hooks = bool(self.job.get("test_hang") or self.job.get("test_crash"))
+        if it.initialize():
+            while True:
+                shape = it.get()
+                if hooks:
+                    self._hooks(str(shape.guid))
+                seen.add(int(shape.id))
+                collector.add(shape)
+                self.tick()
+                if not it.next():
+                    break
+        self._read_log()
+        for p in targets:
+            if p.id() not in seen:
+                self.failures[p.id()] = self.reason(p)
+
+    def careful(self, f: Any, targets: list[Any], collector: Collector) -> None:
+        """One element at a time, announced first: slow, but a stall or crash
+        names its element. Used only after the fast path failed."""
+        s = self.settings()
+        kernel = self.job["kernel"]
+        for p in targets:
+            collector.flush()
+            _send(self.conn, ("start", p.id()))
+            self._hooks(semantics.text(semantics.attr(p, "GlobalId")))
+            try:
+                shape = ifcopenshell.geom.create_shape(s, p, geometry_library=kernel)
+            except Exception as exc:
+                self._read_log()
+                self.failures[p.id()] = self.reason(p, _one_line(exc))
+                self.tick()
+                continue
+            collector.add(shape)
+            self.tick()
+        collector.flush()
+
+    def box(self, product: Any, collector: Collector) -> None:
+        """An element whose only shape is an IfcBoundingBox: draw the box."""
+        unit = float(self.unit_m)
+        try:
+            items = []
+            for rep in product.Representation.Representations:
+                items.extend(i for i in rep.Items if i.is_a("IfcBoundingBox"))
+            bb = items[0]
+            corner = np.array(bb.Corner.Coordinates, dtype=np.float64)[:3] * unit
+            dims = np.array([bb.XDim, bb.YDim, bb.ZDim], dtype=np.float64) * unit
+            matrix = georef._matrix(product.ObjectPlacement, unit)
+            if matrix is None or not np.all(np.isfinite(corner)) or not np.all(dims > 0):
+                raise ValueError("bad placement or box")
+        except Exception as exc:
+            self.failures[product.id()] = f"bounding-box representation unusable ({exc})"
+            self.tick()
+            return
+        verts, faces = box_mesh(corner, dims)
+        collector.add_arrays(product.id(), verts, faces, np.asarray(matrix))
+        self.tick()
+
+    def reason(self, product: Any, fallback: str = "") -> str:
+        """Why the kernel gave no shape: its log messages for the product, its
+        placement and its representation items."""
+        ids = [product.id()]
+        try:
+            placement = product.ObjectPlacement
+            for _ in range(32):
+                if placement is None:
+                    break
+                ids.append(placement.id())
+                placement = semantics.attr(placement, "PlacementRelTo")
+            for rep in product.Representation.Representations:
+                ids.append(rep.id())
+                for item in rep.Items or ():
+                    ids.append(item.id())
+        except Exception:
+            pass
+        msgs: list[str] = []
+        for i in ids:
+            for m in self.log_errors.get(i, []):
+                if m not in msgs:
+                    msgs.append(m)
+        if msgs:
+            return "; ".join(msgs[:3])[:400]
+        return fallback or "the geometry kernel produced no shape"
+
+
+def _sample_positions(f: Any, unit: float, count: int = 32, seconds: float = 2.0) -> list:
+    """Placement origins (model metres) of a sample of elements with a body:
+    where the model is, without computing any geometry (for ``extent``)."""
+    try:
+        products = [p for p in f.by_type("IfcProduct") if semantics.classify(p) == "body"]
+    except RuntimeError:
+        return []
+    if not products:
+        return []
+    step = max(1, len(products) // count)
+    out = []
+    t0 = time.monotonic()
+    for p in products[::step][:count]:
+        if time.monotonic() - t0 > seconds:
+            break
+        placement = semantics.attr(p, "ObjectPlacement")
+        m = georef._matrix(placement, unit) if placement is not None else None
+        if m is not None:
+            out.append([float(v) for v in np.asarray(m)[:3, 3]])
+    return out
+
+
+def _is_style(f: Any, iid: int) -> bool:
+    try:
+        entity = f.by_id(iid)
+    except (RuntimeError, ValueError):
+        return False
+    return not entity.is_a("IfcMaterial")
+
+
+def _summarise(messages: list[str], limit: int = 20) -> list[str]:
+    """Group messages that differ only in their position (first position kept)."""
+    counts: dict[str, list] = {}
+    for m in messages:
+        key = re.sub(r" at line \d+, column \d+| at offset \d+", "", m)
+        entry = counts.setdefault(key, [m, 0])
+        entry[1] += 1
+    out = [f"{m} (and {n - 1} more like it)" if n > 1 else m for m, n in counts.values()]
+    if len(out) > limit:
+        out = [*out[:limit], f"... and {len(out) - limit} more parser messages"]
+    return out

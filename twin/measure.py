@@ -1,0 +1,35 @@
+"""Distance and height measurement between two world points (metres)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """``distance`` 3D, ``horizontal`` in plan, ``dh`` = b.z − a.z; all metres."""
+
+    a: tuple[float, float, float]
+    b: tuple[float, float, float]
+    distance: float
+    horizontal: float
+    dh: float
+
+    def text(self) -> str:
+        return f"{self.distance:.2f} m  (ngang/plan {self.horizontal:.2f} m, Δh {self.dh:+.2f} m)"
+
+
+def measure(a, b) -> Measurement:
+    """Measure from ``a`` to ``b``: (3,) world coordinates in a projected CRS (float64)."""
+    pa = np.asarray(a, dtype=np.float64).reshape(3)
+    pb = np.asarray(b, dtype=np.float64).reshape(3)
+    d = pb - pa
+    return Measurement(
+        tuple(map(float, pa)),
+        tuple(map(float, pb)),
+        float(np.linalg.norm(d)),
+        float(np.hypot(d[0], d[1])),
+        float(d[2]),
+    )

@@ -1,0 +1,91 @@
+"""Feed adapters and the ``[[feeds]]`` scene-file tables that declare them.
+
+One interface (:class:`twin.sim.feeds.base.Feed`), four adapters: CSV replay,
+synthetic generator, MQTT (paho 2) and OGC SensorThings API. Credentials never
+live in the scene file: MQTT user/password come from ``CITYTWIN_MQTT_USER`` /
+``CITYTWIN_MQTT_PASSWORD``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from twin.scenefile import SceneFileError, _Reader
+from twin.sim.feeds.base import Feed
+from twin.sim.sensors import SensorSet
+from twin.sim.store import HistoryStore
+
+FEED_TYPES = ("synthetic", "csv", "mqtt", "sensorthings")
+
+
+def _aware(r: _Reader, name: str, default: Any = ...) -> datetime | Any:
+    value = r.get(name, datetime, default)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise r.fail(name, "needs a timezone offset, e.g. 2025-06-01T00:00:00+07:00")
+    return value
+
+
+def make_feed(path: Path, table: dict[str, Any], prefix: str, sensors: SensorSet,
+              store: HistoryStore) -> Feed:
+    """Validate one ``[[feeds]]`` table and build its adapter (not started)."""
+    r = _Reader(path, table, prefix)
+    kind = r.get("type", str)
+    name = r.get("name", str, f"{kind} {prefix}")
+    if kind not in FEED_TYPES:
+        raise r.fail("type", f"expected one of {', '.join(FEED_TYPES)}, got {kind!r}")
+    feed: Feed
+    if kind == "synthetic":
+        from twin.sim.feeds.synthetic import SyntheticFeed
+
+        start = _aware(r, "start")
+        end = _aware(r, "end", start + timedelta(days=2))
+        if end <= start:
+            raise r.fail("end", "must be after start")
+        step = r.get("step_minutes", float, 15.0)
+        if step <= 0:
+            raise r.fail("step_minutes", f"must be positive, got {step}")
+        feed = SyntheticFeed(name, sensors, store, start, end,
+                             step=timedelta(minutes=step), seed=r.get("seed", int, 0))
+    elif kind == "csv":
+        from twin.sim.feeds.csv_replay import CsvReplayFeed
+
+        columns = r.get("columns", dict)
+        if not columns or not all(isinstance(v, str) for v in columns.values()):
+            raise r.fail("columns", 'expected a table of column = "sensor id"')
+        for sid in columns.values():
+            if sensors.indices([sid])[0] < 0:
+                raise r.fail("columns", f"names unknown sensor {sid!r}")
+        feed = CsvReplayFeed(name, sensors, store, (path.parent / r.get("path", str)).resolve(),
+                             columns=dict(columns), time_column=r.get("time_column", str, "time"))
+    elif kind == "mqtt":
+        from twin.sim.feeds.mqtt import MqttFeed
+
+        feed = MqttFeed(
+            name, sensors, store, host=r.get("host", str, "localhost"),
+            port=r.get("port", int, 1883), topic=r.get("topic", str),
+            client_id=r.get("client_id", str, "citytwin"), qos=r.get("qos", int, 1),
+            username=os.environ.get("CITYTWIN_MQTT_USER"),
+            password=os.environ.get("CITYTWIN_MQTT_PASSWORD"),
+        )
+    else:
+        from twin.sim.feeds.sensorthings import SensorThingsFeed
+
+        mapping = r.get("datastreams", dict, {})
+        feed = SensorThingsFeed(name, sensors, store, r.get("url", str),
+                                datastreams={str(k): str(v) for k, v in mapping.items()})
+    r.check_unknown()
+    return feed
+
+
+def make_feeds(path: Path | str, items: Any, sensors: SensorSet,
+               store: HistoryStore) -> list[Feed]:
+    """Every ``[[feeds]]`` table of a scene file (``SceneSpec.extra['feeds']``)."""
+    path = Path(path)
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise SceneFileError(path, "feeds", "expected a list of tables ([[feeds]])")
+    return [make_feed(path, t, f"feeds[{i}]", sensors, store) for i, t in enumerate(items)]
