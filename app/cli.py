@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -48,14 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command")
     o = sub.add_parser("open", help="open a scene (.toml) or a data file in the app")
     o.add_argument("path", type=Path)
+    _placement_args(o)
     r = sub.add_parser("render", help="render a scene or data file to PNG, headless")
     r.add_argument("scene", type=Path)
+    _placement_args(r)
     r.add_argument("-o", "--output", type=Path, required=True)
     r.add_argument("--bookmark", help="camera bookmark name (default: overview)")
     r.add_argument("--size", type=_size, default=(1280, 720), help="WIDTHxHEIGHT (1280x720)")
     i = sub.add_parser("info", help="describe a scene or data file")
     i.add_argument("path", type=Path)
     i.add_argument("--json", action="store_true", help="machine-readable output")
+    _placement_args(i)
     t = sub.add_parser(
         "tour",
         help="export a scene's tour to an H.264 video, headless",
@@ -132,14 +136,53 @@ def _fraction(text: str) -> float:
     return value
 
 
-def load_any(path: Path):
-    """A scene from a scene file, or a fitted scene holding one data file."""
+def _at(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) not in (3, 4) or not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(
+            f"expected E,N,H or E,N,H,ROTATION (metres, degrees), got {text!r}"
+        )
+    return values
+
+
+def _placement_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--at",
+        type=_at,
+        metavar="E,N,H[,ROT]",
+        help="place a model that has no georeferencing at these scene-CRS coordinates "
+        "(rotation in degrees, counter-clockwise from grid east)",
+    )
+    p.add_argument(
+        "--crs",
+        default="EPSG:9208",
+        help="CRS of --at coordinates and of the scene built for it (EPSG:9208)",
+    )
+
+
+def load_any(path: Path, at: tuple[float, ...] | None = None, crs: str = "EPSG:9208"):
+    """A scene from a scene file, or a fitted scene holding one data file.
+
+    With ``at``, the scene is built in ``crs`` around that point and the file is
+    imported with the option ``at`` (its placement when it is not georeferenced).
+    """
     import importers
+    from twin.scene import Scene
 
     if path.suffix.lower() == ".toml":
+        if at is not None:
+            raise UserError(f"{path}: --at places a data file, not a scene file")
         return importers.open_scene(path)
-    scene = importers.scene_for(path)
-    for layer in importers.open(path, scene):
+    if at is None:
+        scene = importers.scene_for(path)
+        options: dict = {}
+    else:
+        scene = Scene(crs=crs, origin=[round(at[0], -1), round(at[1], -1), 0.0], name=path.stem)
+        options = {"at": list(at) + [0.0] * (4 - len(at))}
+    for layer in importers.open(path, scene, options):
         scene.add_layer(layer)
     return scene
 
@@ -148,7 +191,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from twin.render import render_image, save_png, use_offscreen_gl
 
     use_offscreen_gl()
-    scene = load_any(args.scene)
+    scene = load_any(args.scene, args.at, args.crs)
     if args.bookmark is not None:
         scene.bookmark(args.bookmark)  # fail before rendering if unknown
     image = render_image(scene, args.size, args.bookmark)
@@ -198,7 +241,7 @@ def describe(scene) -> dict:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    summary = describe(load_any(args.path))
+    summary = describe(load_any(args.path, args.at, args.crs))
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
         return 0
@@ -435,7 +478,7 @@ def _elapsed_eta(started: float, done: int, total: int) -> tuple[float, float | 
     return elapsed, (elapsed / done * (total - done) if done else None)
 
 
-def cmd_gui(path: Path) -> int:
+def cmd_gui(path: Path, at: tuple[float, ...] | None = None, crs: str = "EPSG:9208") -> int:
     from app.display import display_problem
 
     problem = display_problem()
@@ -447,7 +490,7 @@ def cmd_gui(path: Path) -> int:
         )
     from app.main_window import run_app
 
-    return run_app(path)
+    return run_app(path, at, crs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -462,7 +505,9 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_tour(args)
         if args.command == "check":
             return cmd_check(args)
-        return cmd_gui(args.path if args.command == "open" else DEFAULT_SCENE)
+        if args.command == "open":
+            return cmd_gui(args.path, args.at, args.crs)
+        return cmd_gui(DEFAULT_SCENE)
     except KeyboardInterrupt:
         print("citytwin: interrupted", file=sys.stderr)
         return 130

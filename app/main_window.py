@@ -992,8 +992,9 @@ def offer_recovery(window: MainWindow, project_path: Path | None) -> bool:
     return False
 
 
-def run_app(path: Path) -> int:
-    """Load ``path`` (scene, project or data file) and run the event loop."""
+def run_app(path: Path, at: tuple[float, ...] | None = None, crs: str = "EPSG:9208") -> int:
+    """Load ``path`` (scene, project or data file) and run the event loop; ``at``
+    places an un-georeferenced data file (see ``citytwin open --at``)."""
     from app.cli import load_any
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -1012,7 +1013,7 @@ def run_app(path: Path) -> int:
         window.apply_project(project, path, warnings + more)
         offer_recovery(window, path)
     else:
-        scene = load_any(path)
+        scene = load_any(path, at, crs)
         window = MainWindow(
             scene, scene_path=path if path.suffix == ".toml" else None, settings=settings
         )

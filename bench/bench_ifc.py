@@ -59,15 +59,21 @@ spec = importlib.util.spec_from_file_location("ifc_semantics", semantics_py)
 sem = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(sem)
 classify = sem.classify
+def cpu():
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+c0 = cpu()
 t0 = time.perf_counter()
 f = ifcopenshell.open(path)
 t_sel = time.perf_counter()
+c_sel = cpu()
 todo = [
     p for p in f.by_type("IfcProduct")
     if p.Representation is not None and not p.is_a("IfcOpeningElement")
     and classify(p) == "body"
 ]
 t0 += time.perf_counter() - t_sel  # choosing the elements is not part of "raw"
+c0 += cpu() - c_sel
 s = ifcopenshell.geom.settings()
 s.set("use-world-coords", False)
 s.set("weld-vertices", True)
@@ -88,7 +94,8 @@ if todo:
                 break
 dt = time.perf_counter() - t0
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"seconds": dt, "elements": n, "triangles": tris, "rss_mb": rss}))
+out = {"seconds": dt, "elements": n, "triangles": tris, "rss_mb": rss, "cpu_s": cpu() - c0}
+print(json.dumps(out))
 """
 
 
@@ -121,14 +128,24 @@ def run_raw(path: Path, threads: int, kernel: str) -> dict:
     return json.loads(lines[-1])
 
 
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def run_ours(path: Path, cache: bool) -> tuple[float, list]:
+    """Wall seconds and layers; ``layers[0].info["bench_cpu_s"]`` is this process's
+    CPU during the call plus the worker's own (all threads)."""
     import importers
     from twin.scene import Scene
 
     scene = Scene(crs="EPSG:3857")
+    c0 = _cpu()
     t0 = time.perf_counter()
     layers = importers.open(path, scene, {"cache": cache})
-    return time.perf_counter() - t0, layers
+    dt = time.perf_counter() - t0
+    layers[0].info["bench_cpu_s"] = _cpu() - c0 + float(layers[0].info.get("worker_cpu_s") or 0)
+    return dt, layers
 
 
 def stats(values: list[float]) -> tuple[float, float]:
@@ -141,6 +158,7 @@ def bench_file(path: Path, repeat: int) -> dict:
 
     opts = IfcOptions()
     raw_t, cold_t, raw_info, worker_rss = [], [], None, []
+    raw_cpu, cold_cpu = [], []
     # warm-up (forkserver start, page cache, pyproj databases): not counted
     run_raw(path, opts.threads, opts.kernel)
     run_ours(path, cache=False)
@@ -150,9 +168,11 @@ def bench_file(path: Path, repeat: int) -> dict:
             if which == "raw":
                 raw_info = run_raw(path, opts.threads, opts.kernel)
                 raw_t.append(raw_info["seconds"])
+                raw_cpu.append(raw_info["cpu_s"])
             else:
                 dt, layers = run_ours(path, cache=False)
                 cold_t.append(dt)
+                cold_cpu.append(layers[0].info["bench_cpu_s"])
                 worker_rss.append(layers[0].info.get("worker_peak_rss_mb") or 0.0)
     # cached: write the entry once, then reopen
     run_ours(path, cache=True)
@@ -177,6 +197,8 @@ def bench_file(path: Path, repeat: int) -> dict:
         "raw_triangles": raw_info["triangles"],
         "unique_geometries": main.info.get("unique_geometries"),
         "raw": stats(raw_t),
+        "raw_cpu": stats(raw_cpu),
+        "cold_cpu": stats(cold_cpu),
         "cold": stats(cold_t),
         "cached": stats(cached_t),
         "raw_rss_mb": raw_info["rss_mb"],
@@ -195,10 +217,10 @@ def bench_file(path: Path, repeat: int) -> dict:
 def table(rows: list[dict]) -> str:
     head = (
         "| file | MB | elements (with geometry) | triangles | raw min / med (s) | "
-        "cold min / med (s) | cold / raw (min, med) | cached min / med (s) | "
-        "cold / cached (min) | elements/s cold | peak RSS raw / worker / parent (MB) | "
-        "cache MB |\n"
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        "cold min / med (s) | cold / raw wall (min, med) | CPU raw / cold, min (s) | "
+        "cold / raw CPU | cached min / med | cold / cached (min) | elements/s cold | "
+        "peak RSS raw / worker / parent (MB) | cache MB |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     lines = []
     for r in rows:
@@ -207,6 +229,8 @@ def table(rows: list[dict]) -> str:
             f"{r['triangles']:,} | {r['raw'][0]:.2f} / {r['raw'][1]:.2f} | "
             f"{r['cold'][0]:.2f} / {r['cold'][1]:.2f} | "
             f"{r['cold'][0] / r['raw'][0]:.2f} / {r['cold'][1] / r['raw'][1]:.2f} | "
+            f"{r['raw_cpu'][0]:.2f} / {r['cold_cpu'][0]:.2f} | "
+            f"{r['cold_cpu'][0] / r['raw_cpu'][0]:.2f} | "
             f"{r['cached'][0] * 1000:.0f} / {r['cached'][1] * 1000:.0f} ms | "
             f"{r['cold'][0] / r['cached'][0]:.0f}x | "
             f"{r['elements'] / r['cold'][1]:.0f} | "

@@ -105,12 +105,14 @@ def read(
         progress(n, n)
     if cancel is not None and cancel.is_set():
         raise ImportCancelled(str(path))
+    fresh = t_worker > 0  # worker facts describe this run, not the one cached
     facts = {
         "cache": cache_note,
         "kernel": payload.meta.get("kernel"),
         "threads": opts.threads,
-        "worker_restarts": payload.meta.get("restarts", 0),
-        "worker_peak_rss_mb": payload.meta.get("worker_peak_rss_mb"),
+        "worker_restarts": payload.meta.get("restarts", 0) if fresh else 0,
+        "worker_peak_rss_mb": payload.meta.get("worker_peak_rss_mb") if fresh else None,
+        "worker_cpu_s": payload.meta.get("worker_cpu_s") if fresh else None,
     }
     t2 = time.perf_counter()
     try:

@@ -156,6 +156,7 @@ class RunStats:
     abandoned: dict[int, str] = field(default_factory=dict)
     kernel: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
+    cpu_s: float = 0.0
 
 
 def _describe_death(code: int | None) -> str:
@@ -326,6 +327,7 @@ class Supervisor:
                     )
                     self.stats.kernel = end.get("kernel", self.stats.kernel)
                     self.stats.seconds = end.get("seconds") or {}
+                    self.stats.cpu_s += float(end.get("cpu_s") or 0.0)
                     break
                 if outcome.kind == "error" and outcome is not first and not outcome.ready:
                     # A restarted worker could not re-read the file: keep what we have.
@@ -382,6 +384,7 @@ class Supervisor:
         meta["worker_peak_rss_mb"] = round(self.stats.child_peak_rss_mb, 1)
         meta["kernel"] = self.stats.kernel or self.opts.kernel
         meta["worker_seconds"] = self.stats.seconds
+        meta["worker_cpu_s"] = round(self.stats.cpu_s, 3)
         return Payload(self.merger.arrays(), meta)
 
     def _remaining(self, targets: list[int]) -> list[int]:

@@ -104,6 +104,12 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def cpu_seconds() -> float:
+    """User + system CPU of this process, all threads."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 class Worker:
     def __init__(self, conn: Any, job: dict[str, Any]) -> None:
         self.conn = conn
@@ -232,6 +238,7 @@ class Worker:
                     "elements": collector.n_elements,
                     "triangles": collector.n_triangles,
                     "peak_rss_mb": peak_rss_mb(),
+                    "cpu_s": cpu_seconds(),
                     "kernel": getattr(self, "kernel_used", self.job["kernel"]),
                     "seconds": {
                         "parse": round(t1 - t0, 4),
