@@ -60,6 +60,7 @@ class Collector:
         self.n_triangles = 0
         self.empty: dict[int, str] = {}
         self.nf_of: dict[int, int] = {}
+        self.by_name: dict[str, int] = {}
         self._reset()
 
     def _reset(self) -> None:
@@ -78,6 +79,21 @@ class Collector:
         self.last_flush = time.monotonic()
 
     def _material(self, mat: Any) -> int:
+        # The kernel names a style after its STEP id ("IfcSurfaceStyleRendering-176"),
+        # so the name alone finds a known one: one call instead of five.
+        try:
+            name = str(mat.name)
+        except (RuntimeError, TypeError, AttributeError):
+            name = ""
+        known = self.by_name.get(name) if name else None
+        if known is not None:
+            return known
+        idx = self._new_material(mat, name)
+        if name:
+            self.by_name[name] = idx
+        return idx
+
+    def _new_material(self, mat: Any, name: str) -> int:
         try:
             iid = int(mat.instance_id())
             rgb = tuple(float(c) for c in mat.get_color().components)
@@ -88,7 +104,7 @@ class Collector:
             rgb = (0.8, 0.8, 0.8)
         if not math.isfinite(transparency):
             transparency = 0.0
-        key = (iid, str(mat.name), (*rgb, transparency))
+        key = (iid, name, (*rgb, transparency))
         idx = self.mat_index.get(key)
         if idx is None:
             idx = self.mat_index[key] = self.m_next

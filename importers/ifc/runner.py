@@ -209,6 +209,18 @@ class Supervisor:
         job.update(extra)
         return job
 
+
+    def _over_memory(self, proc, out: Outcome) -> bool:
+        """Record the worker's RSS; True (with ``out`` filled) when over budget."""
+        rss = _rss_mb(proc.pid) if proc.pid else None
+        if rss is None:
+            return False
+        self.stats.child_peak_rss_mb = max(self.stats.child_peak_rss_mb, rss)
+        if rss <= self.memory_limit:
+            return False
+        out.kind = "memory"
+        out.message = f"used {rss:.0f} MB, over the {self.memory_limit:.0f} MB budget"
+        return True
     def run_once(self, job: dict[str, Any], base_done: int, total: int) -> Outcome:
         from importers.ifc import worker
 
@@ -239,6 +251,10 @@ class Supervisor:
                     out.kind, out.message = "died", _describe_death(proc.exitcode)
                     return out
                 now = time.monotonic()
+                # Checked on every message too: a worker that streams results
+                # continuously must not escape its memory budget.
+                if self._over_memory(proc, out):
+                    return out
                 if got:
                     tag = msg[0]
                     if tag == "meta":
@@ -277,15 +293,8 @@ class Supervisor:
                         else f"parsing took longer than {limit:.0f} s"
                     )
                     return out
-                rss = _rss_mb(proc.pid) if proc.pid else None
-                if rss is not None:
-                    self.stats.child_peak_rss_mb = max(self.stats.child_peak_rss_mb, rss)
-                    if rss > self.memory_limit:
-                        out.kind = "memory"
-                        out.message = (
-                            f"used {rss:.0f} MB, over the {self.memory_limit:.0f} MB budget"
-                        )
-                        return out
+                if self._over_memory(proc, out):
+                    return out
                 budget = self.opts.time_budget
                 if budget is not None and now - self.t0 > budget:
                     out.kind, out.message = "budget", f"time budget of {budget:.0f} s used up"

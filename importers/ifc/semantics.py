@@ -521,7 +521,8 @@ class Details:
         except Exception as exc:  # a click must never raise into the GUI
             return {**base, "Error": {"details": f"{type(exc).__name__}: {text(exc)[:200]}"}}
         out = dict(base)
-        for name, props in sorted(groups.items()):
-            clean = {k: _plain(v) for k, v in props.items() if k != "id"}
-            out[text(name)] = clean
+        # Unnamed sets (Name is optional in IFC2X3 exports) sort as "" and show as such.
+        for name, props in sorted(groups.items(), key=lambda kv: text(kv[0] or "")):
+            clean = {text(k): _plain(v) for k, v in props.items() if k != "id"}
+            out[text(name or "(unnamed set)")] = clean
         return out
