@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import DATA, run_cli
 
 RAILING = DATA / "ifc" / "railing.ifc"
@@ -18,7 +17,7 @@ def test_at_places_an_ungeoreferenced_ifc_in_the_scene_crs():
     assert summary["crs"].startswith("EPSG:9208")
     layer = summary["layers"][0]
     assert layer["info"]["georeferencing"] == "user placement (at)"
-    e0, e1, n0, n1, h0, h1 = layer["bounds_world"]
+    e0, e1, n0, n1, h0, _ = layer["bounds_world"]
     assert abs((e0 + e1) / 2 - 568300) < 50 and abs((n0 + n1) / 2 - 2357700) < 50
     assert h0 >= 9.0
 
