@@ -317,3 +317,15 @@ def test_entity_from_another_schema_is_reported_and_skipped(tmp_path):
     layer = load(variant(tmp_path, "a9.ifc", edit))[0]
     assert any("IFCALIGNMENT" in w and "IFC2X3" in w for w in layer.warnings)
     assert len(layer.features) == 2 and layer.n_triangles > 0
+
+
+def test_slow_boolean_element_is_shown_without_openings(tmp_path):
+    """A5: an element stuck cutting its openings is retried un-cut and flagged."""
+    path, guids = _five_boxes(tmp_path)
+    layer = load(path, element_timeout=1.5, test_slow_booleans=[guids[4]])[0]
+    assert not failures(layer)
+    (msg,) = [w for w in layer.warnings if w.startswith("geometry simplified:")]
+    assert guids[4] in msg and "without its openings" in msg
+    assert layer.info["elements_with_geometry"] == 5
+    row = layer.features.find(guids[4])
+    assert layer.features.attributes["geometry"][row] == "without openings"

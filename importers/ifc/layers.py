@@ -187,6 +187,10 @@ def _layer(
     fail_rows = [i for i, s in enumerate(steps.tolist()) if s in failures]
     for i in fail_rows:
         status[i] = "failed"
+    degraded = {int(k): str(v) for k, v in (meta.get("degraded") or {}).items()}
+    degraded_rows = [i for i, s in enumerate(steps.tolist()) if s in degraded]
+    for i in degraded_rows:
+        status[i] = "without openings"
     attrs = {
         "predefined_type": col("predefined_type"),
         "storey": col("storey"),
@@ -211,6 +215,12 @@ def _layer(
         warn.append(
             f"geometry failed: {table.ids[i] or '#' + str(steps[i])} {classes[i]}{label}: "
             f"{failures[int(steps[i])]}"
+        )
+    for i in degraded_rows:
+        label = f" {names[i]!r}" if names[i] else ""
+        warn.append(
+            f"geometry simplified: {table.ids[i] or '#' + str(steps[i])} {classes[i]}{label}: "
+            f"{degraded[int(steps[i])]}"
         )
     n_box = int((status == "bounding box").sum())
     if n_box:

@@ -63,6 +63,8 @@ class IfcOptions:
     #: hang or crash, to exercise the watchdog without a pathological file.
     test_hang: tuple[str, ...] = ()
     test_crash: tuple[str, ...] = ()
+    #: ... hang only while openings are being cut (a boolean explosion, A5)
+    test_slow_booleans: tuple[str, ...] = ()
 
     @classmethod
     def from_mapping(cls, options: dict[str, Any] | None) -> IfcOptions:
@@ -98,7 +100,7 @@ class IfcOptions:
             kw["max_restarts"] = _int(opts["max_restarts"], "max_restarts", 0, 1000)
         if opts.get("at") is not None:
             kw["at"] = _at(opts["at"])
-        for key in ("test_hang", "test_crash"):
+        for key in ("test_hang", "test_crash", "test_slow_booleans"):
             if key in opts:
                 value = opts[key]
                 kw[key] = (value,) if isinstance(value, str) else tuple(str(v) for v in value)

@@ -187,6 +187,7 @@ class Supervisor:
         self.merger = ChunkMerger()
         self.stats = RunStats()
         self.failures: dict[int, str] = {}
+        self.degraded: dict[int, str] = {}
         self.memory_limit = opts.memory_limit_mb or default_memory_limit_mb()
         size_mb = path.stat().st_size / 2**20
         self.parse_limit = PARSE_SECONDS_BASE + PARSE_SECONDS_PER_MB * size_mb
@@ -205,10 +206,10 @@ class Supervisor:
             "spaces": opts.spaces,
             "test_hang": list(opts.test_hang),
             "test_crash": list(opts.test_crash),
+            "test_slow_booleans": list(opts.test_slow_booleans),
         }
         job.update(extra)
         return job
-
 
     def _over_memory(self, proc, out: Outcome) -> bool:
         """Record the worker's RSS; True (with ``out`` filled) when over budget."""
@@ -221,6 +222,7 @@ class Supervisor:
         out.kind = "memory"
         out.message = f"used {rss:.0f} MB, over the {self.memory_limit:.0f} MB budget"
         return True
+
     def run_once(self, job: dict[str, Any], base_done: int, total: int) -> Outcome:
         from importers.ifc import worker
 
@@ -385,9 +387,11 @@ class Supervisor:
                     unit_m=(meta.get("georef") or {}).get("unit_m", 1.0),
                 )
                 outcome = self.run_once(job, total - len(rest), total)
+            self._without_openings(workdir, meta)
             if self.progress is not None:
                 self.progress(total, total)
         meta = dict(meta)
+        meta["degraded"] = {str(k): v for k, v in self.degraded.items()}
         meta["failures"] = {str(k): v for k, v in self.failures.items()}
         meta["restarts"] = self.stats.restarts
         meta["worker_peak_rss_mb"] = round(self.stats.child_peak_rss_mb, 1)
@@ -395,6 +399,40 @@ class Supervisor:
         meta["worker_seconds"] = self.stats.seconds
         meta["worker_cpu_s"] = round(self.stats.cpu_s, 3)
         return Payload(self.merger.arrays(), meta)
+
+    def _without_openings(self, workdir: Path, meta: dict[str, Any]) -> None:
+        """A5/A6: an element abandoned for taking too long is usually a boolean
+        explosion (a wall with thousands of openings). Try it once more with
+        opening subtraction off: shown un-cut and flagged beats not shown."""
+        slow = [s for s, why in self.stats.abandoned.items() if "no progress" in why]
+        if not slow or self.stats.restarts >= self.opts.max_restarts:
+            return
+        g_first, m_first = self.merger.rebase()
+        job = self._job(
+            workdir,
+            "full",
+            strategy="careful",
+            targets=slow,
+            send_meta=False,
+            no_openings=True,
+            g_first=g_first,
+            m_first=m_first,
+            unit_m=(meta.get("georef") or {}).get("unit_m", 1.0),
+        )
+        self.stats.restarts += 1
+        before = set(self.merger.done)
+        progress, self.progress = self.progress, None  # already reported as done
+        try:
+            self.run_once(job, 0, len(slow))
+        finally:
+            self.progress = progress
+        for step in slow:
+            if step in self.merger.done and step not in before:
+                reason = self.failures.pop(step, "")
+                self.degraded[step] = (
+                    "drawn without its openings: cutting them "
+                    + reason.removeprefix("abandoned: ").replace(" on this element", "")
+                )
 
     def _remaining(self, targets: list[int]) -> list[int]:
         done = self.merger.done

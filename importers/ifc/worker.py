@@ -8,6 +8,9 @@ crosses the pipe, as tuples tagged by their first item:
 ``("meta", dict)``
     once, after parsing: schema, element records, spatial tree, georeferencing
     records, the STEP ids that go to the geometry kernel, parser warnings.
+``("ready",)``
+    instead of ``meta`` in a restarted worker: parsed, geometry starts now
+    (the parent switches from the parse time limit to the per-element one).
 ``("chunk", dict)``
     triangles and placements of finished elements (see
     :mod:`importers.ifc.payload`), at least every half second while work is
@@ -18,12 +21,15 @@ crosses the pipe, as tuples tagged by their first item:
     careful mode only: this element's geometry starts now. If the worker then
     stalls or dies, the parent knows which element to blame.
 ``("end", dict)``
-    failures (STEP id -> reason), element count, peak memory.
+    failures (STEP id -> reason), element count, peak memory, CPU seconds.
+``("extent", dict)``
+    extent mode only: georeferencing records and a sample of placements.
 ``("error", message)``
     the whole file cannot be read (one line, e.g. a syntax error).
 
-Nothing here imports pyvista, Qt or the scene: the worker starts from a
-forkserver that preloads only this module, IfcOpenShell and numpy.
+Nothing in this module needs pyvista, Qt or the scene (the ``importers``
+package it lives in does pull in pyvista through ``twin.layer``; the forkserver
+preloads it once, so a worker forks with it already in memory).
 """
 
 from __future__ import annotations
@@ -315,6 +321,8 @@ class Worker:
         s.set("use-world-coords", False)
         s.set("weld-vertices", True)
         s.set("apply-default-materials", True)
+        if self.job.get("no_openings"):
+            s.set("disable-opening-subtractions", True)
         return s
 
     def tick(self, force: bool = False) -> None:
@@ -326,6 +334,8 @@ class Worker:
 
     def _hooks(self, guid: str) -> None:
         if guid in self.job.get("test_hang", ()):
+            time.sleep(3600)
+        if guid in self.job.get("test_slow_booleans", ()) and not self.job.get("no_openings"):
             time.sleep(3600)
         if guid in self.job.get("test_crash", ()):
             os.kill(os.getpid(), signal.SIGSEGV)
@@ -350,7 +360,7 @@ class Worker:
         if it is None:
             raise ImportFailed(self.path, "no geometry kernel could be started")
         seen: set[int] = set()
-        hooks = bool(self.job.get("test_hang") or self.job.get("test_crash"))
+        hooks = any(self.job.get(k) for k in ("test_hang", "test_crash", "test_slow_booleans"))
         if it.initialize():
             while True:
                 shape = it.get()
