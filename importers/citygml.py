@@ -37,7 +37,7 @@ from importers.errors import ImportCancelled, ImportFailed
 from importers.georef import finite_rows, normalize_crs, scene_extent, source_crs, to_local
 from twin.features import FeatureTable, feature_bounds
 from twin.geo import parse_crs
-from twin.layer import Layer, TreeNode
+from twin.layer import Layer
 from twin.meshing import TriMesh
 from twin.scene import Scene
 from twin.style import Style
@@ -687,14 +687,7 @@ def _build(
         notes.append(f"{b.lod_fallbacks} objects lack LoD {b.lod_option}; used their nearest")
     if not len(mesh.triangles):
         notes.append("no drawable geometry (objects are listed without a mesh)")
-    by_type: dict[str, list[int]] = {}
-    for row, typ in enumerate(b.types):
-        by_type.setdefault(typ, []).append(row)
-    tree = TreeNode(
-        name=path.name,
-        kind="CityModel",
-        children=[TreeNode(name=t, kind="type", rows=r) for t, r in sorted(by_type.items())],
-    )
+    tree = sf.type_tree(path.name, b.types)
     counts = Counter(b.types)
     info: dict[str, Any] = {
         "format": "CityGML",

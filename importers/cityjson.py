@@ -39,7 +39,7 @@ from importers import surfaces as sf
 from importers.errors import ImportCancelled, ImportFailed
 from importers.georef import finite_rows, normalize_crs, scene_extent, source_crs, to_local
 from twin.features import FeatureTable, feature_bounds
-from twin.layer import Layer, TreeNode
+from twin.layer import Layer
 from twin.meshing import TriMesh
 from twin.scene import Scene
 from twin.style import Style
@@ -1111,14 +1111,7 @@ def _build_layer(
         notes.append("no drawable geometry (objects are listed without a mesh)")
 
     # Tree: one node per type (for per-type visibility), rows in file order.
-    by_type: dict[str, list[int]] = {}
-    for row, typ in enumerate(c.types):
-        by_type.setdefault(typ, []).append(row)
-    tree = TreeNode(
-        name=path.name,
-        kind="CityModel",
-        children=[TreeNode(name=t, kind="type", rows=r) for t, r in sorted(by_type.items())],
-    )
+    tree = sf.type_tree(path.name, c.types)
     counts = Counter(c.types)
     lod_used = Counter(lod for lod in c.obj_lod if lod)
     info: dict[str, Any] = {

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import mapbox_earcut
 import numpy as np
 
+from twin.layer import TreeNode
 from twin.meshing import TriMesh
 
 #: Semantic surface types (CityJSON names, which are also CityGML's local names).
@@ -496,3 +497,16 @@ def sample_ids(ids: list[str] | np.ndarray, limit: int = 5) -> str:
     ids = list(ids)
     text = ", ".join(str(i) for i in ids[:limit])
     return text + (" ..." if len(ids) > limit else "")
+
+
+def type_tree(name: str, types: list[str]) -> TreeNode:
+    """A city model's tree: one node per object type, rows in file order, so the
+    GUI can toggle all roads or all buildings of a file at once."""
+    by_type: dict[str, list[int]] = {}
+    for row, typ in enumerate(types):
+        by_type.setdefault(typ, []).append(row)
+    return TreeNode(
+        name=name,
+        kind="CityModel",
+        children=[TreeNode(name=t, kind="type", rows=r) for t, r in sorted(by_type.items())],
+    )
