@@ -921,13 +921,16 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         if not self._closed:
             self._closed = True
-            for timer in (self.autosave_timer, self.clock_timer, self.hover_timer):
+            # Every timer of the window and its docks (timeline, tours, hover ...):
+            # none may fire into a plotter that is about to be finalized.
+            for timer in self.findChildren(QTimer):
                 timer.stop()
             for job in list(self.jobs):
                 job.cancel()
                 job.wait(10_000)
             self._save_settings()
             self._stop_simulation()
+            self.view.close()
             self.plotter.close()
         super().closeEvent(event)
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import SCENES, polygon_feature, write_geojson
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QTimer, QUrl
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent
+from qt_actions import click, grab
 
 import importers
 from twin.features import FeatureTable
@@ -53,19 +54,6 @@ def main_window(qtbot, tmp_path, monkeypatch):
     window.close()
 
 
-def _grab(window) -> np.ndarray:
-    window.plotter.render()
-    return np.asarray(window.plotter.screenshot(return_img=True))[:, :, :3].astype(int)
-
-
-def _click(qtbot, window, world_xyz) -> None:
-    x, y = window.view.display_point(world_xyz)
-    widget = window.plotter.interactor
-    ratio = widget.devicePixelRatioF()
-    pos = QPoint(round(x / ratio), round(widget.height() - y / ratio))
-    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=pos)
-
-
 def _tallest(window):
     layer = window.scene.layer("Công trình (buildings)")
     row = int(np.nanargmax(layer.features.attributes["height"]))
@@ -77,7 +65,7 @@ def test_click_a_building_shows_attributes_label_and_coordinates(qtbot, main_win
     main_window.view.zoom_to(layer, [row])
     b = layer.features.bounds[row]
     roof = main_window.scene.to_world([(b[0] + b[1]) / 2, (b[2] + b[3]) / 2, b[5]])
-    _click(qtbot, main_window, roof)
+    click(qtbot, main_window, roof)
     assert main_window.last_pick is not None and main_window.last_pick.row == row
     assert main_window.attribute("id") == str(layer.features.ids[row])
     assert main_window.attribute("layer") == layer.name
@@ -167,15 +155,15 @@ def _storey_layer() -> Layer:
 def test_ifc_storeys_expand_and_hide_their_features(qtbot, main_window):
     layer = main_window.scene.add_layer(_storey_layer())
     main_window.view.zoom_to(layer, [0, 1])
-    before = _grab(main_window)
+    before = grab(main_window)
     item = main_window.layers_panel.node_item(layer.name, "Tầng 2")
     item.setCheckState(0, Qt.CheckState.Unchecked)
     assert main_window.scene.hidden_features(layer).tolist() == [False, True]
-    after = _grab(main_window)
+    after = grab(main_window)
     assert np.any(np.abs(before - after) > 30, axis=2).mean() > 0.02
     item.setCheckState(0, Qt.CheckState.Checked)
     assert not main_window.scene.hidden_features(layer).any()
-    again = _grab(main_window)
+    again = grab(main_window)
     assert np.any(np.abs(before - again) > 30, axis=2).mean() < 0.01
 
 

@@ -7,7 +7,8 @@ import os
 import numpy as np
 import pytest
 from conftest import SCENES
-from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtCore import QSettings, Qt
+from qt_actions import click, grab
 
 import importers
 
@@ -34,27 +35,12 @@ def main_window(qtbot, tmp_path):
     window.close()
 
 
-def _grab(window) -> np.ndarray:
-    window.plotter.render()
-    return np.asarray(window.plotter.screenshot(return_img=True))[:, :, :3].astype(int)
-
-
-def _click(qtbot, window, world_xyz) -> None:
-    """A real mouse click on the 3D widget at a world point's pixel."""
-    x, y = window.view.display_point(world_xyz)
-    widget = window.plotter.interactor
-    ratio = widget.devicePixelRatioF()
-    height = widget.height()
-    pos = QPoint(round(x / ratio), round(height - y / ratio))
-    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=pos)
-
-
 def test_click_a_building_and_read_its_attributes(qtbot, main_window):
     layer = main_window.scene.layers[0]
     row = int(np.flatnonzero(layer.features.names == "A6")[0])
     b = layer.features.bounds[row]
     roof = main_window.scene.to_world([(b[0] + b[1]) / 2, (b[2] + b[3]) / 2, b[5]])
-    _click(qtbot, main_window, roof)
+    click(qtbot, main_window, roof)
     assert main_window.last_pick is not None
     assert main_window.attribute("name") == "A6"
     assert main_window.attribute("height") == "27"
@@ -65,15 +51,15 @@ def test_click_a_building_and_read_its_attributes(qtbot, main_window):
 
 
 def test_toggling_a_layer_changes_the_pixels(qtbot, main_window):
-    before = _grab(main_window)
+    before = grab(main_window)
     item = main_window.layer_item(main_window.scene.layers[0].name)
     item.setCheckState(0, Qt.CheckState.Unchecked)
     assert main_window.scene.layers[0].visible is False
-    hidden = _grab(main_window)
+    hidden = grab(main_window)
     changed = np.any(np.abs(before - hidden) > 30, axis=2).mean()
     assert changed > 0.05
     item.setCheckState(0, Qt.CheckState.Checked)
-    shown = _grab(main_window)
+    shown = grab(main_window)
     assert np.any(np.abs(before - shown) > 30, axis=2).mean() < 0.01
 
 

@@ -1,0 +1,21 @@
+"""What a person does to the real window in tests: look at the 3D view, click in it."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPoint, Qt
+
+
+def grab(window) -> np.ndarray:
+    """The 3D view's pixels, (h, w, 3) int, after a fresh render."""
+    window.plotter.render()
+    return np.asarray(window.plotter.screenshot(return_img=True))[:, :, :3].astype(int)
+
+
+def click(qtbot, window, world_xyz) -> None:
+    """A real mouse click on the 3D widget at a world point's pixel."""
+    x, y = window.view.display_point(world_xyz)
+    widget = window.plotter.interactor
+    ratio = widget.devicePixelRatioF()
+    pos = QPoint(round(x / ratio), round(widget.height() - y / ratio))
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=pos)
