@@ -119,18 +119,27 @@ def _lat_lon(compound: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def extract(f: Any) -> dict[str, Any]:
-    """All georeferencing records of an open file, as plain data."""
+def project_unit(f: Any) -> tuple[float, str | None]:
+    """Metres per project length unit, and a warning when it had to be assumed."""
     import ifcopenshell.util.unit as unit_util
 
-    out: dict[str, Any] = {"warnings": []}
     try:
         unit = float(unit_util.calculate_unit_scale(f))
         if not (math.isfinite(unit) and unit > 0):
             raise ValueError
     except Exception:
-        unit = 1.0
-        out["warnings"].append("the project length unit could not be read; assumed metres")
+        return 1.0, "the project length unit could not be read; assumed metres"
+    return unit, None
+
+
+def extract(f: Any) -> dict[str, Any]:
+    """All georeferencing records of an open file, as plain data."""
+    import ifcopenshell.util.unit as unit_util
+
+    out: dict[str, Any] = {"warnings": []}
+    unit, note = project_unit(f)
+    if note:
+        out["warnings"].append(note)
     out["unit_m"] = unit
     try:
         angle = unit_util.get_project_unit(f, "PLANEANGLEUNIT")

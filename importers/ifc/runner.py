@@ -111,12 +111,79 @@ def _process_class(ctx: Any) -> Any:
 
 def warm_up() -> None:
     """Start the forkserver now (e.g. at app start) so the first import does
-    not pay its ~1 s start-up."""
+    not pay its ~1 s start-up, and fork a spare worker for it."""
     ctx = context()
     if ctx.get_start_method() == "forkserver":
         from multiprocessing import forkserver
 
         forkserver.ensure_running()
+    prepare_spare()
+
+
+# -- worker processes: one spare is kept forked and waiting ---------------------------
+_SPARE: tuple[Any, Any] | None = None
+_SPARE_LOCK = threading.Lock()
+
+
+def _start_worker() -> tuple[Any, Any]:
+    """Fork a worker that waits for its job on the returned connection."""
+    from importers.ifc import worker
+
+    ctx = context()
+    mine, theirs = ctx.Pipe(duplex=True)
+    proc = _process_class(ctx)(target=worker.serve, args=(theirs,), daemon=True)
+    try:
+        proc.start()
+    except BaseException:
+        mine.close()
+        raise
+    finally:
+        theirs.close()
+    return proc, mine
+
+
+def _retire(worker: tuple[Any, Any]) -> None:
+    proc, conn = worker
+    with contextlib.suppress(OSError):
+        conn.close()  # the spare reads EOF and returns
+    _stop(proc, at_once=True)
+
+
+def take_worker() -> tuple[Any, Any]:
+    """The spare worker if one is waiting and alive, else a freshly forked one.
+
+    Forking costs ~25 ms of the import's wall time; the spare was forked in the
+    background after the previous import (or by :func:`warm_up`).
+    """
+    global _SPARE
+    with _SPARE_LOCK:
+        spare, _SPARE = _SPARE, None
+    if spare is not None:
+        if spare[0].is_alive():
+            return spare
+        _retire(spare)
+    return _start_worker()
+
+
+def prepare_spare() -> None:
+    """Fork the next import's worker in the background (no-op if one waits)."""
+
+    def fork() -> None:
+        global _SPARE
+        with _SPARE_LOCK:
+            if _SPARE is not None:
+                return
+        try:
+            made = _start_worker()
+        except (OSError, RuntimeError, ValueError):
+            return  # the next import forks its own and reports any failure
+        with _SPARE_LOCK:
+            if _SPARE is None:
+                _SPARE = made
+                return
+        _retire(made)
+
+    threading.Thread(target=fork, name="ifc-spare-worker", daemon=True).start()
 
 
 def default_memory_limit_mb() -> float:
@@ -144,6 +211,7 @@ class Outcome:
     kind: str  # end | error | died | stalled | memory | budget
     message: str = ""
     meta: dict[str, Any] | None = None
+    semantics: dict[str, Any] | None = None
     end: dict[str, Any] | None = None
     last_started: int | None = None
     ready: bool = False
@@ -224,19 +292,20 @@ class Supervisor:
         return True
 
     def run_once(self, job: dict[str, Any], base_done: int, total: int) -> Outcome:
-        from importers.ifc import worker
-
-        ctx = context()
-        recv, send = ctx.Pipe(duplex=False)
-        proc = _process_class(ctx)(target=worker.main, args=(send, job), daemon=True)
         try:
-            proc.start()
+            proc, recv = take_worker()
         except (OSError, RuntimeError, ValueError) as exc:
-            send.close()
-            recv.close()
             raise ImportFailed(self.path, f"cannot start the IFC worker process ({exc})") from None
-        send.close()
         out = Outcome("died")
+        try:
+            recv.send(job)
+        except (OSError, ValueError):
+            proc.join(1.0)
+            out.message = _describe_death(proc.exitcode)
+            _stop(proc, at_once=True)
+            with contextlib.suppress(OSError):
+                recv.close()
+            return out
         last = time.monotonic()
         ready = False
         try:
@@ -264,6 +333,8 @@ class Supervisor:
                         ready = True
                     elif tag == "ready":
                         ready = True
+                    elif tag == "semantics":
+                        out.semantics = msg[1]
                     elif tag == "chunk":
                         self.merger.add(msg[1])
                         ready = True
@@ -328,6 +399,7 @@ class Supervisor:
             targets = [int(s) for s in meta["targets"]]
             total = len(targets)
             outcome = first
+            semantics = first.semantics
             strategy = "iterator"
             while True:
                 if outcome.kind == "end":
@@ -384,13 +456,17 @@ class Supervisor:
                     send_meta=False,
                     g_first=g_first,
                     m_first=m_first,
-                    unit_m=(meta.get("georef") or {}).get("unit_m", 1.0),
+                    unit_m=meta.get("unit_m", 1.0),
+                    send_semantics=semantics is None,
                 )
                 outcome = self.run_once(job, total - len(rest), total)
+                semantics = semantics or outcome.semantics
             self._without_openings(workdir, meta)
+            if semantics is None:
+                semantics = self._semantics_alone(workdir)
             if self.progress is not None:
                 self.progress(total, total)
-        meta = dict(meta)
+        meta = {**meta, **semantics}
         meta["degraded"] = {str(k): v for k, v in self.degraded.items()}
         meta["failures"] = {str(k): v for k, v in self.failures.items()}
         meta["restarts"] = self.stats.restarts
@@ -417,7 +493,7 @@ class Supervisor:
             no_openings=True,
             g_first=g_first,
             m_first=m_first,
-            unit_m=(meta.get("georef") or {}).get("unit_m", 1.0),
+            unit_m=meta.get("unit_m", 1.0),
         )
         self.stats.restarts += 1
         before = set(self.merger.done)
@@ -433,6 +509,26 @@ class Supervisor:
                     "drawn without its openings: cutting them "
                     + reason.removeprefix("abandoned: ").replace(" on this element", "")
                 )
+
+    def _semantics_alone(self, workdir: Path) -> dict[str, Any]:
+        """The table and tree when no geometry run lived long enough to send
+        them: one worker that only reads them (no elements to compute)."""
+        g_first, m_first = self.merger.rebase()
+        job = self._job(
+            workdir,
+            "full",
+            targets=[],
+            send_meta=False,
+            send_semantics=True,
+            g_first=g_first,
+            m_first=m_first,
+        )
+        out = self.run_once(job, 0, 1)
+        if out.semantics is None:
+            raise ImportFailed(
+                self.path, f"the element records could not be read (the IFC reader {out.message})"
+            )
+        return out.semantics
 
     def _remaining(self, targets: list[int]) -> list[int]:
         done = self.merger.done
@@ -469,7 +565,10 @@ def run(
     cancel: threading.Event | None = None,
 ) -> Payload:
     """Import ``path`` in workers; the payload holds every element that worked."""
-    return Supervisor(path, opts, progress, cancel).run()
+    try:
+        return Supervisor(path, opts, progress, cancel).run()
+    finally:
+        prepare_spare()
 
 
 def read_extent(path: Path, opts: IfcOptions) -> dict[str, Any]:

@@ -6,11 +6,17 @@ Python cannot catch either. So all of it runs here, in a process the parent
 crosses the pipe, as tuples tagged by their first item:
 
 ``("meta", dict)``
-    once, after parsing: schema, element records, spatial tree, georeferencing
-    records, the STEP ids that go to the geometry kernel, parser warnings.
+    once, after parsing: schema, the STEP ids that go to the geometry kernel,
+    each row's kind, the project length unit, parser warnings.
 ``("ready",)``
     instead of ``meta`` in a restarted worker: parsed, geometry starts now
     (the parent switches from the parse time limit to the per-element one).
+``("semantics", dict)``
+    the element table columns, spatial tree, georeferencing records and their
+    warnings. Computed while the kernel's threads work on the geometry (after
+    the iterator has started), so their cost hides behind the kernel's.
+``("alive",)``
+    about once a second while the semantics are computed: not stalled.
 ``("chunk", dict)``
     triangles and placements of finished elements (see
     :mod:`importers.ifc.payload`), at least every half second while work is
@@ -41,6 +47,7 @@ import re
 import resource
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -62,6 +69,23 @@ from importers.ifc.header import prepare_source
 from importers.ifc.options import FALLBACK_KERNEL
 
 PROGRESS_SECONDS = 0.1
+HEARTBEAT_SECONDS = 1.0
+#: Test-hook name (in ``test_hang`` / ``test_crash``) for "the first worker,
+#: after its meta record, before its semantics": the restart must still deliver them.
+FIRST_SEMANTICS_HOOK = "@first-semantics"
+
+
+def serve(conn: Any) -> None:
+    """Entry point of a spare worker: started ahead, it waits for its job.
+
+    Forking a worker costs ~25 ms; a spare forked while the user does something
+    else takes that off the next import (see :func:`importers.ifc.runner.take_worker`).
+    """
+    try:
+        job = conn.recv()
+    except (EOFError, OSError):
+        return  # the parent went away or retired the spare
+    main(conn, job)
 
 
 def main(conn: Any, job: dict[str, Any]) -> None:
@@ -204,7 +228,7 @@ class Worker:
             found = {"schema": header.schema, "georef": geo, "anchors": anchors}
             _send(self.conn, ("extent", found))
             return
-        targets, boxes, meta = self.plan(f)
+        targets, boxes, rows, meta = self.plan(f)
         t2 = time.perf_counter()
         if self.job.get("send_meta", True):
             meta["header_notes"] = header.notes
@@ -214,6 +238,15 @@ class Worker:
             _send(self.conn, ("meta", meta))
         else:
             _send(self.conn, ("ready",))
+        wants_semantics = bool(self.job.get("send_semantics", self.job.get("send_meta", True)))
+        self.t_semantics = 0.0
+
+        def semantics_now() -> None:
+            if self.job.get("send_meta", True):
+                self._hooks(FIRST_SEMANTICS_HOOK)
+            if wants_semantics:
+                self.send_semantics(f, rows)
+
         collector = Collector(
             lambda chunk: _send(self.conn, ("chunk", chunk)),
             lambda iid: _is_style(f, iid),
@@ -225,9 +258,10 @@ class Worker:
         self.total = total
         self.last_progress = 0.0
         if self.job.get("strategy") == "careful":
+            semantics_now()
             self.careful(f, targets, collector)
         else:
-            self.iterate(f, targets, collector)
+            self.iterate(f, targets, collector, semantics_now)
         for product in boxes:
             self.box(product, collector)
         collector.flush()
@@ -248,16 +282,17 @@ class Worker:
                     "kernel": getattr(self, "kernel_used", self.job["kernel"]),
                     "seconds": {
                         "parse": round(t1 - t0, 4),
-                        "semantics": round(t2 - t1, 4),
+                        "select": round(t2 - t1, 4),
+                        "semantics (overlaps geometry)": round(self.t_semantics, 4),
                         "geometry": round(t3 - t2, 4),
                     },
                 },
             ),
         )
 
-    def plan(self, f: Any) -> tuple[list[Any], list[Any], dict[str, Any]]:
-        """Rows (products with a representation, openings excluded), what goes to
-        the kernel, and the meta record."""
+    def plan(self, f: Any) -> tuple[list[Any], list[Any], list[Any] | None, dict[str, Any]]:
+        """What goes to the kernel (products with a representation, openings
+        excluded), the table's rows, and the cheap part of the meta record."""
         wanted = self.job.get("targets")
         include_spaces = self.job.get("spaces", True)
         if wanted is not None:
@@ -269,18 +304,8 @@ class Worker:
                     self.failures[int(step)] = "element vanished on re-reading"
             targets = [p for p in by_id if semantics.classify(p) == "body"]
             boxes = [p for p in by_id if semantics.classify(p) == "box"]
-            return targets, boxes, {}
-        rows: list[Any] = []
-        try:
-            products = f.by_type("IfcProduct")
-        except RuntimeError:
-            products = []
-        for p in products:
-            if semantics.attr(p, "Representation") is None:
-                continue
-            if p.is_a("IfcOpeningElement") or p.is_a("IfcFeatureElementSubtraction"):
-                continue
-            rows.append(p)
+            return targets, boxes, None, {}
+        rows = table_rows(f)
         kinds = [semantics.classify(p) for p in rows]
         is_space = [p.is_a("IfcSpace") for p in rows]
         targets = [
@@ -293,27 +318,56 @@ class Worker:
             for p, k, sp in zip(rows, kinds, is_space, strict=True)
             if k == "box" and (include_spaces or not sp)
         ]
-        sem = semantics.extract(f, rows)
-        geo = georef.extract(f)
-        self.unit_m = float(geo.get("unit_m") or 1.0)
+        self.unit_m = georef.project_unit(f)[0]
         try:
             n_entities = len(f)
         except Exception:
             n_entities = -1
         meta = {
-            "columns": sem["columns"],
             "kind": kinds,
             "is_space": is_space,
-            "tree": sem["tree"],
-            "semantic_warnings": sem["warnings"],
-            "georef": geo,
             "targets": [p.id() for p in targets] + [p.id() for p in boxes],
             "boxes": [p.id() for p in boxes],
+            "unit_m": self.unit_m,
             "n_entities": n_entities,
             "has_project": bool(semantics._by_type(f, "IfcProject")),
         }
         self._read_log()
-        return targets, boxes, meta
+        return targets, boxes, rows, meta
+
+    def send_semantics(self, f: Any, rows: list[Any] | None) -> None:
+        """Table columns, tree and georeferencing, with a heartbeat so the
+        parent's per-element watchdog does not mistake a big model's table
+        for a stalled kernel."""
+        t0 = time.perf_counter()
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(HEARTBEAT_SECONDS):
+                _send(self.conn, ("alive",))
+
+        heart = threading.Thread(target=beat, name="heartbeat", daemon=True)
+        heart.start()
+        try:
+            sem = semantics.extract(f, table_rows(f) if rows is None else rows)
+            geo = georef.extract(f)
+        finally:
+            stop.set()
+            heart.join()
+        self._read_log()
+        self.t_semantics = time.perf_counter() - t0
+        _send(
+            self.conn,
+            (
+                "semantics",
+                {
+                    "columns": sem["columns"],
+                    "tree": sem["tree"],
+                    "semantic_warnings": sem["warnings"],
+                    "georef": geo,
+                },
+            ),
+        )
 
     # -- geometry ------------------------------------------------------------------
     def settings(self) -> Any:
@@ -340,8 +394,18 @@ class Worker:
         if guid in self.job.get("test_crash", ()):
             os.kill(os.getpid(), signal.SIGSEGV)
 
-    def iterate(self, f: Any, targets: list[Any], collector: Collector) -> None:
+    def iterate(
+        self,
+        f: Any,
+        targets: list[Any],
+        collector: Collector,
+        meanwhile: Any = None,
+    ) -> None:
+        """The multi-threaded iterator. ``meanwhile`` runs once the kernel's
+        threads have started: Python work there overlaps the geometry."""
+        meanwhile = meanwhile or (lambda: None)
         if not targets:
+            meanwhile()
             return
         it = None
         for kernel in dict.fromkeys((self.job["kernel"], FALLBACK_KERNEL)):
@@ -361,7 +425,9 @@ class Worker:
             raise ImportFailed(self.path, "no geometry kernel could be started")
         seen: set[int] = set()
         hooks = any(self.job.get(k) for k in ("test_hang", "test_crash", "test_slow_booleans"))
-        if it.initialize():
+        started = it.initialize()
+        meanwhile()
+        if started:
             while True:
                 shape = it.get()
                 if hooks:
@@ -442,6 +508,21 @@ class Worker:
         if msgs:
             return "; ".join(msgs[:3])[:400]
         return fallback or "the geometry kernel produced no shape"
+
+
+def table_rows(f: Any) -> list[Any]:
+    """Products with a representation, openings and other subtractions excluded:
+    one feature-table row each."""
+    try:
+        products = f.by_type("IfcProduct")
+    except RuntimeError:
+        return []
+    return [
+        p
+        for p in products
+        if semantics.attr(p, "Representation") is not None
+        and not (p.is_a("IfcOpeningElement") or p.is_a("IfcFeatureElementSubtraction"))
+    ]
 
 
 def _sample_positions(f: Any, unit: float, count: int = 32, seconds: float = 2.0) -> list:
