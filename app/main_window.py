@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from PySide6.QtWidgets import (
 from pyvistaqt import QtInteractor
 
 import importers
-from app import i18n
+from app import i18n, render_quality
 from app.i18n import tr
 from app.panels.bookmarks import BookmarksPanel
 from app.panels.inspector import InspectorPanel
@@ -917,6 +918,21 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(tr("Autosave failed: {0}").replace("{0}", str(exc)))
             return None
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not hasattr(self, "render_quality"):
+            self.render_quality = ""
+            # After this event the GL context exists and can name its renderer.
+            QTimer.singleShot(0, self._fit_render_quality)
+            # The IFC forkserver takes ~1 s to start and a spare worker ~25 ms to
+            # fork: both off the GUI thread, so the first import finds them ready.
+            threading.Thread(target=_warm_ifc_workers, name="ifc-warm-up", daemon=True).start()
+
+    def _fit_render_quality(self) -> None:
+        if not self._closed:
+            self.render_quality = render_quality.fit_to_renderer(self.plotter)
+            self.plotter.render()
+
     # -- closing ----------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
         if not self._closed:
@@ -933,6 +949,15 @@ class MainWindow(QMainWindow):
             self.view.close()
             self.plotter.close()
         super().closeEvent(event)
+
+
+def _warm_ifc_workers() -> None:
+    try:
+        from importers import ifc
+
+        ifc.warm_up()
+    except Exception as exc:  # the first import starts them itself and reports any failure
+        logging.getLogger(__name__).info("IFC worker warm-up failed: %s", exc)
 
 
 def _set_progress(dialog: QProgressDialog, done: int, total: int) -> None:

@@ -425,3 +425,15 @@ def test_import_an_ifc_with_progress_then_cancel_one(qtbot, main_window):
     assert cancelled == [True]
     assert time.perf_counter() - t0 < 10
     assert len(main_window.scene.layers) == n
+
+
+def test_software_gl_drops_msaa(qtbot, main_window):
+    """Under Xvfb the view runs on llvmpipe: 4x MSAA would more than double the
+    frame time (over 100 ms a frame), so the window draws without it."""
+    from app import render_quality
+
+    qtbot.waitUntil(lambda: bool(main_window.render_quality), timeout=5000)
+    ren_win = main_window.plotter.ren_win
+    assert "llvmpipe" in render_quality.renderer_string(ren_win).lower()
+    assert main_window.render_quality.startswith("none")
+    assert ren_win.GetMultiSamples() == 0

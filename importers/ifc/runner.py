@@ -127,11 +127,11 @@ _SPARE_LOCK = threading.Lock()
 
 def _start_worker() -> tuple[Any, Any]:
     """Fork a worker that waits for its job on the returned connection."""
-    from importers.ifc import worker
+    from importers.ifc import worker_entry  # not ``worker``: see worker_entry's docstring
 
     ctx = context()
     mine, theirs = ctx.Pipe(duplex=True)
-    proc = _process_class(ctx)(target=worker.serve, args=(theirs,), daemon=True)
+    proc = _process_class(ctx)(target=worker_entry.serve, args=(theirs,), daemon=True)
     try:
         proc.start()
     except BaseException:
@@ -165,11 +165,18 @@ def take_worker() -> tuple[Any, Any]:
     return _start_worker()
 
 
-def prepare_spare() -> None:
+#: After an import the app draws the new layer: a software-GL frame needs both
+#: cores, so the spare is forked a little later.
+SPARE_DELAY_S = 0.5
+
+
+def prepare_spare(delay: float = 0.0) -> None:
     """Fork the next import's worker in the background (no-op if one waits)."""
 
     def fork() -> None:
         global _SPARE
+        if delay:
+            time.sleep(delay)
         with _SPARE_LOCK:
             if _SPARE is not None:
                 return
@@ -568,7 +575,7 @@ def run(
     try:
         return Supervisor(path, opts, progress, cancel).run()
     finally:
-        prepare_spare()
+        prepare_spare(SPARE_DELAY_S)
 
 
 def read_extent(path: Path, opts: IfcOptions) -> dict[str, Any]:
