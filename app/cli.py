@@ -15,8 +15,12 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.paths import DEFAULT_SCENE
+
+if TYPE_CHECKING:
+    from twin.scene import Scene
 
 EXIT_BAD_INPUT = 2
 EXIT_CHECK_FAILED = 1
@@ -163,25 +167,33 @@ def _placement_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def load_any(path: Path, at: tuple[float, ...] | None = None, crs: str = "EPSG:9208"):
-    """A scene from a scene file, or a fitted scene holding one data file.
+def scene_for_file(
+    path: Path, at: tuple[float, ...] | None = None, crs: str = "EPSG:9208"
+) -> tuple[Scene, dict]:
+    """An empty scene fitted to one data file, and the options to import it with.
 
     With ``at``, the scene is built in ``crs`` around that point and the file is
     imported with the option ``at`` (its placement when it is not georeferenced).
+    Reads only the file's CRS and extent, so the app can show its window first.
     """
     import importers
     from twin.scene import Scene
+
+    if at is None:
+        return importers.scene_for(path), {}
+    scene = Scene(crs=crs, origin=[round(at[0], -1), round(at[1], -1), 0.0], name=path.stem)
+    return scene, {"at": list(at) + [0.0] * (4 - len(at))}
+
+
+def load_any(path: Path, at: tuple[float, ...] | None = None, crs: str = "EPSG:9208"):
+    """A scene from a scene file, or a fitted scene holding one data file."""
+    import importers
 
     if path.suffix.lower() == ".toml":
         if at is not None:
             raise UserError(f"{path}: --at places a data file, not a scene file")
         return importers.open_scene(path)
-    if at is None:
-        scene = importers.scene_for(path)
-        options: dict = {}
-    else:
-        scene = Scene(crs=crs, origin=[round(at[0], -1), round(at[1], -1), 0.0], name=path.stem)
-        options = {"at": list(at) + [0.0] * (4 - len(at))}
+    scene, options = scene_for_file(path, at, crs)
     for layer in importers.open(path, scene, options):
         scene.add_layer(layer)
     return scene

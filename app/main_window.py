@@ -1023,7 +1023,7 @@ def offer_recovery(window: MainWindow, project_path: Path | None) -> bool:
 def run_app(path: Path, at: tuple[float, ...] | None = None, crs: str = "EPSG:9208") -> int:
     """Load ``path`` (scene, project or data file) and run the event loop; ``at``
     places an un-georeferenced data file (see ``citytwin open --at``)."""
-    from app.cli import load_any
+    from app.cli import load_any, scene_for_file
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("CityTwin")
@@ -1040,13 +1040,18 @@ def run_app(path: Path, at: tuple[float, ...] | None = None, crs: str = "EPSG:92
         window.show()
         window.apply_project(project, path, warnings + more)
         offer_recovery(window, path)
-    else:
-        scene = load_any(path, at, crs)
-        window = MainWindow(
-            scene, scene_path=path if path.suffix == ".toml" else None, settings=settings
-        )
+    elif path.suffix.lower() == ".toml":
+        window = MainWindow(load_any(path, at, crs), scene_path=path, settings=settings)
         window.show()
         offer_recovery(window, None)
+    else:
+        # A data file: the window opens at once on a scene fitted to the file's
+        # extent, and the file is imported in the background with progress.
+        scene, options = scene_for_file(path, at, crs)
+        window = MainWindow(scene, settings=settings)
+        window.show()
+        job = window.start_import(path, options)
+        job.succeeded.connect(lambda _layers: window.overview())
     window.statusBar().showMessage(
         window.statusBar().currentMessage() + f"  ({time.monotonic() - started:.1f} s)"
     )

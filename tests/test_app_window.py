@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SCENES, polygon_feature, write_geojson
+from conftest import DATA, SCENES, polygon_feature, write_geojson
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent
 from qt_actions import click, grab
@@ -437,3 +437,32 @@ def test_software_gl_drops_msaa(qtbot, main_window):
     assert "llvmpipe" in render_quality.renderer_string(ren_win).lower()
     assert main_window.render_quality.startswith("none")
     assert ren_win.GetMultiSamples() == 0
+
+
+def test_open_a_data_file_shows_the_window_before_the_import_ends(qtbot, tmp_path, monkeypatch):
+    """`citytwin open model.ifc`: the window is up at once on a scene fitted to
+    the file, the import runs in the background, then the view frames it."""
+    from PySide6.QtWidgets import QApplication
+
+    from app import main_window as mw
+
+    ifc = DATA / "ifc" / "pass-grf000-correct_georeferencing.ifc"
+    ini = tmp_path / "settings.ini"
+    monkeypatch.setattr(
+        mw, "QSettings", lambda *_a: QSettings(str(ini), QSettings.Format.IniFormat)
+    )
+    seen: dict = {}
+
+    def event_loop() -> int:
+        window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, mw.MainWindow))
+        seen["visible_while_importing"] = window.isVisible() and bool(window.jobs)
+        seen["layers_at_start"] = len(window.scene.layers)
+        qtbot.waitUntil(lambda: not window.jobs and len(window.scene.layers) > 0, timeout=60000)
+        seen["layers"] = [layer.name for layer in window.scene.layers]
+        window.close()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", staticmethod(event_loop))
+    assert mw.run_app(ifc) == 0
+    assert seen["visible_while_importing"] and seen["layers_at_start"] == 0
+    assert any(ifc.stem in name for name in seen["layers"])
