@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
+import itertools
 import json
 import os
 import statistics
@@ -44,8 +45,10 @@ def measure(path: Path, trace: Path | None, trace_ms: float) -> dict:
     import importers
     from app import main_window as mw
 
-    app = QApplication.instance() or QApplication([])
-    settings = QSettings(str(Path(os.environ.get("TMPDIR", "/tmp")) / "stall.ini"), QSettings.Format.IniFormat)
+    _app = QApplication.instance() or QApplication([])  # kept alive for the run
+    settings = QSettings(
+        str(Path(os.environ.get("TMPDIR", "/tmp")) / "stall.ini"), QSettings.Format.IniFormat
+    )
     window = mw.MainWindow(importers.open_scene(PILOT), scene_path=PILOT, settings=settings)
     window.show()
     settle = QEventLoop()
@@ -88,10 +91,12 @@ def measure(path: Path, trace: Path | None, trace_ms: float) -> dict:
     )
     quality = window.render_quality
     window.close()
-    gaps = [b - a for a, b in zip(beats, beats[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(beats)]
     gaps.sort()
     return {
-        "file": str(path.relative_to(ROOT.parent)) if path.is_relative_to(ROOT.parent) else str(path),
+        "file": str(path.relative_to(ROOT.parent))
+        if path.is_relative_to(ROOT.parent)
+        else str(path),
         "imported": imported,
         "anti_aliasing": quality,
         "import_s": round(state["done"] - t0, 2),

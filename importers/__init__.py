@@ -12,11 +12,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from importers.errors import ImportCancelled, ImportFailed
-from twin.layer import Layer
-from twin.scene import Scene
+
+if TYPE_CHECKING:  # at run time only where used: worker processes import this
+    from twin.layer import Layer  # package and must not pay for pyvista (~0.4 s)
+    from twin.scene import Scene
 
 Progress = Callable[[int, int], None]
 
@@ -109,6 +111,7 @@ def open_scene(
     A layer whose file fails to import stops the load with :class:`ImportFailed`
     naming that file: a scene that silently lacks a layer would mislead.
     """
+    from twin.scene import Scene
     from twin.scenefile import load_scene_spec
 
     spec = load_scene_spec(path)
@@ -147,6 +150,8 @@ def scene_for(path: Path | str) -> Scene:
         # No CRS at all: a local metric scene; the importer warns that it assumed it.
         cx, cy = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
         origin = [round(cx, -1), round(cy, -1), 0.0]
+        from twin.scene import Scene
+
         return Scene(crs=LOCAL_CRS, origin=origin, name=f"{path.stem} (local coordinates)")
     return _fitted_scene(path, crs, bounds)
 
@@ -177,4 +182,6 @@ def _fitted_scene(path: Path, crs: str, bounds: tuple[float, float, float, float
     if not (np.isfinite(x[0]) and np.isfinite(y[0])):
         raise ImportFailed(path, "its extent cannot be projected; check its CRS")
     origin = np.array([round(float(x[0]), -2), round(float(y[0]), -2), 0.0])
+    from twin.scene import Scene
+
     return Scene(crs=scene_crs, origin=origin, name=path.stem)

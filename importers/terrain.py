@@ -14,7 +14,6 @@ from footprints or city models stand on the terrain instead of floating at 0.
 
 from __future__ import annotations
 
-import math
 import threading
 import weakref
 from collections.abc import Callable
@@ -88,57 +87,38 @@ def read(
     band : band number (default 1).
     z_scale : vertical exaggeration (default 1).
     """
-    import rasterio
     from affine import Affine
-    from rasterio.enums import Resampling
-    from rasterio.errors import RasterioError
+
+    from importers import sandbox
 
     path = Path(path)
     notes: list[str] = []
     max_tris = _budget(options, scene, "max_triangles", DEFAULT_MAX_TRIANGLES)
     max_pixels = _budget(options, scene, "max_pixels", DEFAULT_MAX_PIXELS)
-    try:
-        ds = rasterio.open(path)
-    except (RasterioError, OSError) as exc:
-        raise ImportFailed(path, f"cannot be read as a raster: {exc}") from None
-    with ds:
-        h, w = ds.height, ds.width
-        if h < 2 or w < 2:
-            raise ImportFailed(path, f"is {w}x{h} pixels; a DEM needs at least 2x2")
-        if h * w > max_pixels:
-            raise ImportFailed(
-                path,
-                f"declares {w}x{h} = {w * h:,} pixels, over the budget of {max_pixels:,} "
-                "(set the max_pixels option to allow it)",
-            )
-        band = int(options.get("band", 1))
-        if not 1 <= band <= ds.count:
-            raise ImportFailed(path, f"has {ds.count} bands; band {band} asked for")
-        # Decimate: about 2 triangles per cell.
-        step = max(1, math.ceil(math.sqrt(h * w * 2 / max(max_tris, 2))))
-        oh, ow = max(2, math.ceil(h / step)), max(2, math.ceil(w / step))
-        if step > 1:
-            notes.append(
-                f"decimated {w}x{h} to {ow}x{oh} cells to stay within {max_tris:,} triangles"
-            )
-        declared = ds.crs.to_wkt() if ds.crs else None
-        if ds.crs is not None:
-            from pyproj import CRS
-
-            declared = crs_2d(CRS.from_wkt(ds.crs.to_wkt()), ds.crs.to_wkt())
-        src_crs = source_crs(declared, scene, notes)
-        if cancel is not None and cancel.is_set():
-            raise ImportCancelled(str(path))
-        try:
-            data = ds.read(
-                band, out_shape=(oh, ow), resampling=Resampling.average, masked=True
-            ).astype(np.float64)
-        except (RasterioError, MemoryError) as exc:
-            raise ImportFailed(path, f"cannot be read: {exc}") from None
-        transform = ds.transform @ Affine.scale(w / ow, h / oh)
-        nodata = ds.nodata
-        unit_scale = float(options.get("z_scale", 1.0))
-    z = np.ma.filled(data, np.nan)
+    band = int(options.get("band", 1))
+    # GDAL runs in a child (importers.raster_read): a damaged TIFF cannot crash the app.
+    found = sandbox.call(
+        path,
+        "importers.raster_read:read_grid",
+        str(path),
+        band,
+        max_pixels,
+        max_tris,
+        cancel=cancel,
+    )
+    if "error" in found:
+        raise ImportFailed(path, found["error"])
+    (w, h), z = found["size"], found["grid"]
+    oh, ow = z.shape
+    if (oh, ow) != (h, w):
+        notes.append(f"decimated {w}x{h} to {ow}x{oh} cells to stay within {max_tris:,} triangles")
+    declared = _declared_crs(found["crs_wkt"])
+    src_crs = source_crs(declared, scene, notes)
+    if cancel is not None and cancel.is_set():
+        raise ImportCancelled(str(path))
+    transform = Affine(*found["transform"])
+    nodata = found["nodata"]
+    unit_scale = float(options.get("z_scale", 1.0))
     with np.errstate(invalid="ignore"):
         bad = ~np.isfinite(z) | (z < VALID_Z[0]) | (z > VALID_Z[1])
     if nodata is not None and np.isfinite(nodata):
@@ -336,15 +316,19 @@ def drape(terrain: Layer, layer: Layer) -> int:
 
 
 def extent(path: Path) -> tuple[str | None, tuple[float, float, float, float]]:
-    """The raster's CRS (horizontal) and bounds, from the header only."""
-    import rasterio
-    from pyproj import CRS
-    from rasterio.errors import RasterioError
+    """The raster's CRS (horizontal) and bounds, from the header only (read in a child)."""
+    from importers import sandbox
 
-    try:
-        with rasterio.open(path) as ds:
-            crs = crs_2d(CRS.from_wkt(ds.crs.to_wkt()), ds.crs.to_wkt()) if ds.crs else None
-            b = ds.bounds
-    except (RasterioError, OSError) as exc:
-        raise ImportFailed(path, f"cannot be read as a raster: {exc}") from None
-    return scene_extent(crs, (float(b.left), float(b.bottom), float(b.right), float(b.top)))
+    found = sandbox.call(path, "importers.raster_read:header", str(path))
+    if "error" in found:
+        raise ImportFailed(path, found["error"])
+    return scene_extent(_declared_crs(found["crs_wkt"]), found["bounds"])
+
+
+def _declared_crs(wkt: str | None) -> str | None:
+    """The raster's horizontal CRS as a string pyproj and the scene accept."""
+    if not wkt:
+        return None
+    from pyproj import CRS
+
+    return crs_2d(CRS.from_wkt(wkt), wkt)

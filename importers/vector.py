@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyogrio
 import shapely
-from pyogrio.errors import DataLayerError, DataSourceError
 
+from importers import gdal_read
 from importers.errors import ImportCancelled, ImportFailed
 from twin import meshing
 from twin.features import FeatureTable, feature_bounds
@@ -59,16 +58,15 @@ def extent(path: Path) -> tuple[str, tuple[float, float, float, float]]:
     """Declared CRS (GeoJSON defaults to WGS 84) and the bounds of the usable
     coordinates of the first layer (non-finite and out-of-range ones ignored, so
     one bad feature cannot throw the scene origin off)."""
-    info = _info(path, None)
+    found = _read_isolated(path, gdal_read.FIRST_LAYER, geometry_only=True)
+    if not found["layers"]:
+        raise ImportFailed(path, "has no layers")
+    first = next(iter(found["layers"].values()))
+    info = first["info"]
     crs = info.get("crs") or (WGS84 if info.get("driver") == "GeoJSON" else None)
     if crs is None:
         raise ImportFailed(path, "declares no CRS; open it from a scene file that sets one")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            wkb = pyogrio.raw.read(path, layer=info.get("layer_name"), columns=[])[2]
-    except (DataSourceError, DataLayerError) as exc:
-        raise ImportFailed(path, _gdal_message(exc)) from None
+    wkb = first["wkb"]
     coords = shapely.get_coordinates(_decode(wkb, 0 if wkb is None else len(wkb)))
     ok = np.all(np.isfinite(coords), axis=1)
     if parse_crs(crs).is_geographic:
@@ -80,23 +78,17 @@ def extent(path: Path) -> tuple[str, tuple[float, float, float, float]]:
     return crs, (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
 
 
-def _info(path: Path, layer: str | None) -> dict[str, Any]:
-    try:
-        return pyogrio.read_info(path, layer=layer, force_total_bounds=True)
-    except (DataSourceError, DataLayerError) as exc:
-        raise ImportFailed(path, _gdal_message(exc)) from None
+def _read_isolated(
+    path: Path, layer: str | None, geometry_only: bool = False, cancel=None
+) -> dict[str, Any]:
+    from importers import sandbox
 
-
-def _gdal_message(exc: Exception) -> str:
-    text = " ".join(str(exc).split())
-    return text[:300] if text else type(exc).__name__
-
-
-def layer_names(path: Path) -> list[str]:
-    try:
-        return [str(name) for name, _ in pyogrio.list_layers(path)]
-    except (DataSourceError, DataLayerError) as exc:
-        raise ImportFailed(path, _gdal_message(exc)) from None
+    found = sandbox.call(
+        path, "importers.gdal_read:read", str(path), layer, geometry_only, cancel=cancel
+    )
+    if "error" in found:
+        raise ImportFailed(path, found["error"])
+    return found
 
 
 def read(
@@ -107,24 +99,28 @@ def read(
     cancel: threading.Event | None = None,
 ) -> list[Layer]:
     """Import one OGR layer (``options["layer"]``) or every layer of the file."""
-    names = [options["layer"]] if "layer" in options else layer_names(path)
-    if "layer" in options and options["layer"] not in layer_names(path):
+    found = _read_isolated(path, options.get("layer"), cancel=cancel)
+    if "layer" in options and options["layer"] not in found["names"]:
         raise ImportFailed(
-            path, f"has no layer {options['layer']!r}; layers: {', '.join(layer_names(path))}"
+            path, f"has no layer {options['layer']!r}; layers: {', '.join(found['names'])}"
         )
     out: list[Layer] = []
+    names = list(found["layers"])
     for i, name in enumerate(names):
         if cancel is not None and cancel.is_set():
             raise ImportCancelled(str(path))
-        out.extend(read_layer(path, name, scene, options))
+        out.extend(read_layer(path, name, found["layers"][name], scene, options))
         if progress is not None:
             progress(i + 1, len(names))
     return out
 
 
-def read_layer(path: Path, layer: str, scene: Scene, options: dict[str, Any]) -> list[Layer]:
-    """One OGR layer -> up to three layers (polygons, lines, points)."""
-    info = _info(path, layer)
+def read_layer(
+    path: Path, layer: str, data: dict[str, Any], scene: Scene, options: dict[str, Any]
+) -> list[Layer]:
+    """One OGR layer (as read by :func:`gdal_read`) -> up to three layers
+    (polygons, lines, points)."""
+    info = data["info"]
     notes: list[str] = []
     src_crs = info.get("crs")
     if not src_crs:
@@ -137,15 +133,10 @@ def read_layer(path: Path, layer: str, scene: Scene, options: dict[str, Any]) ->
         parse_crs(src_crs)
     except CRSResolutionError as exc:
         raise ImportFailed(path, str(exc)) from None
-    try:
-        with warnings.catch_warnings(record=True) as gdal_notes:
-            warnings.simplefilter("always", RuntimeWarning)
-            meta, _, wkb, field_data = pyogrio.raw.read(path, layer=layer)[:4]
-    except (DataSourceError, DataLayerError) as exc:
-        raise ImportFailed(path, _gdal_message(exc)) from None
-    for note in dict.fromkeys(str(w.message).split(". To avoid")[0] for w in gdal_notes):
+    wkb, field_data = data["wkb"], data["field_data"]
+    for note in dict.fromkeys(str(m).split(". To avoid")[0] for m in data["notes"]):
         notes.append(f"GDAL: {note}")
-    fields = [str(f) for f in meta["fields"]]
+    fields = data["fields"]
     columns = {name: _column(values) for name, values in zip(fields, field_data, strict=True)}
     columns.update(_hstore_columns(columns.pop("other_tags", None)))
     n = 0 if wkb is None else len(wkb)

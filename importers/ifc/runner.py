@@ -51,7 +51,15 @@ def context() -> Any:
         if _CTX is None:
             if "forkserver" in mp.get_all_start_methods():
                 ctx = mp.get_context("forkserver")
-                ctx.set_forkserver_preload(["importers.ifc.worker"])
+                # GDAL readers too: importers.sandbox runs them in the same workers.
+                ctx.set_forkserver_preload(
+                    [
+                        "importers.ifc.worker",
+                        "importers.gdal_read",
+                        "importers.raster_read",
+                        "rasterio",
+                    ]
+                )
             else:
                 ctx = mp.get_context("spawn")
             _CTX = ctx

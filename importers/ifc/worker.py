@@ -75,19 +75,6 @@ HEARTBEAT_SECONDS = 1.0
 FIRST_SEMANTICS_HOOK = "@first-semantics"
 
 
-def serve(conn: Any) -> None:
-    """Entry point of a spare worker: started ahead, it waits for its job.
-
-    Forking a worker costs ~25 ms; a spare forked while the user does something
-    else takes that off the next import (see :func:`importers.ifc.runner.take_worker`).
-    """
-    try:
-        job = conn.recv()
-    except (EOFError, OSError):
-        return  # the parent went away or retired the spare
-    main(conn, job)
-
-
 def main(conn: Any, job: dict[str, Any]) -> None:
     """Process entry point (``multiprocessing`` target)."""
     _quiet(job.get("log"))

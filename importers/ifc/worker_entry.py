@@ -1,5 +1,10 @@
 """The worker process's entry point, kept apart from :mod:`importers.ifc.worker`.
 
+A worker waits for one job: an IFC import (:func:`importers.ifc.worker.main`)
+or a sandboxed call (:func:`importers.sandbox.run_in_child`), so one spare
+serves both.
+
+
 Starting a process pickles its target by reference, so the parent imports the
 target's module. ``worker`` imports IfcOpenShell, whose native library takes
 ~100 ms to load while holding the GIL: done in the app's import thread, that
@@ -13,6 +18,15 @@ from typing import Any
 
 
 def serve(conn: Any) -> None:
-    from importers.ifc import worker
+    try:
+        job = conn.recv()
+    except (EOFError, OSError):
+        return  # the parent went away or retired the spare
+    if "call" in job:
+        from importers import sandbox
 
-    worker.serve(conn)
+        sandbox.run_in_child(conn, job)
+    else:
+        from importers.ifc import worker
+
+        worker.main(conn, job)
