@@ -454,7 +454,11 @@ def test_open_a_data_file_shows_the_window_before_the_import_ends(qtbot, tmp_pat
     seen: dict = {}
 
     def event_loop() -> int:
-        window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, mw.MainWindow))
+        window = next(  # earlier tests' windows are closed (hidden) but may linger
+            w
+            for w in QApplication.topLevelWidgets()
+            if isinstance(w, mw.MainWindow) and w.isVisible()
+        )
         seen["visible_while_importing"] = window.isVisible() and bool(window.jobs)
         seen["layers_at_start"] = len(window.scene.layers)
         qtbot.waitUntil(lambda: not window.jobs and len(window.scene.layers) > 0, timeout=60000)
