@@ -1,17 +1,15 @@
 """The GDAL side of the vector importer, run in a child process.
 
 :mod:`importers.sandbox` calls :func:`read` in a worker, so a GDAL crash on a
-damaged file ends the child, not the app. It imports only pyogrio (no pyvista,
-no twin): workers start from a server that preloads this module.
+damaged file ends the child, not the app. pyogrio is imported inside the
+functions, so the app process can import this module for its constants without
+loading GDAL; workers start from a server that preloads pyogrio.
 """
 
 from __future__ import annotations
 
 import warnings
 from typing import Any
-
-import pyogrio
-from pyogrio.errors import DataLayerError, DataSourceError
 
 #: ``layer`` value for :func:`read`: only the file's first layer.
 FIRST_LAYER = ""
@@ -22,6 +20,9 @@ def read(path: str, layer: str | None, geometry_only: bool = False) -> dict[str,
     layer names and, for ``layer`` (None: every layer), its info, geometries
     (WKB), attribute arrays and GDAL's notes. Plain data only: it runs in a
     child process (see the module docstring), so a GDAL crash ends the child."""
+    import pyogrio
+    from pyogrio.errors import DataLayerError, DataSourceError
+
     try:
         names = [str(name) for name, _ in pyogrio.list_layers(path)]
         wanted = names if layer is None else names[:1] if layer == FIRST_LAYER else [layer]

@@ -37,3 +37,18 @@ def test_twin_never_imports_importers_or_app():
 def test_cli_help_does_not_load_vtk_or_qt():
     modules = _loaded_after("import app.cli")
     assert not any(m.split(".")[0] in ("vtkmodules", "PySide6", "ifcopenshell") for m in modules)
+
+
+def test_the_app_process_leaves_native_readers_to_workers():
+    """Loading IfcOpenShell's library holds the GIL for ~100 ms, and GDAL can
+    crash on a damaged file: an IFC import and a vector scene, read through the
+    worker processes, must load neither into this process."""
+    modules = _loaded_after(
+        "import importers\n"
+        "from importers import open_scene, open as open_file\n"
+        "scene = open_scene('scenes/hanoi_vnu.toml')\n"
+        "ifc = 'tests/data/ifc/pass-grf000-correct_georeferencing.ifc'\n"
+        "open_file(ifc, scene, {'cache': False})"
+    )
+    loaded = sorted({m.split(".")[0] for m in modules} & {"ifcopenshell", "pyogrio", "rasterio"})
+    assert loaded == []

@@ -5,6 +5,18 @@ so a headless image is what a planner sees. One actor per layer; colours are a
 per-cell uint8 RGB array updated in place (a numpy gather) when a style or the
 selection changes; picking maps cell -> feature row through the layer's
 ``feature`` array, helped by a cached static cell locator per layer.
+
+See-through cells (glazing: a ``native`` style over a mesh with a per-cell
+``opacity`` array, see :func:`twin.style.cell_alpha`) make that array RGBA,
+with the layer's opacity (X-ray) still on the actor, where VTK multiplies it
+into the alpha. Such an actor mixes opaque walls and glass, so VTK draws all of
+it in the translucent pass; weighted-average OIT (VTK's default) would then
+average walls hidden behind other walls into the pixel, so the view switches
+the renderer to (dual) depth peeling while any layer has see-through cells.
+Depth peeling draws nothing at all into a multisampled framebuffer (VTK 9.7,
+Mesa llvmpipe over EGL): while peeling, MSAA is kept off before every frame
+and FXAA smooths the edges instead. Opaque layers keep 3-component colours and
+never enter the translucent pass.
 """
 
 from __future__ import annotations
@@ -18,12 +30,21 @@ import pyvista as pv
 
 from twin.layer import Layer
 from twin.scene import Bookmark, Scene
-from twin.style import HIGHLIGHT_RGB, cell_colors
+from twin.style import HIGHLIGHT_RGB, cell_alpha, cell_colors
 
 COLOR_ARRAY = "rgb"
+#: Least alpha of a selected see-through cell: a selected pane reads as selected
+#: yet stays see-through.
+HIGHLIGHT_MIN_ALPHA = 128
+#: Dual depth peels (each peels a front and a back layer) while see-through cells
+#: are drawn; glass -> glass -> wall needs two, the rest is spare.
+DEPTH_PEELS = 4
 BACKGROUND_TOP = "#9ec3e6"
 BACKGROUND_BOTTOM = "#eef3f7"
 GROUND_COLOR = "#c9cfc4"
+#: Pick tolerance for line layers (fraction of the viewport diagonal, about
+#: 4 px at 1280 x 720): a click near a thin line means the line.
+LINE_PICK_TOLERANCE = 0.003
 
 
 def use_offscreen_gl() -> None:
@@ -54,6 +75,11 @@ class SceneView:
         self.plotter = plotter
         self.actors: dict[Layer, pv.Actor] = {}
         self._base_colors: dict[Layer, np.ndarray] = {}
+        #: (n_cells,) uint8 alpha of the layers that have see-through cells (RGBA colours)
+        self._alpha: dict[Layer, np.ndarray] = {}
+        self._peeling = False
+        self._peeling_before = False
+        self._msaa_guard: tuple[object, int] | None = None
         self._selection: tuple[Layer, np.ndarray] | None = None
         self._locators: dict[Layer, object] = {}
         self._ground: pv.Actor | None = None
@@ -97,6 +123,7 @@ class SceneView:
         self.scene.events.layer_added.disconnect(self._on_added)
         self.scene.events.layer_removed.disconnect(self._on_removed)
         self.scene.events.layer_changed.disconnect(self._on_changed)
+        self._remove_msaa_guard()
 
     # -- layers -> actors --------------------------------------------------------
     def _add(self, layer: Layer) -> None:
@@ -105,7 +132,14 @@ class SceneView:
             return
         colors = self._base_cell_colors(layer)
         self._base_colors[layer] = colors
-        mesh.cell_data[COLOR_ARRAY] = colors.copy()
+        alpha = self._set_alpha(layer)
+        if alpha is None:
+            mesh.cell_data[COLOR_ARRAY] = colors.copy()
+        else:
+            rgba = np.empty((len(colors), 4), dtype=np.uint8)
+            rgba[:, :3] = colors
+            rgba[:, 3] = alpha
+            mesh.cell_data[COLOR_ARRAY] = rgba
         actor = self.plotter.add_mesh(
             mesh,
             scalars=COLOR_ARRAY,
@@ -119,8 +153,10 @@ class SceneView:
             render=False,
         )
         actor.SetVisibility(layer.visible)
+        _line_style(actor, layer)
         self.actors[layer] = actor
         self._apply_hidden(layer)
+        self._sync_translucency()
 
     def _add_ground(self) -> None:
         bounds = self.scene.local_bounds(visible_only=False)
@@ -165,6 +201,8 @@ class SceneView:
     def _on_removed(self, layer: Layer) -> None:
         actor = self.actors.pop(layer, None)
         self._base_colors.pop(layer, None)
+        self._alpha.pop(layer, None)
+        self._sync_translucency()
         self._feature_colors.pop(layer, None)
         self._locators.pop(layer, None)
         self._shown.pop(layer, None)
@@ -181,8 +219,13 @@ class SceneView:
             actor.SetVisibility(layer.visible)
         elif what == "style":
             self._base_colors[layer] = self._base_cell_colors(layer)
+            had_alpha = layer in self._alpha
+            if (self._set_alpha(layer) is not None) != had_alpha:
+                self._reshape_colors(layer)
             actor.GetProperty().SetOpacity(layer.style.opacity)
+            _line_style(actor, layer)
             self._recolor(layer)
+            self._sync_translucency()
         elif what == "features":
             self._apply_hidden(layer)
         elif what == "mesh":
@@ -190,6 +233,7 @@ class SceneView:
             del self.actors[layer]
             self._locators.pop(layer, None)
             self._shown.pop(layer, None)
+            self._alpha.pop(layer, None)
             self._add(layer)
         self._render()
 
@@ -249,24 +293,94 @@ class SceneView:
     def _base_cell_colors(layer: Layer) -> np.ndarray:
         return cell_colors(layer.mesh.cell_data, layer.cell_features, layer.features, layer.style)
 
+    # -- see-through cells -----------------------------------------------------------
+    def _set_alpha(self, layer: Layer) -> np.ndarray | None:
+        """Remember the layer's per-cell alpha under its style (None: opaque)."""
+        alpha = cell_alpha(layer.mesh.cell_data, layer.style)
+        if alpha is None:
+            self._alpha.pop(layer, None)
+        else:
+            self._alpha[layer] = alpha
+        return alpha
+
+    def _reshape_colors(self, layer: Layer) -> None:
+        """Swap the colour array between RGB and RGBA (a style change turned
+        see-through cells on or off); ``_recolor`` fills it next."""
+        width = 4 if layer in self._alpha else 3
+        meshes = [layer.mesh]
+        shown = self._shown.get(layer)
+        if shown is not None:
+            meshes.append(shown[0])
+        for mesh in meshes:
+            mesh.cell_data[COLOR_ARRAY] = np.zeros((mesh.n_cells, width), dtype=np.uint8)
+            mesh.cell_data.active_scalars_name = COLOR_ARRAY
+        # add_mesh drew a shallow copy of the layer's mesh, which shares the old
+        # array but not the new one: draw the mesh itself (as _apply_hidden does)
+        self.actors[layer].GetMapper().SetInputData(meshes[-1])
+
+    def _sync_translucency(self) -> None:
+        """Depth peeling (and no MSAA) while any layer has see-through cells."""
+        need = bool(self._alpha)
+        if need == self._peeling:
+            return
+        renderer = self.plotter.renderer
+        self._peeling = need
+        if need:
+            self._peeling_before = bool(renderer.GetUseDepthPeeling())
+            renderer.SetUseDepthPeeling(True)
+            renderer.SetMaximumNumberOfPeels(DEPTH_PEELS)
+            renderer.SetOcclusionRatio(0.0)
+            ren_win = self.plotter.render_window
+            if ren_win is not None:
+                if ren_win.GetMultiSamples():
+                    # edges lose MSAA; FXAA (one screen pass) brings them back,
+                    # and stays on afterwards (the app may have chosen it too)
+                    renderer.SetUseFXAA(True)
+                tag = ren_win.AddObserver("StartEvent", _no_msaa)
+                self._msaa_guard = (ren_win, tag)
+        else:
+            renderer.SetUseDepthPeeling(self._peeling_before)
+            self._remove_msaa_guard()
+
+    def _remove_msaa_guard(self) -> None:
+        if self._msaa_guard is not None:
+            ren_win, tag = self._msaa_guard
+            self._msaa_guard = None
+            ren_win.RemoveObserver(tag)
+
     def _recolor(self, layer: Layer) -> None:
         """Write the layer's per-cell colours in place and mark them modified."""
         target = layer.mesh.cell_data[COLOR_ARRAY]
+        alpha = self._alpha.get(layer)
+        rgb = target if alpha is None else target[:, :3]
         override = self._feature_colors.get(layer)
         if override is not None and len(override) == len(layer.features):
-            _gather_rgb(override, layer.cell_features, target)
+            _gather_rgb(override, layer.cell_features, rgb)
         else:
-            target[:] = self._base_colors[layer]
+            rgb[:] = self._base_colors[layer]
+        if alpha is not None:
+            # overlays recolour, they keep the material: glass stays glass
+            target[:, 3] = alpha
         if self._selection and self._selection[0] is layer:
-            target[layer.cells_of(self._selection[1])] = HIGHLIGHT_RGB
+            picked = layer.cells_of(self._selection[1])
+            rgb[picked] = HIGHLIGHT_RGB
+            if alpha is not None:
+                target[picked, 3] = np.maximum(alpha[picked], HIGHLIGHT_MIN_ALPHA)
         layer.mesh.Modified()
+        if alpha is not None:
+            # VTK decides opaque vs translucent from the alpha range it caches
+            # on the array, keyed on the array's own modification time
+            layer.mesh.GetCellData().GetArray(COLOR_ARRAY).Modified()
         shown = self._shown.get(layer)
         if shown is not None:
             shown[0].cell_data[COLOR_ARRAY][:] = target[shown[1]]
             shown[0].Modified()
+            if alpha is not None:
+                shown[0].GetCellData().GetArray(COLOR_ARRAY).Modified()
 
-    def set_feature_colors(self, layer: Layer, colors: np.ndarray | None,
-                           render: bool = False) -> None:
+    def set_feature_colors(
+        self, layer: Layer, colors: np.ndarray | None, render: bool = False
+    ) -> None:
         """Colour ``layer`` by one RGB per feature (overlays: thematic, alerts,
         planned, flood), or back to its style with ``None``.
 
@@ -302,8 +416,9 @@ class SceneView:
             actor = self.plotter.add_mesh(mesh_or_actor, name=f"overlay:{name}", **kwargs)
         else:
             actor = mesh_or_actor
-            self.plotter.add_actor(actor, name=f"overlay:{name}", reset_camera=False,
-                                   pickable=False)
+            self.plotter.add_actor(
+                actor, name=f"overlay:{name}", reset_camera=False, pickable=False
+            )
         self.overlay_actors[name] = actor
         return actor
 
@@ -383,21 +498,40 @@ class SceneView:
         """Pick at display coordinates (pixels, origin bottom-left)."""
         import vtk
 
-        picker = vtk.vtkCellPicker()
-        picker.SetTolerance(0.0005)
-        for layer, actor in self.actors.items():
-            if actor.GetVisibility():
-                picker.AddLocator(self._locator(layer))
         renderer = self.plotter.renderer
-        if not picker.Pick(x, y, 0, renderer):
+        visible = [la for la, actor in self.actors.items() if actor.GetVisibility()]
+        hits = []
+        # Lines are a few pixels wide: they get a tolerance of a few pixels, and
+        # win over a surface they lie on (an alignment drawn on its road).
+        for layers, tolerance in (
+            (visible, 0.0005),
+            ([la for la in visible if _is_lines(la.mesh)], LINE_PICK_TOLERANCE),
+        ):
+            if not layers:
+                continue
+            picker = vtk.vtkCellPicker()
+            picker.SetTolerance(tolerance)
+            if tolerance == LINE_PICK_TOLERANCE:
+                picker.PickFromListOn()  # the lines only, not the surfaces
+                for layer in layers:
+                    picker.AddPickList(self.actors[layer])
+            for layer in layers:
+                picker.AddLocator(self._locator(layer))
+            if picker.Pick(x, y, 0, renderer) and picker.GetCellId() >= 0:
+                hits.append((picker.GetActor(), picker.GetCellId(), picker.GetPickPosition()))
+        if not hits:
             return None
-        actor = picker.GetActor()
-        cell = picker.GetCellId()
+        eye = np.asarray(self.plotter.camera.position)
+        if len(hits) == 2:
+            near = np.linalg.norm(np.asarray(hits[0][2]) - eye)
+            line = np.linalg.norm(np.asarray(hits[1][2]) - eye)
+            hits = [hits[1]] if line <= near * 1.01 + 0.5 else [hits[0]]
+        actor, cell, position = hits[-1]
         for layer, la_actor in self.actors.items():
-            if la_actor is actor and cell >= 0:
+            if la_actor is actor:
                 if layer in self._shown:
                     cell = int(self._shown[layer][1][cell])
-                world = self.scene.to_world(np.asarray(picker.GetPickPosition()))
+                world = self.scene.to_world(np.asarray(position))
                 return Pick(layer, layer.feature_at_cell(cell), int(cell), world)
         return None
 
@@ -423,12 +557,36 @@ class SceneView:
         return float(x), float(y)
 
 
+def _is_lines(mesh: pv.PolyData) -> bool:
+    """A layer drawn as line cells only (alignments, centre lines)."""
+    return bool(mesh.GetNumberOfLines()) and not (
+        mesh.GetNumberOfPolys() or mesh.GetNumberOfStrips()
+    )
+
+
+def _line_style(actor, layer: Layer) -> None:
+    """Lines at the style's width, shaded as tubes so they read in 3D."""
+    if _is_lines(layer.mesh):
+        prop = actor.GetProperty()
+        prop.SetLineWidth(float(layer.style.line_width))
+        prop.SetRenderLinesAsTubes(True)
+
+
+def _no_msaa(ren_win, _event) -> None:
+    """Render-window StartEvent observer while depth peeling: peeling into a
+    multisampled framebuffer draws nothing, whoever turned MSAA on meanwhile."""
+    if ren_win.GetMultiSamples():
+        ren_win.SetMultiSamples(0)
+
+
 def _gather_rgb(colors: np.ndarray, index: np.ndarray, out: np.ndarray) -> None:
     """``out[:] = colors[index]`` for (n, 3) uint8 rows, treating each RGB triple
-    as one 3-byte item: about 2x faster than a row gather (5 ms per 1 M cells)."""
-    try:
+    as one 3-byte item: about 2x faster than a row gather (5 ms per 1 M cells).
+    ``out`` may be the RGB columns of an RGBA array (the plain row gather then)."""
+    if out.flags.c_contiguous and colors.flags.c_contiguous:
+        # (ravel of a strided view would be a copy: the gather would land nowhere)
         np.take(colors.view("V3").ravel(), index, out=out.view("V3").ravel())
-    except (ValueError, TypeError):  # not contiguous: the plain row gather
+    else:
         np.take(colors, index, axis=0, out=out)
 
 

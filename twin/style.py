@@ -60,6 +60,9 @@ class Style:
     colours the source file carries (IFC styles, CityJSON semantic surfaces):
     a per-cell ``rgb_default`` array on the mesh, else a per-feature hex
     ``color`` attribute, else the class palette.
+
+    ``line_width`` (screen pixels) applies to layers drawn as line cells only
+    (alignments, centre lines); surfaces ignore it.
     """
 
     mode: StyleMode = "class"
@@ -70,6 +73,7 @@ class Style:
     opacity: float = 1.0
     class_colors: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     missing_color: tuple[int, int, int] = (160, 160, 160)
+    line_width: float = 3.0
 
 
 def hash_color(name: str) -> tuple[int, int, int]:
@@ -117,6 +121,10 @@ def attribute_colors(values: np.ndarray, style: Style) -> tuple[np.ndarray, tupl
 
 
 NATIVE_CELL_ARRAY = "rgb_default"
+#: Optional per-cell opacity a source carries with its native colours: (n_cells,)
+#: float32, 0 = invisible .. 1 = opaque (IFC: 1 - IfcSurfaceStyleRendering.Transparency).
+#: Importers add it only when some cell is see-through.
+NATIVE_OPACITY_ARRAY = "opacity"
 NATIVE_COLOR_ATTRIBUTE = "color"
 
 
@@ -171,3 +179,20 @@ def cell_colors(
     if style.mode == "native" and NATIVE_CELL_ARRAY in mesh_cell_data:
         return np.asarray(mesh_cell_data[NATIVE_CELL_ARRAY], dtype=np.uint8).reshape(-1, 3)
     return feature_colors(table, style)[cell_features]
+
+
+def cell_alpha(mesh_cell_data, style: Style) -> np.ndarray | None:
+    """(n_cells,) uint8 alpha (255 = opaque) of the cells' native opacity, or
+    None when the layer draws opaque: the style is not ``native``, the mesh
+    carries no :data:`NATIVE_OPACITY_ARRAY`, or every cell is opaque anyway.
+
+    Only ``native`` mode is see-through: in the class, attribute and solid
+    modes the colour *is* the information (a legend entry), and blending it
+    with what lies behind would misreport it. The layer's own opacity
+    (``style.opacity``, X-ray) applies on top in every mode.
+    """
+    if style.mode != "native" or NATIVE_OPACITY_ARRAY not in mesh_cell_data:
+        return None
+    opacity = np.asarray(mesh_cell_data[NATIVE_OPACITY_ARRAY], dtype=np.float32).reshape(-1)
+    alpha = np.round(np.clip(np.nan_to_num(opacity, nan=1.0), 0.0, 1.0) * 255).astype(np.uint8)
+    return alpha if (alpha < 255).any() else None

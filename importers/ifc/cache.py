@@ -29,7 +29,7 @@ from importers.ifc.options import IfcOptions
 from importers.ifc.payload import Payload
 
 #: Bump when the payload's meaning changes; old entries are then ignored.
-IMPORTER_VERSION = "ifc-1"
+IMPORTER_VERSION = "ifc-2"  # 2: alignment centre lines
 MAX_CACHE_BYTES = 4 * 1024**3
 STALE_TMP_SECONDS = 3600
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from importers.ifc import georef
+from importers.ifc import alignment, georef
 from importers.ifc.colors import palette_for, to_hex
 from importers.ifc.geometry import element_bounds, expand, geometry_bounds, placed_bounds
 from importers.ifc.options import IfcOptions
@@ -25,13 +25,13 @@ from twin.features import FeatureTable
 from twin.layer import Layer, TreeNode
 from twin.meshing import TriMesh
 from twin.scene import Scene
-from twin.style import NATIVE_CELL_ARRAY, Style
+from twin.style import NATIVE_CELL_ARRAY, NATIVE_OPACITY_ARRAY, Style
 
 SPACE_OPACITY = 0.35
-#: Per-cell opacity (1 - IFC transparency), present when any surface is see-through;
-#: the renderer draws one opacity per layer today, so this is data for a later
-#: RGBA style mode (glazing).
-OPACITY_CELL_ARRAY = "ifc_opacity"
+#: Per-cell opacity (1 - IfcSurfaceStyleRendering.Transparency), present when any
+#: surface is see-through: twin's generic native opacity, which the renderer draws
+#: per cell (glazing) in the ``native`` style, times the layer's opacity.
+OPACITY_CELL_ARRAY = NATIVE_OPACITY_ARRAY
 
 
 def _lookup(sorted_keys: np.ndarray, order: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -58,7 +58,9 @@ def model_bbox(arrays: dict[str, np.ndarray], elems: np.ndarray) -> np.ndarray |
 def build(
     path: Path, payload: Payload, scene: Scene, opts: IfcOptions, facts: dict[str, Any]
 ) -> list[Layer]:
-    """The main layer (and the hidden spaces layer when the model has spaces)."""
+    """The main layer (and the hidden spaces layer when the model has spaces),
+    plus a layer of alignment centre lines when ``meta`` has them (see
+    :mod:`importers.ifc.alignment`)."""
     meta, arrays = payload.meta, payload.arrays
     cols = meta["columns"]
     n = len(cols["step"])
@@ -71,6 +73,14 @@ def build(
     bbox = model_bbox(arrays, known[~is_space[e_row[known]]])
     if bbox is None:
         bbox = model_bbox(arrays, known)
+    lines = meta.get(alignment.META_KEY)
+    line_bbox = alignment.model_bbox(lines)
+    if line_bbox is not None:  # the model's extent includes its alignments
+        bbox = (
+            line_bbox
+            if bbox is None
+            else np.stack([np.minimum(bbox[0], line_bbox[0]), np.maximum(bbox[1], line_bbox[1])])
+        )
     placement = georef.resolve(
         meta.get("georef") or {}, bbox, scene.crs, scene.origin, opts.at, opts.override_georef
     )
@@ -104,7 +114,29 @@ def build(
             facts,
         )
         layers.append(layer)
+    if lines:
+        line_layer = alignment.build_layer(path, stem, lines, placement, to_local, scene)
+        if line_layer is not None:
+            line_layer.info.update(facts)
+            layers.append(line_layer)
+        else:  # nothing drawn: say why on the main layer
+            layers[0].warnings.extend(lines.get("warnings") or [])
     return layers
+
+
+def place_points(
+    points: np.ndarray, placement: georef.Placement, to_local: np.ndarray | None, scene: Scene
+) -> tuple[np.ndarray, str]:
+    """Model-metre points (n, 3) -> scene-local float64 points, placed as
+    :func:`build` places element vertices: through ``to_local`` when one affine
+    map is exact, else the placement then pyproj per vertex. Also returns the
+    ``reprojection`` label of the layer info."""
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    if to_local is not None:
+        return pts @ to_local[:3, :3].T + to_local[:3, 3], "affine"
+    out = pts @ placement.affine[:3, :3].T + placement.affine[:3, 3]
+    georef.reproject_points(out, placement, scene.crs, scene.origin)
+    return out, "per-vertex (pyproj)"
 
 
 def _file_warnings(meta: dict[str, Any], cols: dict[str, list], placement) -> list[str]:
@@ -240,7 +272,8 @@ def _layer(
         "triangles": len(tris),
         "unique_geometries": len(np.unique(arrays["e_geom"][mine])) if len(mine) else 0,
         "has_ifc_colors": True,
-        "has_transparency": bool((row_transp > 0).any()) if n else False,
+        # per triangle: a window's row colour is its opaque frame, its glass is not
+        "has_transparency": bool((tri_opacity < 1).any() or (row_transp > 0).any()),
         **facts,
     }
     if spaces:

@@ -31,6 +31,9 @@ from importers.ifc.options import IfcOptions
 from importers.ifc.payload import ChunkMerger, Payload
 
 POLL_SECONDS = 0.05
+#: meta key of the centre lines (``importers.ifc.alignment.META_KEY``; not
+#: imported: the parent must not load IfcOpenShell, see worker_entry)
+ALIGNMENTS_KEY = "alignments"
 #: Parsing gets its own, longer budget than one element: 2 min + 1 s per MB.
 PARSE_SECONDS_BASE = 120.0
 PARSE_SECONDS_PER_MB = 1.0
@@ -56,6 +59,7 @@ def context() -> Any:
                     [
                         "importers.ifc.worker",
                         "importers.gdal_read",
+                        "pyogrio",
                         "importers.raster_read",
                         "rasterio",
                     ]
@@ -227,6 +231,7 @@ class Outcome:
     message: str = ""
     meta: dict[str, Any] | None = None
     semantics: dict[str, Any] | None = None
+    alignments: dict[str, Any] | None = None
     end: dict[str, Any] | None = None
     last_started: int | None = None
     ready: bool = False
@@ -350,6 +355,8 @@ class Supervisor:
                         ready = True
                     elif tag == "semantics":
                         out.semantics = msg[1]
+                    elif tag == "alignments":
+                        out.alignments = msg[1]
                     elif tag == "chunk":
                         self.merger.add(msg[1])
                         ready = True
@@ -482,6 +489,11 @@ class Supervisor:
             if self.progress is not None:
                 self.progress(total, total)
         meta = {**meta, **semantics}
+        meta[ALIGNMENTS_KEY] = first.alignments or {
+            "warnings": [
+                "alignment centre lines (if any) were not read: the IFC reader stopped first"
+            ]
+        }
         meta["degraded"] = {str(k): v for k, v in self.degraded.items()}
         meta["failures"] = {str(k): v for k, v in self.failures.items()}
         meta["restarts"] = self.stats.restarts

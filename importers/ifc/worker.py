@@ -15,6 +15,9 @@ crosses the pipe, as tuples tagged by their first item:
     the element table columns, spatial tree, georeferencing records and their
     warnings. Computed while the kernel's threads work on the geometry (after
     the iterator has started), so their cost hides behind the kernel's.
+``("alignments", dict)``
+    first run only, after ``semantics``: alignment centre lines (see
+    :mod:`importers.ifc.alignment`).
 ``("alive",)``
     about once a second while the semantics are computed: not stalled.
 ``("chunk", dict)``
@@ -63,7 +66,7 @@ import ifcopenshell.util.unit
 import numpy as np
 
 from importers.errors import ImportFailed
-from importers.ifc import georef, semantics
+from importers.ifc import alignment, georef, semantics
 from importers.ifc.geometry import Collector, box_mesh
 from importers.ifc.header import prepare_source
 from importers.ifc.options import FALLBACK_KERNEL
@@ -323,24 +326,14 @@ class Worker:
         return targets, boxes, rows, meta
 
     def send_semantics(self, f: Any, rows: list[Any] | None) -> None:
-        """Table columns, tree and georeferencing, with a heartbeat so the
-        parent's per-element watchdog does not mistake a big model's table
-        for a stalled kernel."""
+        """Table columns, tree and georeferencing; then (first run only) the
+        alignment centre lines, in their own message: a kernel crash while
+        evaluating a curve then costs the lines, never the table, and is not
+        repeated by the restarted worker."""
         t0 = time.perf_counter()
-        stop = threading.Event()
-
-        def beat() -> None:
-            while not stop.wait(HEARTBEAT_SECONDS):
-                _send(self.conn, ("alive",))
-
-        heart = threading.Thread(target=beat, name="heartbeat", daemon=True)
-        heart.start()
-        try:
+        with self.heartbeat():
             sem = semantics.extract(f, table_rows(f) if rows is None else rows)
             geo = georef.extract(f)
-        finally:
-            stop.set()
-            heart.join()
         self._read_log()
         self.t_semantics = time.perf_counter() - t0
         _send(
@@ -355,6 +348,29 @@ class Worker:
                 },
             ),
         )
+        if self.job.get("send_meta", True):
+            with self.heartbeat():
+                lines = alignment.extract(f)
+            self._read_log()
+            _send(self.conn, ("alignments", lines))
+
+    @contextlib.contextmanager
+    def heartbeat(self):
+        """Send ``alive`` about once a second while Python work runs, so the
+        parent's per-element watchdog does not mistake it for a stalled kernel."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(HEARTBEAT_SECONDS):
+                _send(self.conn, ("alive",))
+
+        heart = threading.Thread(target=beat, name="heartbeat", daemon=True)
+        heart.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            heart.join()
 
     # -- geometry ------------------------------------------------------------------
     def settings(self) -> Any:
