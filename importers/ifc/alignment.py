@@ -82,7 +82,12 @@ LINE_WIDTH_PX = 4.0
 # -- worker side ------------------------------------------------------------------
 
 
-def extract(f: Any, unit_m: float | None = None, budget_s: float = TIME_BUDGET_S) -> dict:
+def extract(
+    f: Any,
+    unit_m: float | None = None,
+    budget_s: float = TIME_BUDGET_S,
+    shapeless: list[Any] | None = None,
+) -> dict:
     """Centre lines of the alignments (and other axis-only products) of an open file.
 
     Parameters
@@ -91,6 +96,8 @@ def extract(f: Any, unit_m: float | None = None, budget_s: float = TIME_BUDGET_S
     unit_m : metres per project length unit (read from the file when None); the
         placements are scaled by it, the kernel's curves are in metres already.
     budget_s : wall-clock budget; curves not reached in time are reported.
+    shapeless : the products the worker already found to have no body or box
+        (saves a second scan of every product); None: scan here.
 
     Returns
     -------
@@ -126,7 +133,7 @@ def extract(f: Any, unit_m: float | None = None, budget_s: float = TIME_BUDGET_S
             from importers.ifc.georef import project_unit
 
             unit_m = project_unit(f)[0]
-        products = _candidates(f)
+        products = _candidates(f, shapeless)
     except Exception as exc:  # a file the listing itself fails on
         products = []
         warnings.append(f"alignments could not be listed: {_one_line(exc)}")
@@ -206,9 +213,10 @@ def _label(product: Any) -> str:
     return f"{cls} {guid}" + (f" {name!r}" if name else "")
 
 
-def _candidates(f: Any) -> list[Any]:
+def _candidates(f: Any, shapeless: list[Any] | None = None) -> list[Any]:
     """Alignments, then other products with an axis or footprint curve and no
-    body or box (the element layer draws those), alignment parts excluded."""
+    body or box (the element layer draws those), alignment parts excluded, and
+    annotations too (drafting lines, not centre lines)."""
     from importers.ifc.semantics import classify
 
     try:
@@ -216,16 +224,20 @@ def _candidates(f: Any) -> list[Any]:
     except RuntimeError:  # not in this schema
         alignments = []
     seen = {a.id() for a in alignments}
+    if shapeless is None:
+        shapeless = [
+            p
+            for p in f.by_type("IfcProduct")
+            if p.Representation is not None and classify(p) == "none"
+        ]
     others = []
-    for p in f.by_type("IfcProduct"):
-        if p.Representation is None:
+    for p in shapeless:
+        if p.id() in seen or p.is_a("IfcAnnotation") or p.is_a("IfcOpeningElement"):
+            continue
+        if any(p.is_a(c) for c in ALIGNMENT_PARTS):
             continue
         reps = p.Representation.Representations or ()
-        if not any(_rid(r) in CURVE_REPRESENTATIONS for r in reps) or p.id() in seen:
-            continue
-        if any(p.is_a(c) for c in ALIGNMENT_PARTS) or p.is_a("IfcOpeningElement"):
-            continue
-        if classify(p) == "none":
+        if any(_rid(r) in CURVE_REPRESENTATIONS for r in reps):
             others.append(p)
     return alignments + others
 

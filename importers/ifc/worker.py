@@ -296,7 +296,7 @@ class Worker:
             boxes = [p for p in by_id if semantics.classify(p) == "box"]
             return targets, boxes, None, {}
         rows = table_rows(f)
-        kinds = [semantics.classify(p) for p in rows]
+        kinds = self.kinds = [semantics.classify(p) for p in rows]
         is_space = [p.is_a("IfcSpace") for p in rows]
         targets = [
             p
@@ -349,8 +349,11 @@ class Worker:
             ),
         )
         if self.job.get("send_meta", True):
+            shapeless = None
+            if rows is not None and getattr(self, "kinds", None) is not None:
+                shapeless = [p for p, k in zip(rows, self.kinds, strict=True) if k == "none"]
             with self.heartbeat():
-                lines = alignment.extract(f)
+                lines = alignment.extract(f, shapeless=shapeless)
             self._read_log()
             _send(self.conn, ("alignments", lines))
 
