@@ -342,6 +342,29 @@ class SceneView:
             renderer.SetUseDepthPeeling(self._peeling_before)
             self._remove_msaa_guard()
 
+    def prewarm_translucency(self) -> None:
+        """Compile the see-through pipeline's shaders now, in one frame drawn
+        with a speck of glass at the focal point (e.g. while the window first
+        appears). On software GL compiling them costs ~80 ms, which would
+        otherwise fall on the first frame after importing a glazed model."""
+        from twin.features import FeatureTable
+        from twin.style import NATIVE_OPACITY_ARRAY, Style
+
+        camera = self.plotter.camera
+        focal = np.asarray(camera.focal_point, dtype=np.float64)
+        size = max(camera.distance, 1.0) * 1e-4
+        tri = pv.PolyData(focal + size * np.eye(3), faces=[3, 0, 1, 2])
+        tri.cell_data["feature"] = np.zeros(1, dtype=np.int32)
+        tri.cell_data[NATIVE_OPACITY_ARRAY] = np.full(1, 0.5, dtype=np.float32)
+        one = np.array(["prewarm"], dtype=object)
+        speck = Layer("prewarm", tri, FeatureTable(one, one, one, np.zeros((1, 6))))
+        speck.style = Style(mode="native")
+        self._add(speck)
+        try:
+            self.plotter.render()
+        finally:
+            self._on_removed(speck)
+
     def _remove_msaa_guard(self) -> None:
         if self._msaa_guard is not None:
             ren_win, tag = self._msaa_guard
