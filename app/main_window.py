@@ -13,6 +13,7 @@ import logging
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -36,13 +37,14 @@ from pyvistaqt import QtInteractor
 
 import importers
 from app import i18n, render_quality
-from app.i18n import tr
+from app.i18n import Translatable, tr
 from app.panels.bookmarks import BookmarksPanel
 from app.panels.inspector import InspectorPanel
 from app.panels.layers import LayersPanel
 from app.panels.search import SearchPanel
 from app.panels.sensors import SensorsPanel
 from app.panels.timeline import TimelinePanel
+from app.preferences import Preferences, PreferencesDialog, language_choices
 from app.scalebar import ScaleBar
 from app.workers import ImportJob, ImportWorker
 from twin import project as projects
@@ -54,7 +56,6 @@ from twin.scene import Scene
 log = logging.getLogger(__name__)
 CLICK_SLOP_PX = 4
 MAX_RECENT = 8
-AUTOSAVE_MINUTES = 5
 HOVER_MS = 60
 FONT_CANDIDATES = (
     Path(__file__).resolve().parents[1] / "assets" / "fonts" / "DejaVuSans.ttf",
@@ -88,7 +89,7 @@ def supported(path: Path) -> bool:
     return True
 
 
-class MainWindow(QMainWindow):
+class MainWindow(Translatable, QMainWindow):
     """CityTwin's main window over one scene."""
 
     def __init__(
@@ -145,10 +146,9 @@ class MainWindow(QMainWindow):
         self._north_and_scale(True)
         self._restore_settings()
         self.autosave_timer = QTimer(self)
-        minutes = float(self.settings.value("autosave_minutes", AUTOSAVE_MINUTES))
-        self.autosave_timer.setInterval(int(max(minutes, 0.1) * 60_000))
         self.autosave_timer.timeout.connect(self.autosave)
-        self.autosave_timer.start()
+        self._apply_autosave(Preferences.load(self.settings).autosave_minutes)
+        self.retranslate()
 
     # -- assembly ------------------------------------------------------------------------
     def _optional_tour_panel(self):
@@ -190,6 +190,10 @@ class MainWindow(QMainWindow):
             self.view.apply_bookmark(scene.bookmarks[0])
         else:
             self.view.overview()
+        self._show_summary()
+
+    def _show_summary(self) -> None:
+        scene = self.scene
         n = sum(len(la.features) for la in scene.layers)
         self.statusBar().showMessage(
             tr("{0} layers, {1} features — click a feature to inspect it")
@@ -271,54 +275,38 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"CityTwin — {where}")
 
     # -- menus and toolbar -----------------------------------------------------------------
-    def _action(self, text: str, slot, shortcut=None, checkable: bool = False) -> QAction:
-        action = QAction(text, self)
+    def _action(self, slot, shortcut=None, checkable: bool = False) -> QAction:
+        """An action of the window; its text comes from :meth:`retranslate`."""
+        action = QAction(self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
-            action.setToolTip(f"{text} ({action.shortcut().toString()})")
         action.setCheckable(checkable)
         (action.toggled if checkable else action.triggered).connect(slot)
         self.addAction(action)
         return action
 
     def _build_actions(self) -> None:
-        self.open_action = self._action(
-            tr("Open data…"), self.ask_open, QKeySequence.StandardKey.Open
-        )
-        self.open_project_action = self._action(
-            tr("Open project…"), self.ask_open_project, "Ctrl+Shift+O"
-        )
-        self.save_action = self._action(
-            tr("Save project"), self.save, QKeySequence.StandardKey.Save
-        )
-        self.save_as_action = self._action(tr("Save project as…"), self.ask_save_as, "Ctrl+Shift+S")
-        self.screenshot_action = self._action(
-            tr("Export screenshot…"), self.ask_screenshot, "Ctrl+E"
-        )
-        quit_action = self._action(tr("Quit"), self.close, QKeySequence.StandardKey.Quit)
-        self.overview_action = self._action(tr("Overview"), self.overview, "Home")
-        self.bookmark_action = self._action(
-            tr("Save view as bookmark"), self.bookmarks_panel.ask_add, "Ctrl+B"
-        )
-        self.find_action = self._action(
-            tr("Find features"), self._focus_search, QKeySequence.StandardKey.Find
-        )
-        self.measure_action = self._action(
-            tr("Measure distance"), self.set_measuring, "M", checkable=True
-        )
-        self.section_action = self._action(
-            tr("Section plane"), self.set_section, "S", checkable=True
-        )
-        self.xray_action = self._action(
-            tr("X-ray selected layer"), self._xray_current, "X", checkable=True
-        )
-        self.north_action = self._action(
-            tr("North arrow and scale"), self._north_and_scale, "N", checkable=True
-        )
+        self.open_action = self._action(self.ask_open, QKeySequence.StandardKey.Open)
+        self.open_project_action = self._action(self.ask_open_project, "Ctrl+Shift+O")
+        self.save_action = self._action(self.save, QKeySequence.StandardKey.Save)
+        self.save_as_action = self._action(self.ask_save_as, "Ctrl+Shift+S")
+        self.screenshot_action = self._action(self.ask_screenshot, "Ctrl+E")
+        self.quit_action = self._action(self.close, QKeySequence.StandardKey.Quit)
+        self.overview_action = self._action(self.overview, "Home")
+        self.bookmark_action = self._action(self.bookmarks_panel.ask_add, "Ctrl+B")
+        self.find_action = self._action(self._focus_search, QKeySequence.StandardKey.Find)
+        self.measure_action = self._action(self.set_measuring, "M", checkable=True)
+        self.section_action = self._action(self.set_section, "S", checkable=True)
+        self.xray_action = self._action(self._xray_current, "X", checkable=True)
+        self.north_action = self._action(self._north_and_scale, "N", checkable=True)
         self.north_action.setChecked(True)
+        self.preferences_action = self._action(
+            self.ask_preferences, QKeySequence.StandardKey.Preferences
+        )
+        self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
 
         menu = self.menuBar()
-        file_menu = menu.addMenu(tr("&File"))
+        self.file_menu = file_menu = menu.addMenu("")
         for a in (
             self.open_action,
             self.open_project_action,
@@ -326,12 +314,12 @@ class MainWindow(QMainWindow):
             self.save_as_action,
         ):
             file_menu.addAction(a)
-        self.recent_menu = file_menu.addMenu(tr("Recent files"))
+        self.recent_menu = file_menu.addMenu("")
         file_menu.addSeparator()
         file_menu.addAction(self.screenshot_action)
         file_menu.addSeparator()
-        file_menu.addAction(quit_action)
-        view_menu = menu.addMenu(tr("&View"))
+        file_menu.addAction(self.quit_action)
+        self.view_menu = view_menu = menu.addMenu("")
         view_menu.addAction(self.overview_action)
         view_menu.addAction(self.bookmark_action)
         view_menu.addSeparator()
@@ -346,16 +334,18 @@ class MainWindow(QMainWindow):
         for dock in docks + ([self.tour_panel] if self.tour_panel else []):
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
-        lang_menu = view_menu.addMenu(tr("Language"))
+        self.language_menu = view_menu.addMenu("")
         group = QActionGroup(self)
-        current = self.settings.value("language", "auto")
-        for key, label in [("auto", tr("System")), *i18n.LANGUAGES.items()]:
-            act = lang_menu.addAction(label)
+        current = Preferences.load(self.settings).language
+        self.language_actions: dict[str, QAction] = {}
+        for key, _label in language_choices():
+            act = self.language_menu.addAction("")
             act.setCheckable(True)
             act.setChecked(key == current)
             act.triggered.connect(lambda _=False, k=key: self.set_language(k))
             group.addAction(act)
-        tools = menu.addMenu(tr("&Tools"))
+            self.language_actions[key] = act
+        self.tools_menu = tools = menu.addMenu("")
         for a in (
             self.find_action,
             self.measure_action,
@@ -364,8 +354,10 @@ class MainWindow(QMainWindow):
             self.north_action,
         ):
             tools.addAction(a)
+        tools.addSeparator()
+        tools.addAction(self.preferences_action)
 
-        bar = QToolBar(tr("Main"), self)
+        self.toolbar = bar = QToolBar(self)
         bar.setObjectName("main_toolbar")
         self.addToolBar(bar)
         for a in (
@@ -383,12 +375,44 @@ class MainWindow(QMainWindow):
         ):
             bar.addSeparator() if a is None else bar.addAction(a)
         bar.addSeparator()
-        bar.addWidget(QLabel(" " + tr("Bookmark:") + " "))
+        self.bookmark_label = QLabel()
+        bar.addWidget(self.bookmark_label)
         self.bookmark_box = QComboBox()
         self.bookmark_box.setMinimumContentsLength(14)
         self.bookmark_box.textActivated.connect(self.go_to_bookmark)
         bar.addWidget(self.bookmark_box)
         self._refresh_recent_menu()
+
+    def retranslate(self) -> None:
+        """Every text of the window in the installed language: called once built and
+        again on each ``LanguageChange`` (the docks retranslate themselves)."""
+        for action, text in (
+            (self.open_action, tr("Open data…")),
+            (self.open_project_action, tr("Open project…")),
+            (self.save_action, tr("Save project")),
+            (self.save_as_action, tr("Save project as…")),
+            (self.screenshot_action, tr("Export screenshot…")),
+            (self.quit_action, tr("Quit")),
+            (self.overview_action, tr("Overview")),
+            (self.bookmark_action, tr("Save view as bookmark")),
+            (self.find_action, tr("Find features")),
+            (self.measure_action, tr("Measure distance")),
+            (self.section_action, tr("Section plane")),
+            (self.xray_action, tr("X-ray selected layer")),
+            (self.north_action, tr("North arrow and scale")),
+            (self.preferences_action, tr("Preferences…")),
+        ):
+            _label_action(action, text)
+        self.file_menu.setTitle(tr("&File"))
+        self.recent_menu.setTitle(tr("Recent files"))
+        self.view_menu.setTitle(tr("&View"))
+        self.language_menu.setTitle(tr("Language"))
+        self.tools_menu.setTitle(tr("&Tools"))
+        for key, label in language_choices():
+            self.language_actions[key].setText(label)
+        self.toolbar.setWindowTitle(tr("Main"))
+        self.bookmark_label.setText(" " + tr("Bookmark:") + " ")
+        self._show_summary()
 
     def _build_status_bar(self) -> None:
         self.coords_label = QLabel("")
@@ -439,11 +463,36 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda _=False, path=p: self.open_path(Path(path)))
         self.recent_menu.setEnabled(bool(self.recent_files()))
 
+    # -- preferences ----------------------------------------------------------------------
+    def ask_preferences(self) -> None:
+        dialog = PreferencesDialog(Preferences.load(self.settings), self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.apply_preferences(dialog.preferences())
+        dialog.deleteLater()
+
     def set_language(self, key: str) -> None:
-        self.settings.setValue("language", key)
-        QMessageBox.information(
-            self, tr("Language"), tr("The language changes the next time CityTwin starts.")
-        )
+        """``"auto"``, ``"en"`` or ``"vi"``: stored, and the texts switch at once."""
+        self.apply_preferences(replace(Preferences.load(self.settings), language=key))
+
+    def apply_preferences(self, prefs: Preferences) -> None:
+        """Store ``prefs`` and put them into effect now, without a restart."""
+        prefs.save(self.settings)
+        self._apply_autosave(prefs.autosave_minutes)
+        self.language_actions[prefs.language].setChecked(True)
+        language = i18n.choose_language(prefs.language)
+        if language != i18n.current():
+            # Qt posts LanguageChange to every widget: retranslate() runs in each.
+            i18n.install(language)
+
+    def _apply_autosave(self, minutes: int) -> None:
+        """Run the autosave timer every ``minutes`` (0: stop it); an unchanged
+        interval keeps its countdown."""
+        interval = minutes * 60_000
+        timer = self.autosave_timer
+        if minutes <= 0 or self._closed:
+            timer.stop()
+        elif not (timer.isActive() and timer.interval() == interval):
+            timer.start(interval)
 
     # -- mouse: picking, hover coordinates, measurement ----------------------------------------
     def _install_mouse(self) -> None:
@@ -931,7 +980,7 @@ class MainWindow(QMainWindow):
     def _fit_render_quality(self) -> None:
         if not self._closed:
             self.render_quality = render_quality.fit_to_renderer(self.plotter)
-            self.plotter.render()
+            self.view.prewarm_translucency()  # renders (twice)
 
     # -- closing ----------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
@@ -949,6 +998,13 @@ class MainWindow(QMainWindow):
             self.view.close()
             self.plotter.close()
         super().closeEvent(event)
+
+
+def _label_action(action: QAction, text: str) -> None:
+    """Text and tooltip (with the shortcut, where it has one) of an action."""
+    action.setText(text)
+    keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+    action.setToolTip(f"{text} ({keys})" if keys else text)
 
 
 def _warm_ifc_workers() -> None:

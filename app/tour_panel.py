@@ -10,6 +10,7 @@ or ends, the camera and layer visibility return to where they were.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.i18n import tr
+from app.i18n import Translatable, tr
 from twin.scene import Bookmark
 from twin.scenefile import SceneFileError
 from twin.tour import Tour, TourState, recorded_keyframe, scene_tours, tour_to_toml
@@ -37,7 +38,7 @@ FRAME_MS = 33  # ~30 Hz; on a software renderer frames are dropped, time stays r
 CAPTION_BOTTOM_PX = 64  # above the window's scale bar and north arrow
 
 
-class TourPanel(QDockWidget):
+class TourPanel(Translatable, QDockWidget):
     """Tour controls for a main window with ``.scene``, ``.view`` and ``.plotter``.
 
     Signals
@@ -51,7 +52,7 @@ class TourPanel(QDockWidget):
     STOPPED, PLAYING, PAUSED = "stopped", "playing", "paused"
 
     def __init__(self, window) -> None:
-        super().__init__(tr("Tour"), window)
+        super().__init__(window)
         self.setObjectName("tour_dock")
         self.main_window = window
         self._bound_view = None
@@ -65,12 +66,34 @@ class TourPanel(QDockWidget):
         self._last: TourState | None = None
         self._active: Tour | None = None
         self._recorded = 0
+        self._message: Callable[[], str] = str  # makes the message line's text
         self._build()
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self._tick)
         self._bound_view = self.view
         self.reload()
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        """Texts in the installed language, the message line included."""
+        self.setWindowTitle(tr("Tour"))
+        self.stop_button.setText(tr("Stop"))
+        self.clock_label.setToolTip(tr("Scene time the tour sets for sensors and planned projects"))
+        self.caption_edit.setPlaceholderText(tr("caption for the next keyframe (optional)"))
+        self.duration_spin.setToolTip(tr("time to glide from this keyframe to the next"))
+        self.record_button.setText(tr("Add current view"))
+        self.record_button.setToolTip(tr("Append the current view as a keyframe of this tour"))
+        self.new_button.setText(tr("New tour"))
+        self.copy_button.setText(tr("Copy as TOML"))
+        self.copy_button.setToolTip(tr("Copy this tour as a [[tours]] section for the scene file"))
+        self._update_controls()
+        self.message.setText(self._message())
+
+    def _say(self, message: Callable[[], str]) -> None:
+        """Show a message, kept as a function so a language change can redo it."""
+        self._message = message
+        self.message.setText(message())
 
     # -- the window's scene (it can be replaced: opening a project) ----------------------
     @property
@@ -115,9 +138,9 @@ class TourPanel(QDockWidget):
         self.tour_box.setMinimumContentsLength(18)
         self.tour_box.currentIndexChanged.connect(self._on_tour_selected)
         top.addWidget(self.tour_box, 1)
-        self.play_button = QPushButton(tr("Play"))
+        self.play_button = QPushButton()
         self.play_button.clicked.connect(self.toggle_play)
-        self.stop_button = QPushButton(tr("Stop"))
+        self.stop_button = QPushButton()
         self.stop_button.clicked.connect(self.stop)
         top.addWidget(self.play_button)
         top.addWidget(self.stop_button)
@@ -130,7 +153,6 @@ class TourPanel(QDockWidget):
         info = QHBoxLayout()
         self.time_label = QLabel("0.0 / 0.0 s")
         self.clock_label = QLabel("")
-        self.clock_label.setToolTip(tr("Scene time the tour sets for sensors and planned projects"))
         info.addWidget(self.time_label)
         info.addStretch(1)
         info.addWidget(self.clock_label)
@@ -138,14 +160,11 @@ class TourPanel(QDockWidget):
 
         rec = QHBoxLayout()
         self.caption_edit = QLineEdit()
-        self.caption_edit.setPlaceholderText(tr("caption for the next keyframe (optional)"))
         self.duration_spin = QDoubleSpinBox()
         self.duration_spin.setRange(0.5, 600.0)
         self.duration_spin.setValue(4.0)
         self.duration_spin.setSuffix(" s")
-        self.duration_spin.setToolTip(tr("time to glide from this keyframe to the next"))
-        self.record_button = QPushButton(tr("Add current view"))
-        self.record_button.setToolTip(tr("Append the current view as a keyframe of this tour"))
+        self.record_button = QPushButton()
         self.record_button.clicked.connect(self.record)
         rec.addWidget(self.caption_edit, 1)
         rec.addWidget(self.duration_spin)
@@ -153,10 +172,9 @@ class TourPanel(QDockWidget):
         layout.addLayout(rec)
 
         more = QHBoxLayout()
-        self.new_button = QPushButton(tr("New tour"))
+        self.new_button = QPushButton()
         self.new_button.clicked.connect(self.new_tour)
-        self.copy_button = QPushButton(tr("Copy as TOML"))
-        self.copy_button.setToolTip(tr("Copy this tour as a [[tours]] section for the scene file"))
+        self.copy_button = QPushButton()
         self.copy_button.clicked.connect(self.copy_toml)
         more.addWidget(self.new_button)
         more.addWidget(self.copy_button)
@@ -175,10 +193,11 @@ class TourPanel(QDockWidget):
         self.stop()
         try:
             self.tours = scene_tours(self.scene)
-            self.message.setText("" if self.tours else tr("This scene has no tours yet."))
+            self._say(lambda: "" if self.tours else tr("This scene has no tours yet."))
         except SceneFileError as exc:
             self.tours = []
-            self.message.setText(tr("Tours not loaded: {0}").replace("{0}", str(exc)))
+            error = str(exc)
+            self._say(lambda: tr("Tours not loaded: {0}").replace("{0}", error))
         self._refresh_box()
 
     def _refresh_box(self, select: int | None = None) -> None:
@@ -356,8 +375,8 @@ class TourPanel(QDockWidget):
         tour = Tour(name=name)
         self.tours.append(tour)
         self._refresh_box(select=len(self.tours) - 1)
-        self.message.setText(
-            tr("{0}: move the view and press 'Add current view'.").replace("{0}", name)
+        self._say(
+            lambda: tr("{0}: move the view and press 'Add current view'.").replace("{0}", name)
         )
         return tour
 
@@ -371,11 +390,14 @@ class TourPanel(QDockWidget):
         caption = self.caption_edit.text().strip() or None
         tour.add_keyframe(recorded_keyframe(bookmark, self.duration_spin.value(), caption))
         self.caption_edit.clear()
-        self.message.setText(
-            tr("{0}: {1} keyframes, {2} s. 'Copy as TOML' to keep it in the scene file.")
-            .replace("{0}", tour.name)
-            .replace("{1}", str(len(tour.keyframes)))
-            .replace("{2}", f"{tour.duration:.1f}")
+        name, count, seconds = tour.name, str(len(tour.keyframes)), f"{tour.duration:.1f}"
+        self._say(
+            lambda: (
+                tr("{0}: {1} keyframes, {2} s. 'Copy as TOML' to keep it in the scene file.")
+                .replace("{0}", name)
+                .replace("{1}", count)
+                .replace("{2}", seconds)
+            )
         )
         self._update_controls()
 
@@ -385,5 +407,6 @@ class TourPanel(QDockWidget):
             return ""
         text = tour_to_toml(tour)
         QGuiApplication.clipboard().setText(text)
-        self.message.setText(tr("Copied {0} as a [[tours]] section.").replace("{0}", tour.name))
+        name = tour.name
+        self._say(lambda: tr("Copied {0} as a [[tours]] section.").replace("{0}", name))
         return text

@@ -17,5 +17,6 @@ def click(qtbot, window, world_xyz) -> None:
     x, y = window.view.display_point(world_xyz)
     widget = window.plotter.interactor
     ratio = widget.devicePixelRatioF()
-    pos = QPoint(round(x / ratio), round(widget.height() - y / ratio))
+    # The interactor flips Qt's y (top-down) into VTK's: y_vtk = height_px - 1 - y_qt.
+    pos = QPoint(round(x / ratio), round((widget.height() * ratio - 1 - y) / ratio))
     qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=pos)

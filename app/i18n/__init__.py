@@ -6,6 +6,11 @@ The ``.qm`` is built from it with ``pyside6-lrelease``; if the ``.qm`` is
 missing (a checkout without the build step) :func:`install` compiles the
 ``.ts`` into an in-memory :class:`DictTranslator` instead, so Vietnamese
 always works.
+
+The language switches live: :func:`install` swaps the translator, Qt sends
+every widget a ``LanguageChange`` event, and each window and panel (through
+:class:`Translatable`) sets its texts again in its ``retranslate()`` — the
+one place where each of its strings is written.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
+from PySide6.QtCore import QCoreApplication, QEvent, QLocale, QTranslator
 
 HERE = Path(__file__).resolve().parent
 CONTEXT = "CityTwin"
@@ -61,15 +66,41 @@ class DictTranslator(QTranslator):
         return not self._table
 
 
+class Translatable:
+    """Mixin for a widget with a ``retranslate()`` method: called again whenever
+    the installed language changes, so texts switch without a restart.
+
+    List it before the Qt base class: ``class Panel(Translatable, QDockWidget)``.
+    """
+
+    def retranslate(self) -> None:
+        raise NotImplementedError
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+
 _installed: list[QTranslator] = []
+_current = ["en"]
+
+
+def current() -> str:
+    """The language whose translator is installed (``"en"``: none)."""
+    return _current[0]
 
 
 def install(language: str) -> QTranslator | None:
-    """Install the translator for ``language`` on the running QCoreApplication."""
+    """Install the translator for ``language`` on the running QCoreApplication.
+
+    Qt then posts a ``LanguageChange`` event to every widget (see :class:`Translatable`).
+    """
     app = QCoreApplication.instance()
     for old in _installed:
         app.removeTranslator(old)
     _installed.clear()
+    _current[0] = "en"
     if language == "en":
         return None
     translator: QTranslator = QTranslator()
@@ -81,4 +112,5 @@ def install(language: str) -> QTranslator | None:
         translator = DictTranslator(read_ts(ts))
     app.installTranslator(translator)
     _installed.append(translator)
+    _current[0] = language
     return translator

@@ -48,6 +48,10 @@
         <translation>Thuộc tính</translation>
     </message>
     <message>
+        <source>Autosave every</source>
+        <translation>Tự động lưu sau mỗi</translation>
+    </message>
+    <message>
         <source>Autosave failed: {0}</source>
         <translation>Tự động lưu thất bại: {0}</translation>
     </message>
@@ -188,12 +192,20 @@
         <translation>Đo: nhấp hai điểm</translation>
     </message>
     <message>
+        <source>Minutes between autosaves of the project; 0 turns it off</source>
+        <translation>Số phút giữa hai lần tự động lưu dự án; 0 là tắt</translation>
+    </message>
+    <message>
         <source>New tour</source>
         <translation>Chuyến tham quan mới</translation>
     </message>
     <message>
         <source>North arrow and scale</source>
         <translation>Mũi tên hướng Bắc và thước tỷ lệ</translation>
+    </message>
+    <message>
+        <source>Off</source>
+        <translation>Tắt</translation>
     </message>
     <message>
         <source>Opacity</source>
@@ -230,6 +242,14 @@
     <message>
         <source>Play</source>
         <translation>Phát</translation>
+    </message>
+    <message>
+        <source>Preferences</source>
+        <translation>Tùy chọn</translation>
+    </message>
+    <message>
+        <source>Preferences…</source>
+        <translation>Tùy chọn…</translation>
     </message>
     <message>
         <source>Quit</source>
@@ -316,10 +336,6 @@
         <translation>Theo hệ thống</translation>
     </message>
     <message>
-        <source>The language changes the next time CityTwin starts.</source>
-        <translation>Ngôn ngữ sẽ thay đổi khi khởi động lại CityTwin.</translation>
-    </message>
-    <message>
         <source>This scene has no tours yet.</source>
         <translation>Cảnh này chưa có chuyến tham quan nào.</translation>
     </message>
@@ -382,6 +398,10 @@
     <message>
         <source>layer</source>
         <translation>lớp</translation>
+    </message>
+    <message>
+        <source>min</source>
+        <translation>phút</translation>
     </message>
     <message>
         <source>name, id, GlobalId — or height &gt; 30, class = IfcWall</source>

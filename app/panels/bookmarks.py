@@ -17,18 +17,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.i18n import tr
+from app.i18n import Translatable, tr
 from twin.scene import Scene
 
 
-class BookmarksPanel(QDockWidget):
+class BookmarksPanel(Translatable, QDockWidget):
     """A list of the scene's bookmarks; double-click restores one."""
 
     restore_requested = Signal(str)
     add_requested = Signal(str)
 
     def __init__(self, parent=None) -> None:
-        super().__init__(tr("Bookmarks"), parent)
+        super().__init__(parent)
         self.setObjectName("bookmarks_dock")
         self.scene: Scene | None = None
         body = QWidget()
@@ -39,16 +39,26 @@ class BookmarksPanel(QDockWidget):
         self.list.itemChanged.connect(self._on_renamed)
         box.addWidget(self.list, 1)
         row = QHBoxLayout()
-        for label, slot in (
-            (tr("Save view"), self.ask_add),
-            (tr("Go"), self._restore_current),
-            (tr("Delete"), self.delete_current),
+        self.save_button, self.go_button, self.delete_button = buttons = (
+            QPushButton(),
+            QPushButton(),
+            QPushButton(),
+        )
+        for button, slot in zip(
+            buttons, (self.ask_add, self._restore_current, self.delete_current), strict=True
         ):
-            button = QPushButton(label)
             button.clicked.connect(slot)
             row.addWidget(button)
         box.addLayout(row)
         self.setWidget(body)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        """Texts in the installed language (again on every language change)."""
+        self.setWindowTitle(tr("Bookmarks"))
+        self.save_button.setText(tr("Save view"))
+        self.go_button.setText(tr("Go"))
+        self.delete_button.setText(tr("Delete"))
 
     def bind(self, scene: Scene) -> None:
         if self.scene is not None:

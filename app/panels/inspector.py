@@ -8,32 +8,42 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QTreeWidget, QTreeWidgetItem
 
-from app.i18n import tr
+from app.i18n import Translatable, tr
 from twin.layer import Layer
 
 MAX_DETAIL_ROWS = 2000
 
 
-class InspectorPanel(QDockWidget):
+class InspectorPanel(Translatable, QDockWidget):
     """Attributes of one feature as a two-column tree (groups expand)."""
 
     def __init__(self, parent=None) -> None:
-        super().__init__(tr("Attributes"), parent)
+        super().__init__(parent)
         self.setObjectName("inspector_dock")
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels([tr("Attribute"), tr("Value")])
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
-        copy_value = QAction(tr("Copy value"), self.tree)
-        copy_value.setShortcut(QKeySequence.StandardKey.Copy)
-        copy_value.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        copy_value.triggered.connect(self.copy_current)
-        copy_row = QAction(tr("Copy attribute and value"), self.tree)
-        copy_row.triggered.connect(lambda: self.copy_current(with_key=True))
-        self.tree.addAction(copy_value)
-        self.tree.addAction(copy_row)
+        self.copy_value = QAction(self.tree)
+        self.copy_value.setShortcut(QKeySequence.StandardKey.Copy)
+        self.copy_value.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.copy_value.triggered.connect(self.copy_current)
+        self.copy_row = QAction(self.tree)
+        self.copy_row.triggered.connect(lambda: self.copy_current(with_key=True))
+        self.tree.addAction(self.copy_value)
+        self.tree.addAction(self.copy_row)
         self.setWidget(self.tree)
         self.layer: Layer | None = None
         self.row: int | None = None
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        """Texts in the installed language; the shown feature is listed again
+        because its ``layer`` row and group names are translated too."""
+        self.setWindowTitle(tr("Attributes"))
+        self.tree.setHeaderLabels([tr("Attribute"), tr("Value")])
+        self.copy_value.setText(tr("Copy value"))
+        self.copy_row.setText(tr("Copy attribute and value"))
+        if self.layer is not None:
+            self.show_feature(self.layer, self.row)
 
     def show_feature(self, layer: Layer | None, row: int | None) -> None:
         """Fill the tree; property sets come from ``layer.details(row)`` (lazy)."""

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QPushButton,
     QSlider,
     QTreeWidget,
@@ -22,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.i18n import tr
+from app.i18n import Translatable, tr
 from twin.layer import Layer, TreeNode
 from twin.scene import Scene
 
@@ -30,7 +31,7 @@ XRAY_OPACITY = 0.2
 NUMERIC_KINDS = "fiu"
 
 
-class LayersPanel(QDockWidget):
+class LayersPanel(Translatable, QDockWidget):
     """The layer tree plus controls for the current layer."""
 
     zoom_requested = Signal(object, object)  # layer, rows (None: whole layer)
@@ -38,7 +39,7 @@ class LayersPanel(QDockWidget):
     sensor_style_requested = Signal(object, object)
 
     def __init__(self, parent=None) -> None:
-        super().__init__(tr("Layers"), parent)
+        super().__init__(parent)
         self.setObjectName("layers_dock")
         self.scene: Scene | None = None
         #: layer -> sensor kinds attached to its features (set by the window when a
@@ -51,7 +52,6 @@ class LayersPanel(QDockWidget):
         box = QVBoxLayout(body)
         box.setContentsMargins(2, 2, 2, 2)
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels([tr("Layer"), tr("Features")])
         self.tree.itemChanged.connect(self._on_item_changed)
         self.tree.currentItemChanged.connect(lambda *_: self._sync_controls())
         self.tree.itemDoubleClicked.connect(lambda *_: self.zoom_to_current())
@@ -60,23 +60,39 @@ class LayersPanel(QDockWidget):
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
         self.opacity.valueChanged.connect(self._on_opacity)
-        form.addRow(tr("Opacity"), self.opacity)
+        self.opacity_label = QLabel()
+        form.addRow(self.opacity_label, self.opacity)
         self.style_box = QComboBox()
         self.style_box.activated.connect(self._on_style)
-        form.addRow(tr("Colour by"), self.style_box)
+        self.style_label = QLabel()
+        form.addRow(self.style_label, self.style_box)
         box.addLayout(form)
         row = QHBoxLayout()
-        self.zoom_button = QPushButton(tr("Zoom to"))
+        self.zoom_button = QPushButton()
         self.zoom_button.clicked.connect(self.zoom_to_current)
-        self.xray_button = QPushButton(tr("X-ray"))
+        self.xray_button = QPushButton()
         self.xray_button.setCheckable(True)
         self.xray_button.toggled.connect(self._on_xray)
-        self.remove_button = QPushButton(tr("Remove"))
+        self.remove_button = QPushButton()
         self.remove_button.clicked.connect(self.remove_current)
         for b in (self.zoom_button, self.xray_button, self.remove_button):
             row.addWidget(b)
         box.addLayout(row)
         self.setWidget(body)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        """Texts in the installed language; the tree is rebuilt for its tooltips
+        and the colour-by choices."""
+        self.setWindowTitle(tr("Layers"))
+        self.tree.setHeaderLabels([tr("Layer"), tr("Features")])
+        self.opacity_label.setText(tr("Opacity"))
+        self.style_label.setText(tr("Colour by"))
+        self.zoom_button.setText(tr("Zoom to"))
+        self.xray_button.setText(tr("X-ray"))
+        self.remove_button.setText(tr("Remove"))
+        if self.scene is not None:
+            self.refresh()
 
     # -- binding --------------------------------------------------------------------
     def bind(self, scene: Scene) -> None:

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.i18n import tr
+from app.i18n import Translatable, tr
 from twin.layer import Layer
 from twin.query import QueryError, search
 from twin.scene import Scene
@@ -30,7 +30,7 @@ from twin.scene import Scene
 MAX_LISTED = 500
 
 
-class SearchPanel(QDockWidget):
+class SearchPanel(Translatable, QDockWidget):
     """Query box, layer choice and the list of matches."""
 
     #: a result was clicked: (layer, row)
@@ -40,25 +40,25 @@ class SearchPanel(QDockWidget):
     zoom_requested = Signal(object, object)
 
     def __init__(self, parent=None) -> None:
-        super().__init__(tr("Search and filter"), parent)
+        super().__init__(parent)
         self.setObjectName("search_dock")
         self.scene: Scene | None = None
         self.results: list[tuple[Layer, np.ndarray]] = []
+        self._found: int | None = None  # the count the summary shows, if it shows one
         body = QWidget()
         box = QVBoxLayout(body)
         box.setContentsMargins(2, 2, 2, 2)
         self.query = QLineEdit()
-        self.query.setPlaceholderText(tr("name, id, GlobalId — or height > 30, class = IfcWall"))
         self.query.returnPressed.connect(self.run)
         self.layer_box = QComboBox()
         row = QHBoxLayout()
         row.addWidget(self.layer_box, 1)
-        go = QPushButton(tr("Find"))
-        go.clicked.connect(self.run)
-        row.addWidget(go)
-        zoom = QPushButton(tr("Zoom to results"))
-        zoom.clicked.connect(self.zoom_to_results)
-        row.addWidget(zoom)
+        self.find_button = QPushButton()
+        self.find_button.clicked.connect(self.run)
+        row.addWidget(self.find_button)
+        self.zoom_button = QPushButton()
+        self.zoom_button.clicked.connect(self.zoom_to_results)
+        row.addWidget(self.zoom_button)
         self.summary = QLabel("")
         self.list = QListWidget()
         self.list.currentItemChanged.connect(self._on_current)
@@ -68,6 +68,18 @@ class SearchPanel(QDockWidget):
         box.addWidget(self.summary)
         box.addWidget(self.list, 1)
         self.setWidget(body)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        """Texts in the installed language, the layer choice and result count included."""
+        self.setWindowTitle(tr("Search and filter"))
+        self.query.setPlaceholderText(tr("name, id, GlobalId — or height > 30, class = IfcWall"))
+        self.find_button.setText(tr("Find"))
+        self.zoom_button.setText(tr("Zoom to results"))
+        if self.scene is not None:
+            self._refresh_layers()
+        if self._found is not None:
+            self._show_found(self._found)
 
     def bind(self, scene: Scene) -> None:
         if self.scene is not None:
@@ -114,13 +126,18 @@ class SearchPanel(QDockWidget):
                 item.setData(Qt.ItemDataRole.UserRole, (layer.name, int(row)))
                 self.list.addItem(item)
         if errors and not self.results:
+            self._found = None
             self.summary.setText(errors[0])
         else:
-            self.summary.setText(tr("{0} features found").replace("{0}", str(total)))
+            self._show_found(total)
         if self.results:
             layer, rows = max(self.results, key=lambda lr: len(lr[1]))
             self.highlight_requested.emit(layer, rows)
         return total
+
+    def _show_found(self, total: int) -> None:
+        self._found = total
+        self.summary.setText(tr("{0} features found").replace("{0}", str(total)))
 
     def _item_target(self, item: QListWidgetItem | None) -> tuple[Layer, int] | None:
         if item is None:

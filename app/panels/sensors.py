@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.i18n import tr
+from app.i18n import Translatable, tr
 
 LEVEL_COLORS = {1: QColor(250, 170, 30), 2: QColor(230, 30, 30)}
 REFRESH_MS = 250
@@ -81,18 +81,17 @@ class HistoryChart(QWidget):
         p.drawText(left, self.height() - 4, f"{lo:.3g} – {hi:.3g}")
 
 
-class SensorsPanel(QDockWidget):
+class SensorsPanel(Translatable, QDockWidget):
     """Sensor values at the clock time, a history chart, and the alert list."""
 
     fly_requested = Signal(object)  # (3,) scene-local position
 
     def __init__(self, parent=None) -> None:
-        super().__init__(tr("Sensors and alerts"), parent)
+        super().__init__(parent)
         self.setObjectName("sensors_dock")
         self.sim = None
         split = QSplitter(Qt.Orientation.Vertical)
         self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels([tr("Sensor"), tr("Kind"), tr("Value"), tr("Unit")])
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -103,7 +102,8 @@ class SensorsPanel(QDockWidget):
         alerts_box = QWidget()
         lay = QVBoxLayout(alerts_box)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(QLabel(tr("Alerts")))
+        self.alerts_label = QLabel()
+        lay.addWidget(self.alerts_label)
         self.alerts = QListWidget()
         self.alerts.itemClicked.connect(self._on_alert)
         lay.addWidget(self.alerts)
@@ -115,6 +115,14 @@ class SensorsPanel(QDockWidget):
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self._refresh_if_dirty)
         self.timer.start()
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        """Texts in the installed language (the chart draws its own on repaint)."""
+        self.setWindowTitle(tr("Sensors and alerts"))
+        self.table.setHorizontalHeaderLabels([tr("Sensor"), tr("Kind"), tr("Value"), tr("Unit")])
+        self.alerts_label.setText(tr("Alerts"))
+        self.chart.update()
 
     def bind(self, sim) -> None:
         if self.sim is not None:

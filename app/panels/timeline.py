@@ -22,25 +22,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.i18n import tr
+from app.i18n import Translatable, tr
 
 SLIDER_STEPS = 2000
 TICK_MS = 100
 SPEEDS = ((60.0, "1 min/s"), (3600.0, "1 h/s"), (86_400.0, "1 day/s"), (30 * 86_400.0, "30 days/s"))
 
 
-class TimelinePanel(QDockWidget):
+class TimelinePanel(Translatable, QDockWidget):
     """Controls for ``sim.clock`` of a :class:`twin.sim.simulation.Simulation`."""
 
     def __init__(self, parent=None) -> None:
-        super().__init__(tr("Timeline"), parent)
+        super().__init__(parent)
         self.setObjectName("timeline_dock")
         self.sim = None
         body = QWidget()
         box = QVBoxLayout(body)
         box.setContentsMargins(4, 2, 4, 2)
         row = QHBoxLayout()
-        self.play_button = QPushButton(tr("Play"))
+        self.play_button = QPushButton()
         self.play_button.setCheckable(True)
         self.play_button.toggled.connect(self._on_play)
         self.back_button = QPushButton("◀")
@@ -69,6 +69,17 @@ class TimelinePanel(QDockWidget):
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self._tick)
         self._last_tick = time.monotonic()
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        """Texts in the installed language, the plan summary included."""
+        self.setWindowTitle(tr("Timeline"))
+        self._label_play()
+        if self.sim is not None:
+            self.plan_label.setText(self.plan_text())
+
+    def _label_play(self) -> None:
+        self.play_button.setText(tr("Pause") if self.play_button.isChecked() else tr("Play"))
 
     def bind(self, sim) -> None:
         if self.sim is not None:
@@ -131,7 +142,7 @@ class TimelinePanel(QDockWidget):
         playing = state == "playing"
         self.play_button.blockSignals(True)
         self.play_button.setChecked(playing)
-        self.play_button.setText(tr("Pause") if playing else tr("Play"))
+        self._label_play()
         self.play_button.blockSignals(False)
         if playing:
             self._last_tick = time.monotonic()
