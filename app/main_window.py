@@ -121,7 +121,7 @@ class MainWindow(Translatable, QMainWindow):
         # software-GL frame of the pilot scene costs 0.1-0.6 s of the GUI thread.
         self.plotter = QtInteractor(self, auto_update=False)
         self.setCentralWidget(self.plotter.interactor)
-        self.view = SceneView(scene, self.plotter)
+        self.view = SceneView(scene, self.plotter, request_render=self.request_render)
         self.layers_panel = LayersPanel(self)
         self.inspector = InspectorPanel(self)
         self.search_panel = SearchPanel(self)
@@ -209,13 +209,13 @@ class MainWindow(Translatable, QMainWindow):
         self._stop_simulation()
         self.view.close()
         self.plotter.clear_actors()
-        self.view = SceneView(scene, self.plotter)
+        self.view = SceneView(scene, self.plotter, request_render=self.request_render)
         self.scene_path = scene_path
         self.added_layers = []
         self.inspector.show_feature(None, None)
         self._bind(scene)
         self._north_and_scale(self.north_action.isChecked())
-        self.plotter.render()
+        self.request_render()
 
     def _start_simulation(self, scene: Scene) -> None:
         """Sensors, feeds and planned projects of the scene file, when it has any
@@ -268,7 +268,7 @@ class MainWindow(Translatable, QMainWindow):
         cam.focal_point = tuple(local)
         cam.position = tuple(np.asarray(local) + direction * distance)
         self.plotter.reset_camera_clipping_range()
-        self.plotter.render()
+        self.request_render()
 
     def _update_title(self) -> None:
         where = self.project_path.name if self.project_path else self.scene.name
@@ -713,7 +713,7 @@ class MainWindow(Translatable, QMainWindow):
             self._north_widget = self.plotter.add_north_arrow_widget(viewport=(0.0, 0.0, 0.1, 0.15))
             self.scale_bar = ScaleBar(self.plotter.renderer)
         if not self._closed:
-            self.plotter.render()
+            self.request_render()
 
     def export_screenshot(self, path: Path, size: tuple[int, int]) -> Path:
         """Re-render the current view offscreen at ``size`` and write a PNG."""
@@ -756,11 +756,11 @@ class MainWindow(Translatable, QMainWindow):
     # -- camera / bookmarks ----------------------------------------------------------------
     def overview(self) -> None:
         self.view.overview()
-        self.plotter.render()
+        self.request_render()
 
     def go_to_bookmark(self, name: str) -> None:
         self.view.apply_bookmark(name)
-        self.plotter.render()
+        self.request_render()
 
     def save_bookmark(self, name: str) -> None:
         self.scene.add_bookmark(self.view.current_bookmark(name))
@@ -827,9 +827,12 @@ class MainWindow(Translatable, QMainWindow):
     def _import_succeeded(self, job: ImportJob, layers: list[Layer]) -> None:
         if self._closed:
             return
-        with self.view.hold_render():
-            for layer in layers:
-                self.scene.add_layer(layer)
+        # Add now, draw on the next turn of the event loop: the panels' updates
+        # and the (software-GL) frame are then two short stalls, not one long one.
+        release = self.view.hold()
+        for layer in layers:
+            self.scene.add_layer(layer)
+        QTimer.singleShot(0, lambda: None if self._closed else release())
         worker = job.worker
         self.added_layers.append(
             projects.AddedLayer(str(worker.path.resolve()), worker.options, worker.importer)
@@ -947,7 +950,7 @@ class MainWindow(Translatable, QMainWindow):
         self.project_path = Path(path)
         self._remember(path)
         self._update_title()
-        self.plotter.render()
+        self.request_render()
         if warnings and self.isVisible():
             QMessageBox.warning(self, tr("Open project"), "\n".join(warnings[:20]))
         return warnings
@@ -966,6 +969,11 @@ class MainWindow(Translatable, QMainWindow):
         except OSError as exc:
             self.statusBar().showMessage(tr("Autosave failed: {0}").replace("{0}", str(exc)))
             return None
+
+    def request_render(self) -> None:
+        """A frame on the next repaint (one VTK render; ``plotter.render()``
+        renders at once and then again when the widget repaints)."""
+        self.plotter.interactor.update()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

@@ -470,3 +470,21 @@ def test_open_a_data_file_shows_the_window_before_the_import_ends(qtbot, tmp_pat
     assert mw.run_app(ifc) == 0
     assert seen["visible_while_importing"] and seen["layers_at_start"] == 0
     assert any(ifc.stem in name for name in seen["layers"])
+
+
+def test_a_model_change_costs_one_frame_not_two(qtbot, main_window):
+    """pyvistaqt repaints after every VTK render and its repaint renders again:
+    the window asks for frames through the widget's repaint, so hiding a layer
+    draws the (software-GL, ~50-100 ms) scene once."""
+    qtbot.waitUntil(lambda: bool(main_window.render_quality), timeout=5000)
+    qtbot.wait(200)
+    frames = []
+    ren_win = main_window.plotter.ren_win
+    tag = ren_win.AddObserver("StartEvent", lambda *_: frames.append(1))
+    try:
+        roads = main_window.scene.layer("Đường (roads)")
+        main_window.scene.set_visible(roads, False)
+        qtbot.wait(300)
+    finally:
+        ren_win.RemoveObserver(tag)
+    assert len(frames) == 1

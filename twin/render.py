@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,9 +71,20 @@ class Pick:
 class SceneView:
     """Draws a scene into ``plotter`` and keeps it in sync with the scene's events."""
 
-    def __init__(self, scene: Scene, plotter: pv.Plotter, ground: bool = True) -> None:
+    def __init__(
+        self,
+        scene: Scene,
+        plotter: pv.Plotter,
+        ground: bool = True,
+        request_render: Callable[[], None] | None = None,
+    ) -> None:
+        """``request_render`` asks for a frame; by default ``plotter.render()``
+        draws one at once. A Qt view passes its widget's ``update``: a VTK render
+        there schedules a repaint that renders again, so an immediate render
+        would cost two frames where a scheduled one costs one."""
         self.scene = scene
         self.plotter = plotter
+        self._request = request_render or plotter.render
         self.actors: dict[Layer, pv.Actor] = {}
         self._base_colors: dict[Layer, np.ndarray] = {}
         #: (n_cells,) uint8 alpha of the layers that have see-through cells (RGBA colours)
@@ -103,20 +115,36 @@ class SceneView:
         if self._hold:
             self._pending = True
         else:
-            self.plotter.render()
+            self._request()
 
     @contextlib.contextmanager
     def hold_render(self):
         """Batch several model changes into one frame (a software-GL frame costs
         0.1-0.3 s, so adding three layers must not render three times)."""
-        self._hold += 1
+        release = self.hold()
         try:
             yield
         finally:
+            release()
+
+    def hold(self):
+        """Hold rendering until the returned function is called (once). A GUI
+        can call it from its next event-loop turn, so that the model changes and
+        the frame that shows them are two short stalls instead of one long one."""
+        self._hold += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if released:
+                return
+            released = True
             self._hold -= 1
             if not self._hold and self._pending:
                 self._pending = False
-                self.plotter.render()
+                self._request()
+
+        return release
 
     def close(self) -> None:
         """Stop listening to the scene (a closed plotter must never be asked to render)."""
@@ -209,7 +237,8 @@ class SceneView:
         if self._selection and self._selection[0] is layer:
             self._selection = None
         if actor is not None:
-            self.plotter.remove_actor(actor, render=True)
+            self.plotter.remove_actor(actor, render=False)
+            self._render()
 
     def _on_changed(self, layer: Layer, what: str) -> None:
         actor = self.actors.get(layer)
