@@ -61,6 +61,7 @@ REGISTRY: dict[str, Importer] = {
         Importer("citygml", "importers.citygml", (".gml", ".xml")),
         Importer("terrain", "importers.terrain", (".tif", ".tiff")),
         Importer("pointcloud", "importers.pointcloud", (".las", ".laz")),
+        Importer("mesh", "importers.mesh", (".gltf", ".glb", ".obj", ".ply", ".stl")),
     )
 }
 

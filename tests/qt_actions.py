@@ -20,3 +20,14 @@ def click(qtbot, window, world_xyz) -> None:
     # The interactor flips Qt's y (top-down) into VTK's: y_vtk = height_px - 1 - y_qt.
     pos = QPoint(round(x / ratio), round((widget.height() * ratio - 1 - y) / ratio))
     qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=pos)
+
+
+def show_window(qtbot, window, size: tuple[int, int] = (900, 640)):
+    """Show a main window the way the GUI tests expect it: a fixed size, on
+    screen, exposed, looking at the scene's overview."""
+    window.resize(*size)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.go_to_bookmark("overview")
+    return window

@@ -13,7 +13,7 @@ import pytest
 from conftest import SCENES
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMenu, QMessageBox, QWidget
-from qt_actions import click
+from qt_actions import click, show_window
 
 import importers
 from app import i18n
@@ -50,11 +50,7 @@ def main_window(qtbot, settings_file, monkeypatch):
     settings = QSettings(str(settings_file), QSettings.Format.IniFormat)
     settings.setValue("language", "en")
     window = mw.MainWindow(importers.open_scene(PILOT), scene_path=PILOT, settings=settings)
-    window.resize(900, 640)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    window.go_to_bookmark("overview")
+    show_window(qtbot, window)
     yield window
     if i18n.current() != "en":
         i18n.install("en")

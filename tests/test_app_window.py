@@ -12,7 +12,7 @@ import pytest
 from conftest import DATA, SCENES, polygon_feature, write_geojson
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent
-from qt_actions import click, grab
+from qt_actions import click, grab, show_window
 
 import importers
 from twin.features import FeatureTable
@@ -45,11 +45,7 @@ def main_window(qtbot, tmp_path, monkeypatch):
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     window = mw.MainWindow(importers.open_scene(PILOT), scene_path=PILOT, settings=settings)
     window.messages = messages
-    window.resize(900, 640)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    window.go_to_bookmark("overview")
+    show_window(qtbot, window)
     yield window
     window.close()
 

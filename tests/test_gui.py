@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import SCENES
 from PySide6.QtCore import QSettings, Qt
-from qt_actions import click, grab
+from qt_actions import click, grab, show_window
 
 import importers
 
@@ -26,11 +26,7 @@ def main_window(qtbot, tmp_path):
     window = MainWindow(
         scene, settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     )
-    window.resize(900, 640)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    window.go_to_bookmark("overview")
+    show_window(qtbot, window)
     yield window
     window.close()
 
