@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -112,6 +111,8 @@ class MainWindow(Translatable, QMainWindow):
         self._measure_points: list[np.ndarray] = []
         self._hover: tuple[int, int] | None = None
         self._closed = False
+        #: anti-aliasing chosen for this GL (None until the window is first shown)
+        self.render_quality: str | None = None
         self._north_widget = None
         self.scale_bar: ScaleBar | None = None
         self.resize(1400, 860)
@@ -977,13 +978,10 @@ class MainWindow(Translatable, QMainWindow):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if not hasattr(self, "render_quality"):
+        if self.render_quality is None:
             self.render_quality = ""
             # After this event the GL context exists and can name its renderer.
             QTimer.singleShot(0, self._fit_render_quality)
-            # The IFC forkserver takes ~1 s to start and a spare worker ~25 ms to
-            # fork: both off the GUI thread, so the first import finds them ready.
-            threading.Thread(target=_warm_ifc_workers, name="ifc-warm-up", daemon=True).start()
 
     def _fit_render_quality(self) -> None:
         if not self._closed:
@@ -1013,15 +1011,6 @@ def _label_action(action: QAction, text: str) -> None:
     action.setText(text)
     keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
     action.setToolTip(f"{text} ({keys})" if keys else text)
-
-
-def _warm_ifc_workers() -> None:
-    try:
-        from importers import ifc
-
-        ifc.warm_up()
-    except Exception as exc:  # the first import starts them itself and reports any failure
-        logging.getLogger(__name__).info("IFC worker warm-up failed: %s", exc)
 
 
 def _set_progress(dialog: QProgressDialog, done: int, total: int) -> None:

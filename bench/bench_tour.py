@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from machine import cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
@@ -67,14 +68,7 @@ def machine() -> dict[str, str]:
     import imageio_ffmpeg
     import vtk
 
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     return {
         "cpu": f"{cpu}, {os.cpu_count()} cores",
         "python": platform.python_version(),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, Qt, QTimer
 
 
 def grab(window) -> np.ndarray:
@@ -31,3 +33,24 @@ def show_window(qtbot, window, size: tuple[int, int] = (900, 640)):
     qtbot.waitExposed(window)
     window.go_to_bookmark("overview")
     return window
+
+
+class Heartbeat:
+    """A timer on the GUI thread; ``gaps`` holds the seconds between its beats,
+    so the longest gap is the longest the window could not answer."""
+
+    def __init__(self, interval_ms: int = 10) -> None:
+        self.gaps: list[float] = []
+        self._last = time.perf_counter()
+        self.timer = QTimer()
+        self.timer.timeout.connect(self._beat)
+        self.timer.start(interval_ms)
+
+    def _beat(self) -> None:
+        now = time.perf_counter()
+        self.gaps.append(now - self._last)
+        self._last = now
+
+    def stop(self) -> list[float]:
+        self.timer.stop()
+        return self.gaps

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import DATA, SCENES, polygon_feature, write_geojson
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QTimer, QUrl
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from qt_actions import click, grab, show_window
+from qt_actions import Heartbeat, click, grab, show_window
 
 import importers
 from twin.features import FeatureTable
@@ -177,21 +177,11 @@ def _big_geojson(path: Path, n: int = 4000) -> Path:
 def test_import_runs_in_a_worker_with_progress_and_keeps_the_gui_live(qtbot, main_window, tmp_path):
     path = _big_geojson(tmp_path / "nhà mới.geojson")
     n_layers = len(main_window.scene.layers)
-    beats: list[float] = [time.perf_counter()]
-    gaps: list[float] = []
-
-    def beat():
-        now = time.perf_counter()
-        gaps.append(now - beats[-1])
-        beats.append(now)
-
-    heart = QTimer()
-    heart.timeout.connect(beat)
-    heart.start(10)
+    heart = Heartbeat()
     job = main_window.start_import(path)
     with qtbot.waitSignal(job.done, timeout=60_000):
         pass
-    heart.stop()
+    gaps = heart.stop()
     assert len(main_window.scene.layers) == n_layers + 1
     assert main_window.added_layers[-1].path == str(path.resolve())
     assert str(path.resolve()) in main_window.recent_files()
@@ -383,19 +373,9 @@ def test_import_an_ifc_with_progress_then_cancel_one(qtbot, main_window):
     job = main_window.start_import(IFC_HOUSE, options={"cache": False})
     seen: list[tuple[int, int]] = []
     job.progress.connect(lambda d, t: seen.append((d, t)))
-    beats = [time.perf_counter()]
-    gaps: list[float] = []
+    heart = Heartbeat()
     job_succeeded: list[float] = []
-    job.succeeded.connect(lambda _l: job_succeeded.append(max(gaps, default=0.0)))
-
-    def beat():
-        now = time.perf_counter()
-        gaps.append(now - beats[-1])
-        beats.append(now)
-
-    heart = QTimer()
-    heart.timeout.connect(beat)
-    heart.start(10)
+    job.succeeded.connect(lambda _l: job_succeeded.append(max(heart.gaps, default=0.0)))
     with qtbot.waitSignal(job.done, timeout=120_000):
         pass
     heart.stop()

@@ -469,15 +469,10 @@ class Supervisor:
                             f"{self.stats.restarts} times ({outcome.message})"
                         )
                     break
-                g_first, m_first = self.merger.rebase()
-                job = self._job(
+                job = self._restart_job(
                     workdir,
-                    "full",
+                    rest,
                     strategy=strategy,
-                    targets=rest,
-                    send_meta=False,
-                    g_first=g_first,
-                    m_first=m_first,
                     unit_m=meta.get("unit_m", 1.0),
                     send_semantics=semantics is None,
                 )
@@ -510,17 +505,8 @@ class Supervisor:
         slow = [s for s, why in self.stats.abandoned.items() if "no progress" in why]
         if not slow or self.stats.restarts >= self.opts.max_restarts:
             return
-        g_first, m_first = self.merger.rebase()
-        job = self._job(
-            workdir,
-            "full",
-            strategy="careful",
-            targets=slow,
-            send_meta=False,
-            no_openings=True,
-            g_first=g_first,
-            m_first=m_first,
-            unit_m=meta.get("unit_m", 1.0),
+        job = self._restart_job(
+            workdir, slow, strategy="careful", no_openings=True, unit_m=meta.get("unit_m", 1.0)
         )
         self.stats.restarts += 1
         before = set(self.merger.done)
@@ -537,20 +523,24 @@ class Supervisor:
                     + reason.removeprefix("abandoned: ").replace(" on this element", "")
                 )
 
+    def _restart_job(self, workdir: Path, targets: list[int], **extra: Any) -> dict[str, Any]:
+        """A job for a worker after the first: only ``targets``, no meta record,
+        numbering its chunks on from those already received."""
+        g_first, m_first = self.merger.rebase()
+        return self._job(
+            workdir,
+            "full",
+            targets=targets,
+            send_meta=False,
+            g_first=g_first,
+            m_first=m_first,
+            **extra,
+        )
+
     def _semantics_alone(self, workdir: Path) -> dict[str, Any]:
         """The table and tree when no geometry run lived long enough to send
         them: one worker that only reads them (no elements to compute)."""
-        g_first, m_first = self.merger.rebase()
-        job = self._job(
-            workdir,
-            "full",
-            targets=[],
-            send_meta=False,
-            send_semantics=True,
-            g_first=g_first,
-            m_first=m_first,
-        )
-        out = self.run_once(job, 0, 1)
+        out = self.run_once(self._restart_job(workdir, [], send_semantics=True), 0, 1)
         if out.semantics is None:
             raise ImportFailed(
                 self.path, f"the element records could not be read (the IFC reader {out.message})"

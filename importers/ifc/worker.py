@@ -235,7 +235,11 @@ class Worker:
             if self.job.get("send_meta", True):
                 self._hooks(FIRST_SEMANTICS_HOOK)
             if wants_semantics:
-                self.send_semantics(f, rows)
+                kinds = meta.get("kind")  # the first run's: products without body or box
+                shapeless = None
+                if rows is not None and kinds is not None:
+                    shapeless = [p for p, k in zip(rows, kinds, strict=True) if k == "none"]
+                self.send_semantics(f, rows, shapeless)
 
         collector = Collector(
             lambda chunk: _send(self.conn, ("chunk", chunk)),
@@ -296,7 +300,7 @@ class Worker:
             boxes = [p for p in by_id if semantics.classify(p) == "box"]
             return targets, boxes, None, {}
         rows = table_rows(f)
-        kinds = self.kinds = [semantics.classify(p) for p in rows]
+        kinds = [semantics.classify(p) for p in rows]
         is_space = [p.is_a("IfcSpace") for p in rows]
         targets = [
             p
@@ -325,11 +329,14 @@ class Worker:
         self._read_log()
         return targets, boxes, rows, meta
 
-    def send_semantics(self, f: Any, rows: list[Any] | None) -> None:
+    def send_semantics(
+        self, f: Any, rows: list[Any] | None, shapeless: list[Any] | None = None
+    ) -> None:
         """Table columns, tree and georeferencing; then (first run only) the
         alignment centre lines, in their own message: a kernel crash while
         evaluating a curve then costs the lines, never the table, and is not
-        repeated by the restarted worker."""
+        repeated by the restarted worker. ``shapeless``: the rows found to have
+        no body or box, where the alignment reader looks for axis-only products."""
         t0 = time.perf_counter()
         with self.heartbeat():
             sem = semantics.extract(f, table_rows(f) if rows is None else rows)
@@ -349,9 +356,6 @@ class Worker:
             ),
         )
         if self.job.get("send_meta", True):
-            shapeless = None
-            if rows is not None and getattr(self, "kinds", None) is not None:
-                shapeless = [p for p, k in zip(rows, self.kinds, strict=True) if k == "none"]
             with self.heartbeat():
                 lines = alignment.extract(f, shapeless=shapeless)
             self._read_log()
