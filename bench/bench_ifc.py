@@ -55,12 +55,11 @@ import json, sys, time, resource
 import numpy as np
 import ifcopenshell, ifcopenshell.geom
 import importlib.util
-path, threads, kernel, semantics_py = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+path, threads, kernel, selection_py = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 # the importer's element filter, loaded alone (no pyvista in this process's memory)
-spec = importlib.util.spec_from_file_location("ifc_semantics", semantics_py)
-sem = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(sem)
-classify = sem.classify
+spec = importlib.util.spec_from_file_location("ifc_selection", selection_py)
+selection = sys.modules["ifc_selection"] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(selection)
 def cpu():
     u = resource.getrusage(resource.RUSAGE_SELF)
     return u.ru_utime + u.ru_stime
@@ -69,11 +68,7 @@ t0 = time.perf_counter()
 f = ifcopenshell.open(path)
 t_sel = time.perf_counter()
 c_sel = cpu()
-todo = [
-    p for p in f.by_type("IfcProduct")
-    if p.Representation is not None and not p.is_a("IfcOpeningElement")
-    and classify(p) == "body"
-]
+todo = selection.select(f).of_kind("body")
 t0 += time.perf_counter() - t_sel  # choosing the elements is not part of "raw"
 c0 += cpu() - c_sel
 s = ifcopenshell.geom.settings()
@@ -117,7 +112,7 @@ def run_raw(path: Path, threads: int, kernel: str) -> dict:
             str(path),
             str(threads),
             kernel,
-            str(ROOT / "importers" / "ifc" / "semantics.py"),
+            str(ROOT / "importers" / "ifc" / "selection.py"),
         ],
         capture_output=True,
         text=True,

@@ -217,7 +217,7 @@ def _candidates(f: Any, shapeless: list[Any] | None = None) -> list[Any]:
     """Alignments, then other products with an axis or footprint curve and no
     body or box (the element layer draws those), alignment parts excluded, and
     annotations too (drafting lines, not centre lines)."""
-    from importers.ifc.semantics import classify
+    from importers.ifc.selection import classify
 
     try:
         alignments = list(f.by_type("IfcAlignment"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -43,7 +44,9 @@ def cache_dir() -> Path:
     return Path(root) / "ifc"
 
 
+@functools.cache
 def ifcopenshell_version() -> str:
+    """Installed IfcOpenShell (~1 ms to look up: once per process)."""
     try:
         return metadata.version("ifcopenshell")
     except metadata.PackageNotFoundError:

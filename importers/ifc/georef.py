@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from importers.ifc.semantics import attr, text
+from importers.ifc.selection import attr, text
 
 # -- worker side ------------------------------------------------------------------
 

@@ -25,101 +25,10 @@ from typing import Any
 
 import numpy as np
 
-#: Representation types and identifiers that carry no surfaces: products with
-#: only these are rows in the table but are not sent to the geometry kernel
-#: (alignment curves can take minutes there and yield no triangles).
-CURVE_TYPES = frozenset(
-    {
-        "curve",
-        "curve2d",
-        "curve3d",
-        "geometriccurveset",
-        "annotation2d",
-        "point",
-        "pointcloud",
-        "segment",
-        "edge",
-        "lightsource",
-        "vertex",
-    }
-)
-CURVE_IDENTIFIERS = frozenset({"axis", "footprint", "annotation", "profile", "lighting"})
-BOX_TYPES = frozenset({"boundingbox"})
+from importers.ifc.selection import attr, text
+
 COLUMNS = ("guid", "cls", "name", "predefined_type", "storey", "type", "material", "object_type")
 MAX_DEPTH = 64
-
-
-def text(value: Any) -> str:
-    """A clean display string: None -> '', never invalid UTF-8 or NUL."""
-    if value is None:
-        return ""
-    s = value if isinstance(value, str) else str(value)
-    s = s.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
-    return s[:1000]
-
-
-_ATTR_INDEX: dict[tuple[str, str], tuple[int, int]] = {}
-_FORWARD, _INVERSE = 1, 2
-
-
-def attr(entity: Any, name: str, default: Any = None) -> Any:
-    """An attribute that may be absent in this schema or damaged in this file.
-
-    Faster than ``getattr(entity, name)``: IfcOpenShell resolves a name that
-    the class lacks (``PredefinedType`` on an IFC2X3 wall) through its EXPRESS
-    rules module, ~100 us a miss; here category and index are looked up once
-    per (schema, class, name).
-    """
-    if entity is None:
-        return default
-    try:
-        key = (entity.is_a(True), name)
-        found = _ATTR_INDEX.get(key)
-        if found is None:
-            category = int(entity.get_attribute_category(name))
-            index = entity.get_argument_index(name) if category == _FORWARD else -1
-            found = _ATTR_INDEX[key] = (category, index)
-        category, index = found
-        if category == _FORWARD:
-            value = entity.get_argument(index)
-        elif category == _INVERSE:
-            value = getattr(entity, name)
-        else:
-            return default
-    except (AttributeError, RuntimeError, ValueError, TypeError, IndexError):
-        return default
-    return default if value is None else value
-
-
-def classify(product: Any) -> str:
-    """How to get triangles for a product: ``"body"`` (geometry kernel),
-    ``"box"`` (only an IfcBoundingBox: we draw the box), or ``"none"``."""
-    rep = attr(product, "Representation")
-    reps = attr(rep, "Representations", ()) if rep is not None else ()
-    kinds = {_rep_kind(r, 0) for r in reps or ()}
-    if "body" in kinds:
-        return "body"
-    if "box" in kinds:
-        return "box"
-    return "none"
-
-
-def _rep_kind(rep: Any, depth: int) -> str:
-    rid = text(attr(rep, "RepresentationIdentifier")).lower()
-    rtype = text(attr(rep, "RepresentationType")).lower()
-    if rtype == "mappedrepresentation" and depth < 8:
-        kinds = set()
-        for item in attr(rep, "Items", ()) or ():
-            source = attr(item, "MappingSource")
-            mapped = attr(source, "MappedRepresentation") if source is not None else None
-            if mapped is not None:
-                kinds.add(_rep_kind(mapped, depth + 1))
-        return "body" if "body" in kinds else ("box" if "box" in kinds else "none")
-    if rtype in BOX_TYPES or rid == "box":
-        return "box"
-    if rtype in CURVE_TYPES or rid in CURVE_IDENTIFIERS:
-        return "none"
-    return "body"
 
 
 # -- worker side ------------------------------------------------------------------

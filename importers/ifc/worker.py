@@ -66,7 +66,7 @@ import ifcopenshell.util.unit
 import numpy as np
 
 from importers.errors import ImportFailed
-from importers.ifc import alignment, georef, semantics
+from importers.ifc import alignment, georef, selection, semantics
 from importers.ifc.geometry import Collector, box_mesh
 from importers.ifc.header import prepare_source
 from importers.ifc.options import FALLBACK_KERNEL
@@ -94,11 +94,76 @@ def main(conn: Any, job: dict[str, Any]) -> None:
             conn.close()
 
 
+#: Serialises messages on the one pipe once a table reader shares it
+#: (:func:`fork_beside`): a large message is more than one write.
+_SEND_LOCK: Any = contextlib.nullcontext()
+
+
 def _send(conn: Any, msg: tuple) -> None:
     try:
-        conn.send(msg)
+        with _SEND_LOCK:
+            conn.send(msg)
     except (OSError, EOFError, BrokenPipeError):
         os._exit(0)  # the parent is gone or gave up on us
+
+
+def fork_beside(work: Any) -> int | None:
+    """Run ``work`` in a forked copy of this process; its pid, or None where
+    there is no ``fork`` (the caller then runs ``work`` itself).
+
+    The copy shares the parsed file (copy-on-write) and this process's pipe,
+    so the table, tree and alignment lines are read on the second core while
+    this process runs the kernel. It dies with this process (a watchdog kill
+    takes both), and if it dies alone (a crash in a curve, say) only what it
+    had not yet sent is lost: the parent reads the table again in a worker of
+    its own. Called while this process has no other thread, as ``fork`` needs.
+    """
+    global _SEND_LOCK
+    if not hasattr(os, "fork") or threading.active_count() > 1:
+        return None
+    import multiprocessing
+
+    lock = multiprocessing.get_context("fork").Lock()
+    parent = os.getpid()
+    try:
+        pid = os.fork()
+    except OSError:
+        return None
+    _SEND_LOCK = lock
+    if pid:
+        return pid
+    code = 1
+    try:
+        _die_with(parent)
+        work()
+        code = 0
+    finally:
+        os._exit(code)  # never return into the caller's kernel loop
+
+
+def _die_with(parent: int) -> None:
+    """Ask Linux to SIGKILL this process when ``parent`` exits."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # it exited before the request took effect
+        os._exit(1)
+
+
+def wait_for(pid: int) -> str:
+    """Wait for a process from :func:`fork_beside`; how it ended, in words."""
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return "gone"
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    return f"exit {os.WEXITSTATUS(status)}"
 
 
 def _one_line(exc: BaseException) -> str:
@@ -125,9 +190,13 @@ def peak_rss_mb() -> float:
 
 
 def cpu_seconds() -> float:
-    """User + system CPU of this process, all threads."""
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+    """User + system CPU of this process, all threads, and of the table
+    readers it has waited for."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        r = resource.getrusage(who)
+        total += r.ru_utime + r.ru_stime
+    return total
 
 
 class Worker:
@@ -229,7 +298,6 @@ class Worker:
         else:
             _send(self.conn, ("ready",))
         wants_semantics = bool(self.job.get("send_semantics", self.job.get("send_meta", True)))
-        self.t_semantics = 0.0
 
         def semantics_now() -> None:
             if self.job.get("send_meta", True):
@@ -251,14 +319,22 @@ class Worker:
         self.done = 0
         self.total = total
         self.last_progress = 0.0
-        if self.job.get("strategy") == "careful":
+        careful = self.job.get("strategy") == "careful"
+        # The table's reader runs beside the kernel in a forked copy of this
+        # process: the kernel's first call holds the GIL, so a thread here
+        # could only follow it, never overlap it.
+        reader = fork_beside(semantics_now) if wants_semantics and not careful else None
+        meanwhile = None if reader is not None else semantics_now
+        if careful:
             semantics_now()
             self.careful(f, targets, collector)
         else:
-            self.iterate(f, targets, collector, semantics_now)
+            self.iterate(f, targets, collector, meanwhile)
         for product in boxes:
             self.box(product, collector)
         collector.flush()
+        t_kernel = time.perf_counter()
+        reader_end = wait_for(reader) if reader is not None else "ran in the worker"
         t3 = time.perf_counter()
         self._read_log()
         for step, reason in collector.empty.items():
@@ -274,11 +350,12 @@ class Worker:
                     "peak_rss_mb": peak_rss_mb(),
                     "cpu_s": cpu_seconds(),
                     "kernel": getattr(self, "kernel_used", self.job["kernel"]),
+                    "table_reader": reader_end,
                     "seconds": {
                         "parse": round(t1 - t0, 4),
                         "select": round(t2 - t1, 4),
-                        "semantics (overlaps geometry)": round(self.t_semantics, 4),
-                        "geometry": round(t3 - t2, 4),
+                        "geometry": round(t_kernel - t2, 4),
+                        "waiting for the table reader": round(t3 - t_kernel, 4),
                     },
                 },
             ),
@@ -296,22 +373,13 @@ class Worker:
                     by_id.append(f.by_id(int(step)))
                 except (RuntimeError, ValueError):
                     self.failures[int(step)] = "element vanished on re-reading"
-            targets = [p for p in by_id if semantics.classify(p) == "body"]
-            boxes = [p for p in by_id if semantics.classify(p) == "box"]
+            targets = [p for p in by_id if selection.classify(p) == "body"]
+            boxes = [p for p in by_id if selection.classify(p) == "box"]
             return targets, boxes, None, {}
-        rows = table_rows(f)
-        kinds = [semantics.classify(p) for p in rows]
-        is_space = [p.is_a("IfcSpace") for p in rows]
-        targets = [
-            p
-            for p, k, sp in zip(rows, kinds, is_space, strict=True)
-            if k == "body" and (include_spaces or not sp)
-        ]
-        boxes = [
-            p
-            for p, k, sp in zip(rows, kinds, is_space, strict=True)
-            if k == "box" and (include_spaces or not sp)
-        ]
+        chosen = selection.select(f)
+        rows, kinds, is_space = chosen.rows, chosen.kinds, chosen.is_space
+        targets = chosen.of_kind("body", include_spaces)
+        boxes = chosen.of_kind("box", include_spaces)
         self.unit_m = georef.project_unit(f)[0]
         try:
             n_entities = len(f)
@@ -339,10 +407,9 @@ class Worker:
         no body or box, where the alignment reader looks for axis-only products."""
         t0 = time.perf_counter()
         with self.heartbeat():
-            sem = semantics.extract(f, table_rows(f) if rows is None else rows)
+            sem = semantics.extract(f, selection.select(f).rows if rows is None else rows)
             geo = georef.extract(f)
         self._read_log()
-        self.t_semantics = time.perf_counter() - t0
         _send(
             self.conn,
             (
@@ -352,6 +419,7 @@ class Worker:
                     "tree": sem["tree"],
                     "semantic_warnings": sem["warnings"],
                     "georef": geo,
+                    "semantics_seconds": round(time.perf_counter() - t0, 4),
                 },
             ),
         )
@@ -381,13 +449,7 @@ class Worker:
 
     # -- geometry ------------------------------------------------------------------
     def settings(self) -> Any:
-        s = ifcopenshell.geom.settings()
-        s.set("use-world-coords", False)
-        s.set("weld-vertices", True)
-        s.set("apply-default-materials", True)
-        if self.job.get("no_openings"):
-            s.set("disable-opening-subtractions", True)
-        return s
+        return geometry_settings(bool(self.job.get("no_openings")))
 
     def tick(self, force: bool = False) -> None:
         self.done += 1
@@ -460,7 +522,7 @@ class Worker:
         for p in targets:
             collector.flush()
             _send(self.conn, ("start", p.id()))
-            self._hooks(semantics.text(semantics.attr(p, "GlobalId")))
+            self._hooks(selection.text(selection.attr(p, "GlobalId")))
             try:
                 shape = ifcopenshell.geom.create_shape(s, p, geometry_library=kernel)
             except Exception as exc:
@@ -503,7 +565,7 @@ class Worker:
                 if placement is None:
                     break
                 ids.append(placement.id())
-                placement = semantics.attr(placement, "PlacementRelTo")
+                placement = selection.attr(placement, "PlacementRelTo")
             for rep in product.Representation.Representations:
                 ids.append(rep.id())
                 for item in rep.Items or ():
@@ -520,26 +582,23 @@ class Worker:
         return fallback or "the geometry kernel produced no shape"
 
 
-def table_rows(f: Any) -> list[Any]:
-    """Products with a representation, openings and other subtractions excluded:
-    one feature-table row each."""
-    try:
-        products = f.by_type("IfcProduct")
-    except RuntimeError:
-        return []
-    return [
-        p
-        for p in products
-        if semantics.attr(p, "Representation") is not None
-        and not (p.is_a("IfcOpeningElement") or p.is_a("IfcFeatureElementSubtraction"))
-    ]
+def geometry_settings(no_openings: bool = False) -> Any:
+    """The kernel settings of every import (local coordinates: placements
+    travel as 4x4s, so instanced shapes are sent once)."""
+    s = ifcopenshell.geom.settings()
+    s.set("use-world-coords", False)
+    s.set("weld-vertices", True)
+    s.set("apply-default-materials", True)
+    if no_openings:
+        s.set("disable-opening-subtractions", True)
+    return s
 
 
 def _sample_positions(f: Any, unit: float, count: int = 32, seconds: float = 2.0) -> list:
     """Placement origins (model metres) of a sample of elements with a body:
     where the model is, without computing any geometry (for ``extent``)."""
     try:
-        products = [p for p in f.by_type("IfcProduct") if semantics.classify(p) == "body"]
+        products = [p for p in f.by_type("IfcProduct") if selection.classify(p) == "body"]
     except RuntimeError:
         return []
     if not products:
@@ -550,7 +609,7 @@ def _sample_positions(f: Any, unit: float, count: int = 32, seconds: float = 2.0
     for p in products[::step][:count]:
         if time.monotonic() - t0 > seconds:
             break
-        placement = semantics.attr(p, "ObjectPlacement")
+        placement = selection.attr(p, "ObjectPlacement")
         m = georef._matrix(placement, unit) if placement is not None else None
         if m is not None:
             out.append([float(v) for v in np.asarray(m)[:3, 3]])
