@@ -2,13 +2,13 @@
 
 The first iterator a process builds costs 6-10 ms more than the next ones
 (the kernel's lazy set-up, per schema), and every import runs in a fresh
-worker. The worker forkserver imports this module at start-up (see
-:func:`importers.ifc.runner.context`), which meshes one extruded box per
-schema on one thread, so every worker forks with that set-up done.
+worker. :mod:`importers.ifc.preload` calls :func:`warm` in the worker
+forkserver, so every worker forks with that set-up done; ``bench/bench_ifc.py``
+calls it in its raw loop's process too, so the comparison stays fair.
 
 One thread on purpose: the forkserver must not own a thread pool when it
-forks. Nothing here may fail the forkserver: errors are swallowed (the worker
-then just pays the cost itself).
+forks. Errors are swallowed (a process that cannot warm up just pays the cost
+later). Needs only IfcOpenShell, so the benchmark can load this file alone.
 """
 
 from __future__ import annotations
@@ -61,16 +61,3 @@ def warm(kernel: str, settings: Any) -> int:
         except Exception:  # a warm-up never breaks the forkserver
             continue
     return done
-
-
-def _warm_for_workers() -> None:
-    try:
-        from importers.ifc.options import IfcOptions
-        from importers.ifc.worker import geometry_settings
-
-        warm(IfcOptions().kernel, geometry_settings())
-    except Exception:
-        pass
-
-
-_warm_for_workers()

@@ -57,8 +57,7 @@ def context() -> Any:
                 # GDAL readers too: importers.sandbox runs them in the same workers.
                 ctx.set_forkserver_preload(
                     [
-                        "importers.ifc.worker",
-                        "importers.ifc.kernel_warmup",
+                        "importers.ifc.preload",
                         "importers.gdal_read",
                         "pyogrio",
                         "importers.raster_read",

@@ -207,8 +207,8 @@ def select(f: Any) -> Selection:
         return Selection([], [], [])
     facts = _Schema(f)
     fast = facts.schema is not None and _positions_hold(facts.schema)
-    rep_kinds: dict[int, str] = {}  # IfcRepresentation id -> kind
-    shape_kinds: dict[int, str] = {}  # IfcProductRepresentation id -> kind
+    by_pair: dict[tuple[Any, Any], str] = {}  # (identifier, type) -> kind
+    mapped: dict[int, str] = {}  # mapped IfcRepresentation id -> kind
     skip_cls: dict[str, tuple[bool, bool]] = {}  # class -> (subtraction, space)
     rows: list[Any] = []
     kinds: list[str] = []
@@ -230,10 +230,7 @@ def select(f: Any) -> Selection:
                 shape = p.get_argument(6)
                 if shape is None:
                     continue
-                sid = shape.id()
-                kind = shape_kinds.get(sid)
-                if kind is None:
-                    kind = shape_kinds[sid] = _shape_kind(shape, rep_kinds)
+                kind = _shape_kind(shape, by_pair, mapped)
             else:
                 if attr(p, "Representation") is None:
                     continue
@@ -260,17 +257,21 @@ def _one_row(p: Any) -> tuple[str, tuple[bool, bool]] | None:
         return None
 
 
-def _shape_kind(shape: Any, rep_kinds: dict[int, str]) -> str:
+def _shape_kind(shape: Any, by_pair: dict[tuple[Any, Any], str], mapped: dict[int, str]) -> str:
+    """Kind of an IfcProductRepresentation: plain representations memoised by
+    their (identifier, type) strings, mapped ones by instance."""
     found = set()
     for rep in shape.get_argument(2) or ():
-        rid = rep.id()
-        kind = rep_kinds.get(rid)
+        pair = (rep.get_argument(1), rep.get_argument(2))
+        kind = by_pair.get(pair)
         if kind is None:
-            rtype = rep.get_argument(2)
-            if isinstance(rtype, str) and rtype.lower() == "mappedrepresentation":
-                kind = rep_kind(rep)
+            rid_text, rtype_text = text(pair[0]).lower(), text(pair[1]).lower()
+            if rtype_text == "mappedrepresentation":
+                rid = rep.id()
+                kind = mapped.get(rid)
+                if kind is None:
+                    kind = mapped[rid] = rep_kind(rep)
             else:
-                kind = _kind_of(text(rep.get_argument(1)).lower(), text(rtype).lower())
-            rep_kinds[rid] = kind
+                kind = by_pair[pair] = _kind_of(rid_text, rtype_text)
         found.add(kind)
     return _combine(found)
