@@ -183,11 +183,19 @@ def test_damaged_cache_entry_is_ignored(tmp_path):
     path = make_model(tmp_path / "d.ifc", Model())
     importers.open(path, scene())
     cache.flush()
-    entries = list(cache.cache_dir().glob("*.npz"))
+    entries = list(cache.cache_dir().glob("*" + cache.SUFFIX))
     assert len(entries) == 1
-    entries[0].write_bytes(b"PK\x03\x04 not a real archive")
-    layer = importers.open(path, scene())[0]
-    assert layer.info["cache"].startswith("miss") and len(layer.features) == 1
+    good = entries[0].read_bytes()
+    for damage in (
+        b"PK\x03\x04 not a cache entry",
+        good[: len(good) // 2],  # truncated
+        good[:20] + b"{" + good[21:],  # index damaged
+    ):
+        entries[0].write_bytes(damage)
+        layer = importers.open(path, scene())[0]
+        assert layer.info["cache"].startswith("miss") and len(layer.features) == 1
+        cache.flush()
+    assert importers.open(path, scene())[0].info["cache"] == "hit"
 
 
 def test_progress_reaches_total_and_cancel_stops(tmp_path):

@@ -2,12 +2,14 @@
 
 Key: SHA-256 of the file's bytes + importer version + the options that change
 geometry + the IfcOpenShell version, so a new kernel or a changed file never
-serves stale triangles. Entry: one uncompressed ``.npz`` (see
-:mod:`importers.ifc.payload`; no pickles, so a planted cache file cannot run
-code) under ``$CITYTWIN_CACHE_DIR`` or ``~/.cache/citytwin``, written to a
-temporary name, fsynced and renamed, so a crash mid-write leaves either the old
-entry or none, never half of one. Entries are written on a background thread
-(the cold import does not wait for the disk); :func:`flush` waits for them.
+serves stale triangles. Entry: one ``.ctifc`` file, raw arrays behind a JSON
+index (see :meth:`importers.ifc.payload.Payload.to_bytes`; no pickles, so a
+planted cache file cannot run code; ~0.5 ms to read back where ``np.load`` of
+an ``.npz`` spent ~2.5 ms parsing its members), under ``$CITYTWIN_CACHE_DIR``
+or ``~/.cache/citytwin``, written to a temporary name, fsynced and renamed, so
+a crash mid-write leaves either the old entry or none, never half of one.
+Entries are written on a background thread (the cold import does not wait for
+the disk); :func:`flush` waits for them.
 """
 
 from __future__ import annotations
@@ -20,17 +22,15 @@ import json
 import os
 import threading
 import time
-import zipfile
 from importlib import metadata
 from pathlib import Path
-
-import numpy as np
 
 from importers.ifc.options import IfcOptions
 from importers.ifc.payload import Payload
 
 #: Bump when the payload's meaning changes; old entries are then ignored.
-IMPORTER_VERSION = "ifc-2"  # 2: alignment centre lines
+IMPORTER_VERSION = "ifc-3"  # 2: alignment centre lines; 3: .ctifc entries
+SUFFIX = ".ctifc"
 MAX_CACHE_BYTES = 4 * 1024**3
 STALE_TMP_SECONDS = 3600
 
@@ -84,7 +84,7 @@ def key(digest: str, opts: IfcOptions) -> str:
 
 
 def entry_path(k: str) -> Path:
-    return cache_dir() / f"{k}.npz"
+    return cache_dir() / f"{k}{SUFFIX}"
 
 
 def load(k: str) -> Payload | None:
@@ -93,9 +93,10 @@ def load(k: str) -> Payload | None:
     if not path.exists():
         return None
     try:
-        with np.load(path, allow_pickle=False) as data:
-            payload = Payload.from_npz(data)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError, UnicodeDecodeError):
+        with open(path, "rb") as fh:
+            data = bytearray(fh.read())
+        payload = Payload.from_bytes(data)
+    except (OSError, ValueError, UnicodeDecodeError):
         with contextlib.suppress(OSError):
             path.unlink()
         return None
@@ -121,7 +122,7 @@ def _write(k: str, payload: Payload) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as fh:
-            np.savez(fh, **payload.to_npz_dict())
+            fh.write(payload.to_bytes())
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, entry_path(k))
@@ -185,7 +186,7 @@ def prune(folder: Path, limit: int = MAX_CACHE_BYTES) -> None:
                 with contextlib.suppress(OSError):
                     p.unlink()
             continue
-        if p.suffix == ".npz":
+        if p.suffix in (SUFFIX, ".npz"):  # .npz: entries of importer versions < 3
             entries.append((st.st_mtime, st.st_size, p))
     total = sum(e[1] for e in entries)
     for _, size, p in sorted(entries):

@@ -1,9 +1,10 @@
 """What the worker hands back: numpy arrays plus plain, JSON-able records.
 
 One format serves three places: the chunks streamed from the worker, the merged
-result the parent turns into layers, and the cache file (an ``.npz`` whose
-``meta`` entry is UTF-8 JSON), so a cached reopen runs exactly the code a cold
-import runs after the worker. Geometry is kept *instanced*: every distinct
+result the parent turns into layers, and the cache file (:meth:`Payload.to_bytes`:
+a JSON index, the raw arrays and the ``meta`` JSON in one buffer, read back
+with one read and zero-copy views), so a cached reopen runs exactly the code a
+cold import runs after the worker. Geometry is kept *instanced*: every distinct
 triangulation once (``g_*``), and per element a geometry index and a 4x4
 placement (``e_*``), all in model coordinates in metres, before any
 georeferencing, so the cache does not depend on the scene it is opened into.
@@ -12,6 +13,7 @@ georeferencing, so the cache does not depend on the scene it is opened into.
 from __future__ import annotations
 
 import json
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +34,15 @@ ARRAYS: dict[str, tuple[type, tuple[int, ...]]] = {
 }
 
 
+#: First bytes of a cache entry (and its format version).
+MAGIC = b"CTIFC1\n"
+_ALIGN = 64
+
+
+def _padded(n: int) -> int:
+    return -(-n // _ALIGN) * _ALIGN
+
+
 def empty_arrays() -> dict[str, np.ndarray]:
     return {k: np.empty((0, *shape), dtype=dt) for k, (dt, shape) in ARRAYS.items()}
 
@@ -44,22 +55,58 @@ class Payload:
     arrays: dict[str, np.ndarray] = field(default_factory=empty_arrays)
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def to_npz_dict(self) -> dict[str, np.ndarray]:
-        out = dict(self.arrays)
+    def to_bytes(self) -> bytes:
+        """``MAGIC``, the index length (8 bytes), a JSON index of every array
+        (dtype, shape, offset) and of ``meta``, then the data, each part on a
+        64-byte boundary so the views are aligned."""
+        parts: list[bytes] = []
+        index: dict[str, Any] = {}
+        offset = 0
+        for key, (dt, _) in ARRAYS.items():
+            arr = np.ascontiguousarray(self.arrays[key], dtype=dt)
+            index[key] = [arr.dtype.str, list(arr.shape), offset]
+            parts.append(arr.tobytes())
+            offset += _padded(len(parts[-1]))
         text = json.dumps(self.meta, ensure_ascii=False, allow_nan=True, separators=(",", ":"))
-        out["meta"] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-        return out
+        parts.append(text.encode("utf-8"))
+        index["meta"] = [offset, len(parts[-1])]
+        head = json.dumps(index).encode("ascii")
+        head += b" " * (_padded(len(MAGIC) + 8 + len(head)) - len(MAGIC) - 8 - len(head))
+        body = b"".join(p + b"\0" * (_padded(len(p)) - len(p)) for p in parts)
+        return MAGIC + struct.pack("<Q", len(head)) + head + body
 
     @classmethod
-    def from_npz(cls, data: Any) -> Payload:
-        """From an opened ``np.load`` archive; raises ValueError on a bad one."""
+    def from_bytes(cls, data: bytearray) -> Payload:
+        """Inverse of :meth:`to_bytes` (views into ``data``, which must be
+        writable); raises ValueError on anything malformed."""
+        if bytes(data[: len(MAGIC)]) != MAGIC or len(data) < len(MAGIC) + 8:
+            raise ValueError("not a CityTwin IFC cache entry")
+        (n_head,) = struct.unpack_from("<Q", data, len(MAGIC))
+        start = len(MAGIC) + 8 + n_head
+        if start > len(data):
+            raise ValueError("cache entry index runs past its end")
+        try:
+            index = json.loads(bytes(data[len(MAGIC) + 8 : start]))
+        except ValueError as exc:
+            raise ValueError(f"cache entry index unreadable ({exc})") from None
+        body = memoryview(data)[start:]
         arrays = {}
         for key, (dt, shape) in ARRAYS.items():
-            arr = np.asarray(data[key])
-            if arr.dtype != dt or arr.shape[1:] != shape:
+            try:
+                dstr, full_shape, offset = index[key]
+                arr_dt = np.dtype(dstr)
+                count = int(np.prod(full_shape, dtype=np.int64))
+                arr = np.frombuffer(body, dtype=arr_dt, count=count, offset=int(offset))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError(f"cache entry has a bad array {key!r} ({exc})") from None
+            if arr_dt != np.dtype(dt) or tuple(full_shape[1:]) != shape:
                 raise ValueError(f"cache entry has a bad array {key!r}")
-            arrays[key] = arr
-        meta = json.loads(bytes(np.asarray(data["meta"], dtype=np.uint8)).decode("utf-8"))
+            arrays[key] = arr.reshape(full_shape)
+        try:
+            m_off, m_len = index["meta"]
+            meta = json.loads(bytes(body[int(m_off) : int(m_off) + int(m_len)]).decode("utf-8"))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"cache entry has a bad meta record ({exc})") from None
         payload = cls(arrays, meta)
         payload.validate()
         return payload
