@@ -55,7 +55,8 @@ import json, sys, time, resource
 import numpy as np
 import ifcopenshell, ifcopenshell.geom
 import importlib.util
-path, threads, kernel, ifc_dir = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+path, threads, kernel, ifc_dir, filter_mode = sys.argv[1:6]
+threads, plain = int(threads), filter_mode == "plain"
 def load(name):
     # one of the importer's IfcOpenShell-only modules, alone (no pyvista, pyproj here)
     spec = importlib.util.spec_from_file_location(name, f"{ifc_dir}/{name}.py")
@@ -77,11 +78,12 @@ t0 = time.perf_counter()
 f = ifcopenshell.open(path)
 t_sel = time.perf_counter()
 c_sel = cpu()
-todo = selection.select(f).of_kind("body")
+# "plain": the iterator's own element filter, as a script would call it
+todo = None if plain else selection.select(f).of_kind("body")
 t0 += time.perf_counter() - t_sel  # choosing the elements is not part of "raw"
 c0 += cpu() - c_sel
 n = tris = 0
-if todo:
+if todo or plain:
     it = ifcopenshell.geom.iterator(s, f, threads, include=todo, geometry_library=kernel)
     if it.initialize():
         while True:
@@ -121,7 +123,9 @@ def settle() -> None:
     time.sleep(0.2)
 
 
-def run_raw(path: Path, threads: int, kernel: str) -> dict:
+def run_raw(path: Path, threads: int, kernel: str, plain: bool = False) -> dict:
+    """The raw loop in a fresh process: on the importer's element selection
+    (chosen untimed), or ``plain`` (no include list: the iterator's own filter)."""
     settle()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run(
@@ -133,6 +137,7 @@ def run_raw(path: Path, threads: int, kernel: str) -> dict:
             str(threads),
             kernel,
             str(ROOT / "importers" / "ifc"),
+            "plain" if plain else "selected",
         ],
         capture_output=True,
         text=True,
@@ -194,6 +199,9 @@ def bench_file(path: Path, repeat: int) -> dict:
                 cold_t.append(dt)
                 cold_cpu.append(layers[0].info["bench_cpu_s"])
                 worker_rss.append(layers[0].info.get("worker_peak_rss_mb") or 0.0)
+    # the plain loop (no include list), for context: what a script calling the
+    # iterator without choosing elements pays
+    plain = [run_raw(path, opts.threads, opts.kernel, plain=True) for _ in range(min(3, repeat))]
     # cached: write the entry once, then reopen
     run_ours(path, cache=True)
     ifc_cache.flush()
@@ -221,6 +229,8 @@ def bench_file(path: Path, repeat: int) -> dict:
         "cold_cpu": stats(cold_cpu),
         "cold": stats(cold_t),
         "paired": sorted(c / r for c, r in zip(cold_t, raw_t, strict=True)),
+        "plain": stats([p["seconds"] for p in plain]),
+        "plain_elements": plain[0]["elements"],
         "cached": stats(cached_t),
         "raw_rss_mb": raw_info["rss_mb"],
         "raw_children_rss_mb": children,
@@ -239,10 +249,10 @@ def table(rows: list[dict]) -> str:
     head = (
         "| file | MB | elements (with geometry) | triangles | raw min / med (s) | "
         "cold min / med (s) | cold / raw wall (min, med) | cold / raw paired: med [min-max] | "
-        "CPU raw / cold, min (s) | "
+        "plain iterator min / med (s) (elements) | CPU raw / cold, min (s) | "
         "cold / raw CPU | cached min / med | cold / cached (min) | elements/s cold | "
         "peak RSS raw / worker / parent (MB) | cache MB |\n"
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     lines = []
     for r in rows:
@@ -253,6 +263,7 @@ def table(rows: list[dict]) -> str:
             f"{r['cold'][0] / r['raw'][0]:.2f} / {r['cold'][1] / r['raw'][1]:.2f} | "
             f"**{statistics.median(r['paired']):.2f}** "
             f"[{r['paired'][0]:.2f}-{r['paired'][-1]:.2f}] | "
+            f"{r['plain'][0]:.2f} / {r['plain'][1]:.2f} ({r['plain_elements']}) | "
             f"{r['raw_cpu'][0]:.2f} / {r['cold_cpu'][0]:.2f} | "
             f"{r['cold_cpu'][0] / r['raw_cpu'][0]:.2f} | "
             f"{r['cached'][0] * 1000:.0f} / {r['cached'][1] * 1000:.0f} ms | "
