@@ -13,11 +13,13 @@ crosses the pipe, as tuples tagged by their first item:
     (the parent switches from the parse time limit to the per-element one).
 ``("semantics", dict)``
     the element table columns, spatial tree, georeferencing records and their
-    warnings. Computed while the kernel's threads work on the geometry (after
-    the iterator has started), so their cost hides behind the kernel's.
+    warnings. Sent by the *table reader*, a copy of this process forked after
+    parsing (:func:`fork_beside`), so they are computed on the other core
+    while the kernel works; where ``fork`` is missing, by this process once
+    the kernel's threads have started.
 ``("alignments", dict)``
-    first run only, after ``semantics``: alignment centre lines (see
-    :mod:`importers.ifc.alignment`).
+    first run only, after ``semantics``, also by the reader: alignment centre
+    lines (see :mod:`importers.ifc.alignment`).
 ``("alive",)``
     about once a second while the semantics are computed: not stalled.
 ``("chunk", dict)``
@@ -30,7 +32,9 @@ crosses the pipe, as tuples tagged by their first item:
     careful mode only: this element's geometry starts now. If the worker then
     stalls or dies, the parent knows which element to blame.
 ``("end", dict)``
-    failures (STEP id -> reason), element count, peak memory, CPU seconds.
+    failures (STEP id -> reason), element count, peak memory, CPU seconds,
+    how the table reader ended. Sent after the reader has exited, so the
+    parent never kills a worker whose reader is still sending.
 ``("extent", dict)``
     extent mode only: georeferencing records and a sample of placements.
 ``("error", message)``
