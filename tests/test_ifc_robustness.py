@@ -356,6 +356,40 @@ def test_a_lost_table_reader_costs_neither_geometry_nor_table(tmp_path, hook):
     assert not failures(layer)
 
 
+def test_a_damaged_message_on_the_pipe_is_a_lost_worker_not_a_traceback(tmp_path):
+    """The pipe is shared by the worker and its table reader; a writer that
+    dies mid-message leaves bytes that do not unpickle. The parent treats that
+    as a lost worker: the element is blamed, the rest loads."""
+    path, guids = _five_boxes(tmp_path)
+    layer = load(path, test_garble=[guids[1]])[0]
+    (msg,) = failures(layer)
+    assert guids[1] in msg and "damaged message" in msg
+    assert layer.info["elements_with_geometry"] == 4
+    assert sorted(map(str, layer.features.ids)) == sorted(guids)
+
+
+def test_the_heartbeat_stops_at_its_limit():
+    """A table reader stuck in native code with the GIL released must not keep
+    the import alive for ever: its beats stop, and the watchdog takes over."""
+    import time
+
+    from importers.ifc.worker import Worker
+
+    class Pipe:
+        def __init__(self) -> None:
+            self.sent: list[tuple] = []
+
+        def send(self, msg: tuple) -> None:
+            self.sent.append(msg)
+
+    pipe = Pipe()
+    worker = Worker(pipe, {"path": "x.ifc", "workdir": "."})
+    with worker.heartbeat(limit_s=0.25, every_s=0.05):
+        time.sleep(0.8)
+    beats = len(pipe.sent)
+    assert 2 <= beats <= 6  # ~5 in the first 0.25 s, none in the remaining 0.55 s
+
+
 def test_imports_take_the_spare_worker_and_leave_a_new_one(tmp_path):
     """Forking costs ~25 ms an import: a spare forked in the background after
     each import (and by warm_up) is what the next import uses."""

@@ -27,6 +27,10 @@ class OptionError(ValueError):
     """An import option with a wrong name, type or range."""
 
 
+#: The test-hook options (GlobalId lists), passed to the worker as they are.
+TEST_HOOKS = ("test_hang", "test_crash", "test_slow_booleans", "test_garble")
+
+
 @dataclass(frozen=True)
 class IfcOptions:
     """Everything that steers one IFC import.
@@ -65,6 +69,8 @@ class IfcOptions:
     test_crash: tuple[str, ...] = ()
     #: ... hang only while openings are being cut (a boolean explosion, A5)
     test_slow_booleans: tuple[str, ...] = ()
+    #: ... write a damaged message to the pipe (a writer that died mid-send)
+    test_garble: tuple[str, ...] = ()
 
     @classmethod
     def from_mapping(cls, options: dict[str, Any] | None) -> IfcOptions:
@@ -100,7 +106,7 @@ class IfcOptions:
             kw["max_restarts"] = _int(opts["max_restarts"], "max_restarts", 0, 1000)
         if opts.get("at") is not None:
             kw["at"] = _at(opts["at"])
-        for key in ("test_hang", "test_crash", "test_slow_booleans"):
+        for key in TEST_HOOKS:
             if key in opts:
                 value = opts[key]
                 kw[key] = (value,) if isinstance(value, str) else tuple(str(v) for v in value)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from importers.errors import ImportCancelled, ImportFailed
-from importers.ifc.options import IfcOptions
+from importers.ifc.options import TEST_HOOKS, IfcOptions
 from importers.ifc.payload import ChunkMerger, Payload
 
 POLL_SECONDS = 0.05
@@ -293,9 +293,7 @@ class Supervisor:
             "kernel": opts.kernel,
             "threads": opts.threads,
             "spaces": opts.spaces,
-            "test_hang": list(opts.test_hang),
-            "test_crash": list(opts.test_crash),
-            "test_slow_booleans": list(opts.test_slow_booleans),
+            **{hook: list(getattr(opts, hook)) for hook in TEST_HOOKS},
         }
         job.update(extra)
         return job
@@ -341,6 +339,10 @@ class Supervisor:
                 except (EOFError, OSError):
                     proc.join(5.0)
                     out.kind, out.message = "died", _describe_death(proc.exitcode)
+                    return out
+                except Exception as exc:  # a garbled message: a writer died mid-send
+                    out.kind = "died"
+                    out.message = f"sent a damaged message ({type(exc).__name__})"
                     return out
                 now = time.monotonic()
                 # Checked on every message too: a worker that streams results

@@ -75,10 +75,15 @@ from importers.errors import ImportFailed
 from importers.ifc import alignment, georef, selection, semantics
 from importers.ifc.geometry import Collector, box_mesh
 from importers.ifc.header import prepare_source
-from importers.ifc.options import FALLBACK_KERNEL
+from importers.ifc.options import FALLBACK_KERNEL, TEST_HOOKS
 
 PROGRESS_SECONDS = 0.1
 HEARTBEAT_SECONDS = 1.0
+#: Beats stop after this long: Python work that is still not done (a native call
+#: stuck with the GIL released, say) is then left to the parent's watchdog
+#: instead of keeping the import alive for ever. Reading the table of a million
+#: elements takes ~15 s, alignment curves have a 60 s budget.
+HEARTBEAT_LIMIT_S = 600.0
 #: Test-hook name (in ``test_hang`` / ``test_crash``) for "the first worker,
 #: after its meta record, before its semantics": the restart must still deliver them.
 FIRST_SEMANTICS_HOOK = "@first-semantics"
@@ -434,13 +439,15 @@ class Worker:
             _send(self.conn, ("alignments", lines))
 
     @contextlib.contextmanager
-    def heartbeat(self):
+    def heartbeat(self, limit_s: float = HEARTBEAT_LIMIT_S, every_s: float = HEARTBEAT_SECONDS):
         """Send ``alive`` about once a second while Python work runs, so the
-        parent's per-element watchdog does not mistake it for a stalled kernel."""
+        parent's per-element watchdog does not mistake it for a stalled kernel;
+        for ``limit_s`` at most."""
         stop = threading.Event()
+        until = time.monotonic() + limit_s
 
         def beat() -> None:
-            while not stop.wait(HEARTBEAT_SECONDS):
+            while not stop.wait(every_s) and time.monotonic() < until:
                 _send(self.conn, ("alive",))
 
         heart = threading.Thread(target=beat, name="heartbeat", daemon=True)
@@ -469,6 +476,8 @@ class Worker:
             time.sleep(3600)
         if guid in self.job.get("test_crash", ()):
             os.kill(os.getpid(), signal.SIGSEGV)
+        if guid in self.job.get("test_garble", ()):
+            self.conn.send_bytes(b"\x80\x05 not a pickle")
 
     def iterate(
         self,
@@ -500,7 +509,7 @@ class Worker:
         if it is None:
             raise ImportFailed(self.path, "no geometry kernel could be started")
         seen: set[int] = set()
-        hooks = any(self.job.get(k) for k in ("test_hang", "test_crash", "test_slow_booleans"))
+        hooks = any(self.job.get(k) for k in TEST_HOOKS)
         started = it.initialize()
         meanwhile()
         if started:
