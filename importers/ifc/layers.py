@@ -216,13 +216,11 @@ def _layer(
     kind = np.asarray(meta.get("kind") or ["body"] * n_all, dtype=object)[rows]
     status[kind == "none"] = "no 3D body"
     status[kind == "box"] = "bounding box"
-    fail_rows = [i for i, s in enumerate(steps.tolist()) if s in failures]
-    for i in fail_rows:
-        status[i] = "failed"
+    fail_rows = _rows_in(steps, failures)
+    status[fail_rows] = "failed"
     degraded = {int(k): str(v) for k, v in (meta.get("degraded") or {}).items()}
-    degraded_rows = [i for i, s in enumerate(steps.tolist()) if s in degraded]
-    for i in degraded_rows:
-        status[i] = "without openings"
+    degraded_rows = _rows_in(steps, degraded)
+    status[degraded_rows] = "without openings"
     attrs = {
         "predefined_type": col("predefined_type"),
         "storey": col("storey"),
@@ -257,7 +255,7 @@ def _layer(
     n_box = int((status == "bounding box").sum())
     if n_box:
         warn.append(f"{n_box} elements have only a bounding-box representation; drawn as boxes")
-    row_of = {int(s): i for i, s in enumerate(steps.tolist())}
+    row_of = dict(zip(steps.tolist(), range(n), strict=True))
     tree = tree_nodes(meta.get("tree") or {}, row_of, TreeNode) if meta.get("tree") else None
     info = {
         "schema": meta.get("schema"),
@@ -294,6 +292,14 @@ def _layer(
     )
     layer.details = Details(Path(path), steps, table)
     return layer
+
+
+def _rows_in(steps: np.ndarray, by_step: dict[int, str]) -> list[int]:
+    """Rows whose STEP id is a key of ``by_step`` (usually none: no Python loop then)."""
+    if not by_step:
+        return []
+    hit = np.isin(steps, np.fromiter(by_step, dtype=np.int64, count=len(by_step)))
+    return np.flatnonzero(hit).tolist()
 
 
 def _colors(
