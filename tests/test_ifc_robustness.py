@@ -425,3 +425,24 @@ def test_table_is_read_even_when_no_geometry_run_survives(tmp_path):
     assert sorted(map(str, layer.features.ids)) == sorted(guids)
     assert len(failures(layer)) == 5
     assert all("not computed" in m for m in failures(layer))
+
+
+def test_fork_beside_declines_beside_threads_and_reports_how_the_child_ended():
+    """The table reader is a fork: only safe while the worker has one thread.
+    Beside a thread it declines (the worker then reads the table itself)."""
+    import threading
+
+    from importers.ifc import worker
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert worker.fork_beside(lambda: None) is None
+    finally:
+        stop.set()
+        other.join()
+    if threading.active_count() > 1:
+        pytest.skip("this test process runs other threads; the fork path is covered above")
+    assert worker.wait_for(worker.fork_beside(lambda: None)) == "exit 0"
+    assert worker.wait_for(worker.fork_beside(lambda: 1 / 0)) == "exit 1"
