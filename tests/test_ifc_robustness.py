@@ -442,7 +442,22 @@ def test_fork_beside_declines_beside_threads_and_reports_how_the_child_ended():
     finally:
         stop.set()
         other.join()
-    if threading.active_count() > 1:
-        pytest.skip("this test process runs other threads; the fork path is covered above")
-    assert worker.wait_for(worker.fork_beside(lambda: None)) == "exit 0"
-    assert worker.wait_for(worker.fork_beside(lambda: 1 / 0)) == "exit 1"
+    # the fork itself, in a fresh single-threaded process (pytest's may run others)
+    import subprocess
+    import sys
+
+    probe = (
+        "from importers.ifc import worker as w\n"
+        "print(w.wait_for(w.fork_beside(lambda: None)), w.wait_for(w.fork_beside(lambda: 1 / 0)),"
+        " sep=',')\n"
+    )
+    root = str(Path(__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": root},
+    )
+    assert done.stdout.strip() == "exit 0,exit 1", done.stderr[-500:]
