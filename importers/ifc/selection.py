@@ -8,13 +8,15 @@ product first, and that decision sits on the import's critical path before
 the kernel starts: it must cost microseconds per product.
 
 :func:`select` does it in bulk: one ``is_a()`` per product, per-class facts
-(subtraction? space?) from the schema once per class, and the kind of each
-representation decided once per representation instance through positional
-``get_argument`` calls, not IfcOpenShell's name lookup (~8 us a call through
-``__getattr__``). :func:`classify` is the one-product form, for restarts.
+(subtraction? space?) from the schema once per class, and representation
+kinds read through positional ``get_argument`` calls (not IfcOpenShell's name
+lookup, ~8 us a call through ``__getattr__``) and decided once per
+(identifier, type) pair. :func:`classify` is the one-product form, for
+restarts and damaged instances.
 
-Stdlib only: ``bench/bench_ifc.py`` loads this file alone so that its raw loop
-computes geometry for the same elements without importing the importer.
+Needs only IfcOpenShell: ``bench/bench_ifc.py`` loads this file alone so that
+its raw loop computes geometry for the same elements without importing the
+importer.
 """
 
 from __future__ import annotations
@@ -145,8 +147,9 @@ class Selection:
         ]
 
 
-class _Schema:
-    """Per-class facts from the schema, computed once per class name."""
+class _ClassFacts:
+    """(subtraction?, space?) per class name, from the schema's supertype chain
+    once per class; from ``is_a`` on the product where the schema cannot say."""
 
     def __init__(self, f: Any) -> None:
         try:
@@ -155,22 +158,34 @@ class _Schema:
             self.schema = wrapper.schema_by_name(f.schema_identifier)
         except Exception:
             self.schema = None
-        self.lineages: dict[str, frozenset[str] | None] = {}
+        self.memo: dict[str, tuple[bool, bool]] = {}
 
-    def lineage(self, cls: str) -> frozenset[str] | None:
-        """The class and its supertypes; None when the schema cannot say."""
-        if cls not in self.lineages:
-            names: set[str] = set()
-            try:
-                decl = self.schema.declaration_by_name(cls)
-                while decl is not None and len(names) < 64:
-                    names.add(decl.name())
-                    decl = decl.supertype()
-                found: frozenset[str] | None = frozenset(names)
-            except Exception:
-                found = None
-            self.lineages[cls] = found
-        return self.lineages[cls]
+    def of(self, product: Any, cls: str) -> tuple[bool, bool]:
+        known = self.memo.get(cls)
+        if known is None:
+            line = self._lineage(cls)
+            if line is None:
+                known = _asked(product)
+            else:
+                known = (any(s in line for s in SUBTRACTIONS), "IfcSpace" in line)
+            self.memo[cls] = known
+        return known
+
+    def _lineage(self, cls: str) -> frozenset[str] | None:
+        names: set[str] = set()
+        try:
+            decl = self.schema.declaration_by_name(cls)
+            while decl is not None and len(names) < 64:
+                names.add(decl.name())
+                decl = decl.supertype()
+        except Exception:
+            return None
+        return frozenset(names)
+
+
+def _asked(product: Any) -> tuple[bool, bool]:
+    """(subtraction?, space?) of one product, asked through ``is_a``."""
+    return any(product.is_a(s) for s in SUBTRACTIONS), bool(product.is_a("IfcSpace"))
 
 
 # Positions fixed by the schemas (IfcProduct.Representation, IfcProductRepresentation.
@@ -205,26 +220,17 @@ def select(f: Any) -> Selection:
         products = f.by_type("IfcProduct")
     except RuntimeError:
         return Selection([], [], [])
-    facts = _Schema(f)
+    facts = _ClassFacts(f)
     fast = facts.schema is not None and _positions_hold(facts.schema)
     by_pair: dict[tuple[Any, Any], str] = {}  # (identifier, type) -> kind
     mapped: dict[int, str] = {}  # mapped IfcRepresentation id -> kind
-    skip_cls: dict[str, tuple[bool, bool]] = {}  # class -> (subtraction, space)
     rows: list[Any] = []
     kinds: list[str] = []
     is_space: list[bool] = []
     for p in products:
         try:
-            cls = p.is_a()
-            known = skip_cls.get(cls)
-            if known is None:
-                line = facts.lineage(cls)
-                if line is None:
-                    known = (any(p.is_a(s) for s in SUBTRACTIONS), bool(p.is_a("IfcSpace")))
-                else:
-                    known = (any(s in line for s in SUBTRACTIONS), "IfcSpace" in line)
-                skip_cls[cls] = known
-            if known[0]:
+            subtraction, space = facts.of(p, p.is_a())
+            if subtraction:
                 continue
             if fast:
                 shape = p.get_argument(6)
@@ -236,25 +242,18 @@ def select(f: Any) -> Selection:
                     continue
                 kind = classify(p)
         except (RuntimeError, ValueError, TypeError, IndexError, AttributeError):
-            slow = _one_row(p)
-            if slow is None:
+            # a damaged instance: the one-product rule, which tolerates it
+            try:
+                subtraction, space = _asked(p)
+                if subtraction or attr(p, "Representation") is None:
+                    continue
+                kind = classify(p)
+            except (RuntimeError, ValueError, TypeError, AttributeError):
                 continue
-            kind, known = slow
         rows.append(p)
         kinds.append(kind)
-        is_space.append(known[1])
+        is_space.append(space)
     return Selection(rows, kinds, is_space)
-
-
-def _one_row(p: Any) -> tuple[str, tuple[bool, bool]] | None:
-    """(kind, (subtraction, space)) of a product the fast path stumbled on;
-    None when it is not a row."""
-    try:
-        if any(p.is_a(s) for s in SUBTRACTIONS) or attr(p, "Representation") is None:
-            return None
-        return classify(p), (False, bool(p.is_a("IfcSpace")))
-    except (RuntimeError, ValueError, TypeError, AttributeError):
-        return None
 
 
 def _shape_kind(shape: Any, by_pair: dict[tuple[Any, Any], str], mapped: dict[int, str]) -> str:

@@ -120,7 +120,8 @@ def _send(conn: Any, msg: tuple) -> None:
 
 def fork_beside(work: Any) -> int | None:
     """Run ``work`` in a forked copy of this process; its pid, or None where
-    there is no ``fork`` (the caller then runs ``work`` itself).
+    there is no ``fork``, this process has other threads, or the fork fails
+    (the caller then runs ``work`` itself).
 
     The copy shares the parsed file (copy-on-write) and this process's pipe,
     so the table, tree and alignment lines are read on the second core while
