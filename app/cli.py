@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--output", type=Path, required=True)
     r.add_argument("--bookmark", help="camera bookmark name (default: overview)")
     r.add_argument("--size", type=_size, default=(1280, 720), help="WIDTHxHEIGHT (1280x720)")
+    _view_args(r)
     i = sub.add_parser("info", help="describe a scene or data file")
     i.add_argument("path", type=Path)
     i.add_argument("--json", action="store_true", help="machine-readable output")
@@ -111,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="also check frames of these tours (all tours when no name is given)",
     )
     c.add_argument("--tour-frames", type=int, default=3, help="frames per tour (3)")
+    c.add_argument("--time", type=_time, default=None, metavar="ISO",
+                   help="view time of the bookmark renders (recorded in the baseline "
+                   "manifest); default: the scene's [scene] time, else its data's start")
     c.add_argument(
         "--out",
         type=Path,
@@ -118,6 +122,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder for the report, failing renders and diffs (./citytwin-check)",
     )
     return p
+
+
+def _view_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--time", type=_time, default=None, metavar="ISO",
+        help="view time: ISO 8601 with offset, e.g. 2025-06-02T13:00+07:00, or 'now'. "
+        "Default: the scene file's [scene] time, else the start of its sensor data; "
+        "a render never reads the wall clock unless asked",
+    )
+    p.add_argument("--legend", action="store_true", help="draw the legends of every colour")
+    p.add_argument("--lang", choices=("en", "vi"), default=None,
+                   help="legend language (default: from LANG, else en)")
+
+
+def _time(text: str):
+    from twin.viewstate import parse_time
+
+    try:
+        return parse_time(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _language(choice: str | None) -> str:
+    if choice:
+        return choice
+    return "vi" if os.environ.get("LANG", "").lower().startswith("vi") else "en"
 
 
 def _fps(text: str) -> float:
@@ -200,20 +231,26 @@ def load_any(path: Path, at: tuple[float, ...] | None = None, crs: str = "EPSG:9
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from twin.render import render_image, save_png, use_offscreen_gl
+    from twin.render import OffscreenRenderer, save_png, use_offscreen_gl
+    from twin.viewstate import ViewState
 
     use_offscreen_gl()
     scene = load_any(args.scene, args.at, args.crs)
     if args.bookmark is not None:
         scene.bookmark(args.bookmark)  # fail before rendering if unknown
-    image = render_image(scene, args.size, args.bookmark)
+    state = ViewState(camera=args.bookmark, time=args.time, legend=args.legend)
+    with OffscreenRenderer(scene, args.size, time=args.time) as renderer:
+        renderer.view.annotations.language = _language(args.lang)
+        image = renderer.draw(state)
+        shown = renderer.sim.clock.time if renderer.sim is not None else None
     out = args.output
     if out.parent and not out.parent.exists():
         raise UserError(f"{out}: folder {out.parent} does not exist")
     tmp = out.with_name(f".{out.name}.tmp.png")
     save_png(image, tmp)
     os.replace(tmp, out)
-    print(f"wrote {out} ({args.size[0]}x{args.size[1]})")
+    at = f" at {shown.isoformat(timespec='minutes')}" if shown is not None else ""
+    print(f"wrote {out} ({args.size[0]}x{args.size[1]}){at}")
     return 0
 
 
@@ -355,7 +392,7 @@ def cmd_tour(args: argparse.Namespace) -> int:
     if not args.list and args.output is None and args.frames is None:
         raise UserError("give -o/--output VIDEO (and/or --frames DIR)")
     if args.output is not None:
-        from twin.video import VIDEO_SUFFIXES
+        from twin.render.video import VIDEO_SUFFIXES
 
         if args.output.suffix.lower() not in VIDEO_SUFFIXES:
             raise UserError(
@@ -397,7 +434,7 @@ def cmd_tour(args: argparse.Namespace) -> int:
 
 
 def _export(scene, tour, args: argparse.Namespace) -> int:
-    from twin.video import ExportInterrupted, export_tour
+    from twin.render.video import ExportInterrupted, export_tour
 
     bar = ProgressBar(f"tour {tour.name!r}")
     try:
@@ -463,6 +500,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         update=args.update,
         tours=tours,
         tour_frames=args.tour_frames,
+        when=args.time,
         progress=lambda done, total, _label: bar(done, total, time.perf_counter() - started, None),
     )
     for item in report.items:

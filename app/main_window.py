@@ -44,28 +44,20 @@ from app.panels.search import SearchPanel
 from app.panels.sensors import SensorsPanel
 from app.panels.timeline import TimelinePanel
 from app.preferences import Preferences, PreferencesDialog, language_choices
-from app.scalebar import ScaleBar
 from app.workers import ImportJob, ImportWorker
 from twin import project as projects
 from twin.layer import Layer
-from twin.measure import Measurement, measure
-from twin.render import Pick, SceneView, render_image, save_png
+from twin.measure import Measurement
+from twin.render import OffscreenRenderer, Pick, SceneView, save_png
+from twin.render.overlays import SimulationOverlay
 from twin.scene import Scene
+from twin.viewstate import ViewState
 
 log = logging.getLogger(__name__)
 CLICK_SLOP_PX = 4
 MAX_RECENT = 8
 HOVER_MS = 60
-FONT_CANDIDATES = (
-    Path(__file__).resolve().parents[1] / "assets" / "fonts" / "DejaVuSans.ttf",
-    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
-)
 PROJECT_FILTER = "CityTwin project (*.ctproj)"
-
-
-def label_font() -> str | None:
-    """A TTF with Vietnamese glyphs for labels in the 3D view (VTK's default lacks them)."""
-    return next((str(p) for p in FONT_CANDIDATES if p.exists()), None)
 
 
 def data_file_filter() -> str:
@@ -113,8 +105,7 @@ class MainWindow(Translatable, QMainWindow):
         self._closed = False
         #: anti-aliasing chosen for this GL (None until the window is first shown)
         self.render_quality: str | None = None
-        self._north_widget = None
-        self.scale_bar: ScaleBar | None = None
+        self.sim_overlay: SimulationOverlay | None = None
         self.resize(1400, 860)
         self.setAcceptDrops(True)
 
@@ -122,6 +113,7 @@ class MainWindow(Translatable, QMainWindow):
         # software-GL frame of the pilot scene costs 0.1-0.6 s of the GUI thread.
         self.plotter = QtInteractor(self, auto_update=False)
         self.setCentralWidget(self.plotter.interactor)
+        _one_render_per_paint(self.plotter)
         self.view = SceneView(scene, self.plotter, request_render=self.request_render)
         self.layers_panel = LayersPanel(self)
         self.inspector = InspectorPanel(self)
@@ -216,6 +208,7 @@ class MainWindow(Translatable, QMainWindow):
         self.inspector.show_feature(None, None)
         self._bind(scene)
         self._north_and_scale(self.north_action.isChecked())
+        self.set_legend(self.legend_action.isChecked())
         self.request_render()
 
     def _start_simulation(self, scene: Scene) -> None:
@@ -234,7 +227,7 @@ class MainWindow(Translatable, QMainWindow):
                     if feed.kind not in ("synthetic", "csv"):
                         feed.start()  # live feeds (MQTT, SensorThings) in their threads
                 with self.view.hold_render():
-                    sim.attach(self.view)
+                    self.sim_overlay = SimulationOverlay(self.view, sim)
                 self.sim = sim
             except Exception as exc:  # the viewer must open even if the simulation cannot
                 self.statusBar().showMessage(
@@ -247,6 +240,9 @@ class MainWindow(Translatable, QMainWindow):
         if self.sim is not None:
             self.timeline_panel.bind(None)
             self.sensors_panel.bind(None)
+            if self.sim_overlay is not None:
+                self.sim_overlay.close()
+                self.sim_overlay = None
             self.sim.close()
             self.sim = None
 
@@ -263,13 +259,7 @@ class MainWindow(Translatable, QMainWindow):
 
     def fly_to(self, local: np.ndarray, distance: float = 400.0) -> None:
         """Point the camera at a scene-local position, keeping the view direction."""
-        cam = self.plotter.camera
-        direction = np.asarray(cam.position) - np.asarray(cam.focal_point)
-        direction /= np.linalg.norm(direction) or 1.0
-        cam.focal_point = tuple(local)
-        cam.position = tuple(np.asarray(local) + direction * distance)
-        self.plotter.reset_camera_clipping_range()
-        self.request_render()
+        self.view.look_at(local, distance)
 
     def _update_title(self) -> None:
         where = self.project_path.name if self.project_path else self.scene.name
@@ -301,6 +291,7 @@ class MainWindow(Translatable, QMainWindow):
         self.xray_action = self._action(self._xray_current, "X", checkable=True)
         self.north_action = self._action(self._north_and_scale, "N", checkable=True)
         self.north_action.setChecked(True)
+        self.legend_action = self._action(self.set_legend, "L", checkable=True)
         self.preferences_action = self._action(
             self.ask_preferences, QKeySequence.StandardKey.Preferences
         )
@@ -353,6 +344,7 @@ class MainWindow(Translatable, QMainWindow):
             self.section_action,
             self.xray_action,
             self.north_action,
+            self.legend_action,
         ):
             tools.addAction(a)
         tools.addSeparator()
@@ -372,6 +364,7 @@ class MainWindow(Translatable, QMainWindow):
             self.section_action,
             self.xray_action,
             self.north_action,
+            self.legend_action,
             self.screenshot_action,
         ):
             bar.addSeparator() if a is None else bar.addAction(a)
@@ -401,9 +394,12 @@ class MainWindow(Translatable, QMainWindow):
             (self.section_action, tr("Section plane")),
             (self.xray_action, tr("X-ray selected layer")),
             (self.north_action, tr("North arrow and scale")),
+            (self.legend_action, tr("Legend")),
             (self.preferences_action, tr("Preferences…")),
         ):
             _label_action(action, text)
+        if not self._closed and self.view.annotations.legend_on:
+            self.set_legend(True)  # legends in the new language
         self.file_menu.setTitle(tr("&File"))
         self.recent_menu.setTitle(tr("Recent files"))
         self.view_menu.setTitle(tr("&View"))
@@ -584,32 +580,11 @@ class MainWindow(Translatable, QMainWindow):
         if layer is None:
             self.view.select(None)
             self.inspector.show_feature(None, None)
-            self.plotter.remove_actor(["selection_label", "selection_label-labels"], render=True)
+            self.view.annotations.clear_label()
             return
         self.view.select(layer, [row])
         self.inspector.show_feature(layer, row)
-        self._label_feature(layer, row)
-
-    def _label_feature(self, layer: Layer, row: int) -> None:
-        name = str(layer.features.names[row] or layer.features.ids[row])
-        b = layer.features.bounds[row]
-        if not np.all(np.isfinite(b)):
-            return
-        point = np.array([[(b[0] + b[1]) / 2, (b[2] + b[3]) / 2, b[5] + 2.0]])
-        self.plotter.add_point_labels(
-            point,
-            [name],
-            name="selection_label",
-            font_file=label_font(),
-            font_size=16,
-            text_color="black",
-            shape_color="#fff8c0",
-            shape_opacity=0.85,
-            show_points=False,
-            always_visible=True,
-            reset_camera=False,
-            render=True,
-        )
+        self.view.annotations.label_feature(layer, row)
 
     def attribute(self, key: str) -> str | None:
         """The inspector's displayed value for ``key`` (used by tests and copy)."""
@@ -631,9 +606,7 @@ class MainWindow(Translatable, QMainWindow):
     def set_measuring(self, on: bool) -> None:
         self._measure_points = []
         if not on:
-            self.plotter.remove_actor(
-                ["measure_line", "measure_label", "measure_label-labels"], render=True
-            )
+            self.view.annotations.clear_measurement()
         else:
             self.statusBar().showMessage(tr("Measure: click two points"))
 
@@ -652,47 +625,17 @@ class MainWindow(Translatable, QMainWindow):
 
     def show_measurement(self, a: np.ndarray, b: np.ndarray) -> Measurement:
         """Draw the segment a→b (world) and report distance and height difference."""
-        m = measure(a, b)
+        m = self.view.annotations.show_measurement(a, b)
         self.last_measurement = m
-        la, lb = self.scene.to_local(a), self.scene.to_local(b)
-        self.plotter.add_lines(np.array([la, lb]), color="#d62728", width=3, name="measure_line")
-        text = m.text()
-        self.plotter.add_point_labels(
-            ((la + lb) / 2)[None, :],
-            [text],
-            name="measure_label",
-            font_file=label_font(),
-            font_size=14,
-            show_points=False,
-            always_visible=True,
-            reset_camera=False,
-            render=True,
-        )
-        self.statusBar().showMessage(text)
+        self.statusBar().showMessage(m.text())
         return m
 
     def set_section(self, on: bool) -> None:
         """A movable section plane (horizontal first: a plan cut through storeys)."""
-        if not on:
-            self.plotter.clear_plane_widgets()
-            self.view.clear_section()
-            return
-        bounds = self.scene.local_bounds()
-        if bounds is None:
-            return
-        origin = [
-            (bounds[0] + bounds[1]) / 2,
-            (bounds[2] + bounds[3]) / 2,
-            bounds[4] + 0.5 * (bounds[5] - bounds[4]),
-        ]
-        self.plotter.add_plane_widget(
-            lambda normal, origin: self.view.set_section(origin, normal),
-            normal="z",
-            origin=origin,
-            bounds=bounds,
-            outline_translation=False,
-        )
-        self.view.set_section(origin, (0, 0, 1))
+        if on:
+            self.view.show_section_widget()
+        else:
+            self.view.hide_section_widget()
 
     def _xray_current(self, on: bool) -> None:
         layer = self.layers_panel.current_layer() or (
@@ -704,25 +647,60 @@ class MainWindow(Translatable, QMainWindow):
 
     def _north_and_scale(self, on: bool) -> None:
         """North arrow (scene +Y is grid north) and a metric scale bar at the focus."""
-        if self._north_widget is not None:
-            self._north_widget.EnabledOff()
-            self._north_widget = None
-        if self.scale_bar is not None:
-            self.scale_bar.remove()
-            self.scale_bar = None
-        if on:
-            self._north_widget = self.plotter.add_north_arrow_widget(viewport=(0.0, 0.0, 0.1, 0.15))
-            self.scale_bar = ScaleBar(self.plotter.renderer)
         if not self._closed:
-            self.request_render()
+            self.view.annotations.set_north_and_scale(on)
+
+    def set_legend(self, on: bool) -> None:
+        """Legends of every colour mapping in the view (View → Legend)."""
+        if not self._closed:
+            self.view.annotations.language = i18n.current()
+            self.view.annotations.set_legend(on)
+
+    @property
+    def scale_bar(self):
+        return self.view.annotations.scale_bar
+
+    def view_state(self) -> ViewState:
+        """What the window shows, as a state the offscreen renderer can draw."""
+        ann = self.view.annotations
+        selection = None
+        if self.view.selection is not None:
+            layer, rows = self.view.selection
+            selection = (layer.name, tuple(int(r) for r in rows))
+        measurement = None
+        if ann.measurement is not None:
+            measurement = (np.asarray(ann.measurement.a), np.asarray(ann.measurement.b))
+        return ViewState(
+            camera=self.view.current_bookmark("export"),
+            time=self.sim.clock.time if self.sim is not None else None,
+            selection=selection,
+            measurement=measurement,
+            north_arrow=ann.north is not None,
+            scale_bar=ann.scale_bar is not None,
+            legend=ann.legend_on,
+        )
+
+    def render_view(self, size: tuple[int, int]) -> np.ndarray:
+        """The window's view rendered offscreen at ``size`` (not scaled up): the
+        same camera, clock, overlays and annotations. A narrower picture than
+        the window widens the view angle so the window's content stays framed."""
+        state = self.view_state()
+        width, height = self.plotter.window_size
+        cam = state.camera
+        ratio = (width / max(height, 1)) / (size[0] / size[1])
+        if ratio > 1.0 and cam is not None:
+            half = np.radians(cam.view_angle) / 2
+            angle = float(np.degrees(2 * np.arctan(np.tan(half) * ratio)))
+            state.camera = replace(cam, view_angle=min(angle, 170.0))
+        with OffscreenRenderer(self.scene, size, simulation=self.sim) as renderer:
+            renderer.view.annotations.language = self.view.annotations.language
+            image = renderer.draw(state)
+        self.request_render()
+        return image
 
     def export_screenshot(self, path: Path, size: tuple[int, int]) -> Path:
-        """Re-render the current view offscreen at ``size`` and write a PNG."""
-        camera = self.view.current_bookmark("export")
-        image = render_image(self.scene, size=size, bookmark=camera)
-        save_png(image, path)
-        if self.view.selection is not None:  # the offscreen view rewrote the colour arrays
-            self.view.select(*self.view.selection)
+        """Write what the window shows, at ``size``, as a PNG."""
+        save_png(self.render_view(size), path)
         return Path(path)
 
     def ask_screenshot(self) -> None:
@@ -1004,6 +982,29 @@ class MainWindow(Translatable, QMainWindow):
             self.view.close()
             self.plotter.close()
         super().closeEvent(event)
+
+
+def _one_render_per_paint(plotter) -> None:
+    """Every VTK render of the window happens in the widget's paint.
+
+    VTK's interactor styles render at once on each mouse step, and the frame
+    they finish schedules a repaint, which renders again: two renders per step.
+    With the interactor's own rendering off, its render requests become
+    repaint requests, and the paint renders once."""
+    widget = plotter.interactor
+    iren = widget.GetRenderWindow().GetInteractor()
+    ren_win = widget.GetRenderWindow()
+    if iren is None:
+        return
+    iren.EnableRenderOff()
+
+    def on_render(*_: object) -> None:
+        if getattr(widget, "_in_paint", False):
+            ren_win.Render()
+        else:
+            widget.update()
+
+    iren.AddObserver("RenderEvent", on_render)
 
 
 def _label_action(action: QAction, text: str) -> None:

@@ -28,10 +28,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.i18n import Translatable, tr
+from twin.render.captions import Caption
+from twin.render.tourstate import apply_state, layer_visibility, restore_visibility
 from twin.scene import Bookmark
 from twin.scenefile import SceneFileError
 from twin.tour import Tour, TourState, recorded_keyframe, scene_tours, tour_to_toml
-from twin.video import Caption, apply_state, layer_visibility, restore_visibility
 
 SLIDER_STEPS = 1000
 FRAME_MS = 33  # ~30 Hz; on a software renderer frames are dropped, time stays real
@@ -295,7 +296,7 @@ class TourPanel(Translatable, QDockWidget):
                 restore_visibility(self.scene, self._saved_visibility, tour.path.layers)
             if self._saved_camera is not None:
                 self.view.apply_bookmark(self._saved_camera)
-            self.plotter.render()
+            self.view.request_frame()
         self._saved_camera = None
         self._saved_visibility = None
         self._active = None
@@ -332,10 +333,13 @@ class TourPanel(Translatable, QDockWidget):
         if tour is None or self._closed():
             return
         if self._caption is None:
-            self._caption = Caption(self.plotter.renderer, bottom_px=CAPTION_BOTTOM_PX)
+            self._caption = self.view.annotations.caption(bottom_px=CAPTION_BOTTOM_PX)
         state = tour.sample(t)
+        sim = getattr(self.main_window, "sim", None)
+        if state.scene_time is not None and sim is not None:
+            sim.clock.set_time(state.scene_time)  # sensors, plans and the timeline follow
         apply_state(self.view, state, self._saved_visibility, self._caption)
-        self.plotter.render()
+        self.view.request_frame()
         self._last = state
         self._set_slider(t)
         self._update_labels()

@@ -87,7 +87,7 @@ def bench_recolour(n_cells: int = 1_000_000, n_sensors: int = 10_000, runs: int 
         if i >= 2:
             total.append((t2 - t0) * 1000)
             gather.append((t2 - t1) * 1000)
-    ok = np.array_equal(layer.mesh.cell_data["rgb"], rgb[feature])
+    ok = np.array_equal(view.cell_colors(layer), rgb[feature])
     view.close()
     plotter.close()
     return {"cells": n_cells, "sensors": n_sensors, "total_min": min(total),

@@ -46,7 +46,7 @@ def windows(times: np.ndarray, count: int, length: int) -> np.ndarray:
 
 
 def one_round(scene, tour, times, size, fps, msaa, folder: Path) -> dict:
-    from twin.video import encode_frames, export_tour
+    from twin.render.video import encode_frames, export_tour
 
     frames: list[np.ndarray] = []
     render_only = export_tour(
@@ -94,8 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     size = (w, h)
 
     import importers
+    from twin.render.offscreen import FrameRenderer
+    from twin.render.video import export_tour
     from twin.tour import scene_tours
-    from twin.video import FrameRenderer, export_tour
 
     scene_path = args.scene
     if not scene_path.exists():

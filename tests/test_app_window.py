@@ -325,12 +325,13 @@ def test_timeline_moves_planned_projects_and_sensor_values(qtbot, main_window):
     panel.slider.setValue(0)
     assert sim.plan_summary()[name]["planned"] > 0
     start_text = panel.plan_label.text()
-    colors_start = np.array(layer.mesh.cell_data["rgb"])
+    outline = f"status:{id(layer)}"  # planned projects: outlined, in the user's colours
+    assert outline in main_window.view.overlay_actors
     panel.slider.setValue(panel.slider.maximum())
     assert sim.plan_summary()[name]["built"] == len(layer.features)
     assert panel.plan_label.text() != start_text
     assert panel.time_label.text().startswith(f"{sim.clock.end:%Y-%m-%d}")
-    assert np.any(np.array(layer.mesh.cell_data["rgb"]) != colors_start)
+    assert outline not in main_window.view.overlay_actors  # built: no status left
 
     sensors = main_window.sensors_panel
     panel.set_fraction(0.0001)

@@ -155,7 +155,7 @@ def test_driver_like_differences_pass(baseline):
     """Edge anti-aliasing differs between Mesa and GPU drivers; turning MSAA off
     changes every silhouette pixel in the same way and must still pass."""
     import importers
-    from twin.video import FrameRenderer
+    from twin.render.offscreen import FrameRenderer
 
     scene = importers.open_scene(write_scene(baseline.parent / "aa"))
     with FrameRenderer(scene, (320, 180), captions=False) as r:

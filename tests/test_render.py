@@ -64,24 +64,24 @@ def test_clicking_a_known_pixel_picks_that_building(vnu_scene, plotter, name):
 def test_selection_recolours_only_that_feature(vnu_scene, plotter):
     view = SceneView(vnu_scene, plotter)
     layer = vnu_scene.layers[0]
-    before = layer.mesh.cell_data["rgb"].copy()
+    before = view.cell_colors(layer).copy()
     view.select(layer, [5])
-    after = layer.mesh.cell_data["rgb"]
+    after = view.cell_colors(layer)
     changed = np.any(before != after, axis=1)
     assert np.array_equal(changed, layer.cell_features == 5)
     view.select(None)
-    assert np.array_equal(layer.mesh.cell_data["rgb"], before)
+    assert np.array_equal(view.cell_colors(layer), before)
 
 
 def test_style_by_attribute_changes_colours_in_place(vnu_scene, plotter):
     view = SceneView(vnu_scene, plotter)
     layer = vnu_scene.layers[0]
-    array_before = layer.mesh.cell_data["rgb"]
+    array_before = view.cell_colors(layer)
     vnu_scene.restyle(layer, mode="solid", color=(10, 200, 30))
     try:
-        assert np.all(layer.mesh.cell_data["rgb"] == (10, 200, 30))
+        assert np.all(view.cell_colors(layer) == (10, 200, 30))
         assert view.actors[layer] is not None
-        assert layer.mesh.cell_data["rgb"].shape == array_before.shape
+        assert view.cell_colors(layer).shape == array_before.shape
     finally:
         vnu_scene.restyle(layer, mode="class")
 

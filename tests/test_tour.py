@@ -408,7 +408,7 @@ def _png_hashes(folder: Path) -> list[str]:
 
 @render
 def test_same_scene_and_tour_give_the_same_frames(vnu, tmp_path):
-    from twin.video import export_tour, read_video
+    from twin.render.video import export_tour, read_video
 
     scene, tour = vnu
     times = [1.0, 9.5, 19.0, 30.0]  # overview, NW orbit, street descent, east view
@@ -433,7 +433,7 @@ def test_same_scene_and_tour_give_the_same_frames(vnu, tmp_path):
 @render
 def test_frames_show_the_tour_state_and_restore_the_scene(vnu, tmp_path):
     from twin.imagecompare import read_png
-    from twin.video import export_tour
+    from twin.render.video import export_tour
 
     scene, tour = vnu
     seen = []
@@ -458,7 +458,7 @@ def test_frames_show_the_tour_state_and_restore_the_scene(vnu, tmp_path):
 
 @render
 def test_tour_changes_only_the_layers_it_names(vnu):
-    from twin.video import FrameRenderer
+    from twin.render.offscreen import FrameRenderer
 
     scene, _ = vnu
     layer = scene.layers[0]
@@ -481,7 +481,8 @@ def test_tour_changes_only_the_layers_it_names(vnu):
 
 @render
 def test_captions_draw_vietnamese_diacritics(vnu):
-    from twin.video import FrameRenderer, font_file
+    from twin.render.captions import font_file
+    from twin.render.offscreen import FrameRenderer
 
     scene, tour = vnu
     assert font_file() == ROOT / "assets" / "fonts" / "DejaVuSans.ttf"
@@ -503,7 +504,7 @@ def _leftovers(folder: Path) -> list[str]:
 @render
 @pytest.mark.parametrize("keep", [True, False])
 def test_ctrl_c_leaves_a_playable_video_or_none(vnu, tmp_path, keep):
-    from twin.video import ExportInterrupted, export_tour, read_video
+    from twin.render.video import ExportInterrupted, export_tour, read_video
 
     scene, tour = vnu
     out = tmp_path / "tour.mp4"
@@ -527,7 +528,7 @@ def test_ctrl_c_leaves_a_playable_video_or_none(vnu, tmp_path, keep):
 
 @render
 def test_ctrl_c_on_the_real_cli_keeps_a_playable_file(tmp_path):
-    from twin.video import read_video
+    from twin.render.video import read_video
 
     out = tmp_path / "tour.mp4"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -589,7 +590,7 @@ def test_cli_rejects_bad_tour_requests(tmp_path):
 @render
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root ignores permissions")
 def test_export_to_a_read_only_folder_fails_cleanly(vnu, tmp_path):
-    from twin.video import export_tour
+    from twin.render.video import export_tour
 
     scene, tour = vnu
     folder = tmp_path / "ro"

@@ -118,7 +118,7 @@ def test_layer_opacity_multiplies_cell_opacity(plotter):
     xray = centre(shot(view))
     # the opaque box turns see-through too: the wall's green comes through
     assert xray[1] > full[1] + 20, (full, xray)
-    assert layer.mesh.cell_data[COLOR_ARRAY].shape[1] == 4
+    assert view.cell_colors(layer).shape[1] == 4
     view.close()
 
 
@@ -127,7 +127,7 @@ def test_opaque_layers_keep_rgb_and_the_opaque_pass(plotter):
     for scene, layer in scenes:
         view = SceneView(scene, plotter, ground=False)
         try:
-            assert layer.mesh.cell_data[COLOR_ARRAY].shape == (layer.mesh.n_cells, 3)
+            assert view.cell_colors(layer).shape == (layer.mesh.n_cells, 3)
             assert not view.actors[layer].HasTranslucentPolygonalGeometry()
             assert not plotter.renderer.GetUseDepthPeeling()
         finally:
@@ -139,9 +139,9 @@ def test_style_switch_turns_see_through_cells_on_and_off(plotter):
     scene, layer = pane_scene(0.5, mode="class")
     view = SceneView(scene, plotter, ground=False)
     view.apply_bookmark("axis")
-    assert layer.mesh.cell_data[COLOR_ARRAY].shape[1] == 3
+    assert view.cell_colors(layer).shape[1] == 3
     scene.restyle(layer, mode="native")
-    rgba = layer.mesh.cell_data[COLOR_ARRAY]
+    rgba = view.cell_colors(layer)
     assert rgba.shape[1] == 4
     assert view.actors[layer].HasTranslucentPolygonalGeometry()
     assert plotter.renderer.GetUseDepthPeeling()
@@ -153,7 +153,7 @@ def test_style_switch_turns_see_through_cells_on_and_off(plotter):
     # depth peeling into a multisampled framebuffer draws nothing: MSAA went off
     assert plotter.render_window.GetMultiSamples() == 0
     scene.restyle(layer, mode="class")
-    assert layer.mesh.cell_data[COLOR_ARRAY].shape[1] == 3
+    assert view.cell_colors(layer).shape[1] == 3
     assert not view.actors[layer].HasTranslucentPolygonalGeometry()
     assert not plotter.renderer.GetUseDepthPeeling()
     view.close()
@@ -167,7 +167,7 @@ def test_selection_overlays_and_hidden_cells_keep_the_alpha(plotter):
     alpha = round(0.2 * 255)
 
     view.select(layer, [PANE])  # a selected pane reads as selected, still see-through
-    rgba = layer.mesh.cell_data[COLOR_ARRAY]
+    rgba = view.cell_colors(layer)
     assert np.all(rgba[pane, :3] == HIGHLIGHT_RGB)
     assert np.all(rgba[pane, 3] == HIGHLIGHT_MIN_ALPHA)
     view.select(None)
@@ -225,7 +225,7 @@ def _glass_against_opaque(scene: Scene, layer: Layer, row: int, plotter, bookmar
     rows, cols = _window_patch(view, layer, row)
     opacity = layer.mesh.cell_data.pop(NATIVE_OPACITY_ARRAY)
     scene.restyle(layer)  # same style, now without see-through cells
-    assert layer.mesh.cell_data[COLOR_ARRAY].shape[1] == 3
+    assert view.cell_colors(layer).shape[1] == 3
     opaque = shot(view)
     layer.mesh.cell_data[NATIVE_OPACITY_ARRAY] = opacity
     view.close()

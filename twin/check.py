@@ -24,6 +24,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -120,6 +121,7 @@ def check_scene(
     update: bool = False,
     tours: Sequence[Tour] = (),
     tour_frames: int = DEFAULT_TOUR_FRAMES,
+    when: datetime | None = None,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> CheckReport:
     """Render and compare; see the module docstring.
@@ -133,15 +135,19 @@ def check_scene(
     tolerance : allowed fraction of differing 4x4 blocks (0..1).
     update : write every render as the new baseline instead of comparing.
     tours : tours whose frames to check too, ``tour_frames`` each.
+    when : view time of the bookmark renders (default: the manifest's, else the
+        scene's own default time); tour frames follow their keyframes' scene time.
     progress : called with (done, total, label) after each image.
     """
-    from twin.video import FrameRenderer
+    from twin.render.offscreen import FrameRenderer
 
     started = time.perf_counter()
     baseline_dir, out_dir = Path(baseline_dir), Path(out_dir)
     manifest = read_manifest(baseline_dir)
     if size is None:
         size = tuple(manifest.get("size", DEFAULT_SIZE))  # type: ignore[assignment]
+    if when is None and manifest.get("time") and not update:
+        when = datetime.fromisoformat(manifest["time"])
     size = (int(size[0]), int(size[1]))
     if update:
         baseline_dir.mkdir(parents=True, exist_ok=True)
@@ -171,7 +177,8 @@ def check_scene(
             )
 
     items: list[CheckItem] = []
-    with FrameRenderer(scene, size) as renderer:
+    with FrameRenderer(scene, size, time=when) as renderer:
+        shown_time = renderer.sim.clock.time if renderer.sim is not None else None
         gl = renderer.renderer_info()
         for i, (label, name, draw) in enumerate(jobs):
             image = draw(renderer)
@@ -193,6 +200,7 @@ def check_scene(
             "renderer": gl,
             "vtk": _vtk_version(),
             "scene": scene.name,
+            "time": shown_time.isoformat() if shown_time is not None else None,
             "images": {item.file: item.label for item in items},
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }

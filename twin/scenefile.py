@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import tomllib
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,8 @@ class SceneSpec:
     crs: str
     origin: tuple[float, float, float]
     default_height: float = 9.0
+    #: the view time of renders without ``--time`` (aware datetime), or None
+    time: datetime | None = None
     layers: list[LayerSpec] = field(default_factory=list)
     bookmarks: list[Bookmark] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -236,6 +239,8 @@ def parse_scene(text: str, path: Path | str) -> SceneSpec:
     )
     if spec.default_height <= 0:
         raise scene.fail("default_height", f"must be positive, got {spec.default_height}")
+    if "time" in scene.table:
+        spec.time = _aware_time(scene, "time")
     scene.get("description", str, "")
     scene.check_unknown()
     for i, table in enumerate(_table_list(top, "layers")):
@@ -252,6 +257,19 @@ def parse_scene(text: str, path: Path | str) -> SceneSpec:
             spec.extra[key] = top.get(key, (list, dict))
     top.check_unknown()
     return spec
+
+
+def _aware_time(r: _Reader, name: str) -> datetime:
+    """A date-time with a UTC offset: a TOML offset date-time or an ISO string."""
+    value = r.get(name, (datetime, str))
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise r.fail(name, f"not an ISO 8601 date-time: {value!r}") from None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise r.fail(name, "needs a UTC offset, e.g. 2025-06-02T09:00:00+07:00")
+    return value
 
 
 def _table_list(r: _Reader, name: str) -> list[dict[str, Any]]:

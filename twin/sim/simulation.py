@@ -1,12 +1,16 @@
-"""Scene + Clock + Store + feeds + overlays, wired for a :class:`SceneView`.
+"""Scene + Clock + Store + feeds + overlay data: everything time-dependent.
 
 This is the one object the GUI, the tour exporter and tests use::
 
     sim = Simulation.from_scene(scene)      # sensors, feeds, plans of scene.spec
     sim.start()                             # feeds run in their own threads
-    sim.attach(view)                        # glyphs, heat map, water sheet, colours
-    sim.clock.set_time(t)                   # -> sim.update() redraws
+    sim.clock.set_time(t)                   # -> sim.update() -> events.updated
     sim.values, sim.levels, sim.alerts.alerts, sim.legends, sim.flood_counts
+
+It holds numpy arrays and announces changes; it never draws. The render
+package (:class:`twin.render.overlays.SimulationOverlay`) listens to
+``events.updated`` and turns the arrays into glyphs, the heat map, the water
+sheet and status outlines, in the window and offscreen alike.
 
 Updates are cheap numpy work (values-at-t is one grouped SQLite query; colours
 are gathers into existing arrays), so the app may call :meth:`update` from its
@@ -21,6 +25,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+from psygnal import Signal, SignalGroup
 
 from twin.scene import Scene
 from twin.sim.clock import ICT, Clock, from_ms, to_ms
@@ -29,7 +34,6 @@ from twin.sim.feeds.base import Feed
 from twin.sim.feeds.synthetic import SyntheticFeed
 from twin.sim.overlays.alerts import AlertMonitor
 from twin.sim.overlays.flood import FloodModel, river_points
-from twin.sim.overlays.glyphs import GlyphOverlay
 from twin.sim.overlays.heatmap import HeatMap
 from twin.sim.overlays.planned import (
     CONSTRUCTION,
@@ -39,14 +43,28 @@ from twin.sim.overlays.planned import (
     PlanItem,
     layer_plan,
     parse_plans,
-    plan_colors,
 )
 from twin.sim.overlays.thematic import Legend, ThematicOverlay
 from twin.sim.sensors import SensorSet, parse_sensors, resolve_sensors
 from twin.sim.store import HistoryStore
 
 log = logging.getLogger(__name__)
-ALERT_RGB = {1: np.array((250, 170, 30), np.uint8), 2: np.array((230, 30, 30), np.uint8)}
+
+#: Feature status codes, in rising precedence: a feature shows the highest one it
+#: has, as a coloured outline (the fill is always the user's "Colour by").
+STATUS_NONE, STATUS_PLANNED, STATUS_CONSTRUCTION, STATUS_FLOODED, STATUS_WARNING, \
+    STATUS_ALARM = range(6)
+STATUS_RGB = np.array(
+    [(0, 0, 0), (120, 190, 255), (255, 140, 0), (20, 90, 230), (250, 170, 30), (230, 30, 30)],
+    dtype=np.uint8,
+)
+
+
+class SimulationEvents(SignalGroup):
+    """What the render package listens to; the simulation never knows who listens."""
+
+    #: values, levels, plan states, flood and thematic colours were recomputed
+    updated = Signal()
 
 
 @dataclass
@@ -87,12 +105,15 @@ class Simulation:
         self.flood_counts: dict[str, int] = {}
         self.flood: FloodModel | None = None
         self.heatmap: HeatMap | None = None
-        self.glyphs: GlyphOverlay | None = None
-        self.view = None
+        self.events = SimulationEvents()
+        self._bound = False
+        self._was_visible: dict[str, bool] = {}
         self._hidden_by_plan: dict[str, np.ndarray] = {}
         bounds = scene.local_bounds(visible_only=False)
         if bounds is not None and self.options.flood:
             self._make_flood(bounds)
+        if self.options.glyphs or self.options.heatmap_kind:
+            self.make_heatmap()
         self.clock.events.time_changed.connect(self._on_time)
 
     # -- construction ------------------------------------------------------------------
@@ -153,55 +174,57 @@ class Simulation:
         for feed in self.feeds:
             feed.stop(timeout=2.0)
         self.clock.events.time_changed.disconnect(self._on_time)
-        self.detach()
+        self.release_scene()
         self.store.close()
 
     def feed_reports(self) -> list[dict]:
         return [f.report() for f in self.feeds]
 
-    # -- view ----------------------------------------------------------------------------
-    def attach(self, view) -> None:
-        """Create overlay actors in ``view`` and follow the clock."""
-        self.view = view
+    # -- the scene -----------------------------------------------------------------------
+    def bind_scene(self) -> None:
+        """Let the clock drive the scene: planned projects' layers become visible
+        (the clock decides which of their features stand) and removed features
+        are hidden. :meth:`release_scene` puts the user's visibility back."""
+        if self._bound:
+            return
+        self._bound = True
         if self.options.planned:
-            # planned projects are hidden without a clock (they are not built yet);
-            # detach() puts the user's visibility back
             self._was_visible = {name: self.scene.layer(name).visible for name in self.plans}
             for name in self.plans:
                 self.scene.set_visible(self.scene.layer(name), True)
-        bounds = self.scene.local_bounds(visible_only=False)
-        opts = self.options
-        if opts.glyphs and len(self.sensors):
-            self.glyphs = GlyphOverlay(self.sensors, base_size=opts.glyph_size)
-            for kind, actor in self.glyphs.actors.items():
-                view.add_overlay_actor(f"glyphs:{kind}", actor)
-        if bounds is not None and opts.heatmap_kind and \
-                self.sensors.of_kind(opts.heatmap_kind).size:
-            rows = self.sensors.of_kind(opts.heatmap_kind)
-            self.heatmap = HeatMap(bounds, unit=str(self.sensors.units[rows[0]]),
-                                   title=opts.heatmap_kind)
-            view.add_overlay_actor("heatmap", self.heatmap.mesh, scalars="rgb", rgb=True,
-                                   opacity=opts.heatmap_opacity, show_scalar_bar=False,
-                                   lighting=False)
-            self.legends["heatmap"] = self.heatmap.legend
         self.update()
 
-    def detach(self) -> None:
-        if self.view is None:
+    def release_scene(self) -> None:
+        if not self._bound:
             return
-        for name in list(self.view.overlay_actors):
-            self.view.remove_overlay_actor(name)
-        for layer in self.scene.layers:
-            self.view.set_feature_colors(layer, None)
+        self._bound = False
         for name, hide in self._hidden_by_plan.items():
-            if hide.any():
+            if hide.any() and _has_layer(self.scene, name):
                 self.scene.set_feature_visibility(self.scene.layer(name), np.flatnonzero(hide),
                                                   True)
         self._hidden_by_plan = {}
-        for name, visible in getattr(self, "_was_visible", {}).items():
-            self.scene.set_visible(self.scene.layer(name), visible)
+        for name, visible in self._was_visible.items():
+            if _has_layer(self.scene, name):
+                self.scene.set_visible(self.scene.layer(name), visible)
         self._was_visible = {}
-        self.view = None
+
+    @property
+    def heatmap_rows(self) -> np.ndarray:
+        """Sensor rows the heat map interpolates (empty when it is off)."""
+        kind = self.options.heatmap_kind
+        return self.sensors.of_kind(kind) if kind else np.empty(0, dtype=np.intp)
+
+    def make_heatmap(self) -> HeatMap | None:
+        """The heat-map grid over the scene (None: off, or no sensor of its kind)."""
+        rows = self.heatmap_rows
+        bounds = self.scene.local_bounds(visible_only=False)
+        if bounds is None or rows.size == 0:
+            return None
+        heatmap = HeatMap(bounds, unit=str(self.sensors.units[rows[0]]),
+                          title=str(self.options.heatmap_kind))
+        self.heatmap = heatmap
+        self.legends["heatmap"] = heatmap.legend
+        return heatmap
 
     def _make_flood(self, bounds) -> None:
         rows = self.sensors.of_kind("water_level")
@@ -231,7 +254,7 @@ class Simulation:
     def set_flood_level(self, level: float | None) -> None:
         """Slider: force the water level (m above datum); None follows the sensor."""
         self.flood_level_override = level
-        if self.flood is None and self.view is not None and level is not None:
+        if self.flood is None and level is not None:
             bounds = self.scene.local_bounds(visible_only=False)
             if bounds is not None:
                 self._make_flood(bounds)
@@ -249,7 +272,8 @@ class Simulation:
 
     # -- the update --------------------------------------------------------------------
     def update(self, render: bool = True) -> None:
-        """Read values at the clock time, raise alerts, refresh every overlay."""
+        """Read values at the clock time, raise alerts, refresh every overlay's
+        data, then announce it (``render=False``: recompute without announcing)."""
         t, t_ms = self.clock.time, self.clock.ms
         try:
             self.values = self.store.values_at(t_ms)
@@ -262,28 +286,19 @@ class Simulation:
             self.plan_states[name] = lp.states(t_ms)
         if self.flood is not None:
             self.flood.set_level(self.flood_level())
-        view = self.view
-        if view is None:
-            self._count_flooded()
-            return
-        if self.glyphs is not None:
-            self.glyphs.update(self.values, self.levels)
         if self.heatmap is not None:
-            rows = self.sensors.of_kind(self.options.heatmap_kind)
+            rows = self.heatmap_rows
             self.heatmap.update(self.sensors.positions[rows, :2], self.values[rows])
-            actor = view.overlay_actors.get("heatmap")
-            if actor is not None:  # no data at this time: no sheet, rather than a grey one
-                actor.SetVisibility(bool(np.isfinite(self.values[rows]).any()))
-        if self.flood is not None:
-            if self.flood.surface.n_points:
-                view.add_overlay_actor("flood", self.flood.surface, color=(45, 105, 200),
-                                       opacity=0.8, smooth_shading=False, specular=0.4)
-            else:
-                view.remove_overlay_actor("flood")
         self._count_flooded()
-        self._recolor_layers()
+        for layer in self.scene.layers:
+            them = self.thematic.get(layer.name)
+            if them is not None:
+                _, legend = them.colors(layer, self.sensors, self.values)
+                self.legends[f"thematic:{layer.name}"] = legend
+        if self._bound:
+            self._hide_removed()
         if render:
-            view.plotter.render()
+            self.events.updated.emit()
 
     def _count_flooded(self) -> None:
         self.flood_counts = {}
@@ -293,58 +308,54 @@ class Simulation:
             if layer.kind in ("buildings", "roads", "lines", "bim") or layer.name in self.plans:
                 self.flood_counts[layer.name] = int(self.flood.flooded(layer).sum())
 
-    def feature_colors(self, layer) -> np.ndarray | None:
-        """(n_features, 3) uint8 colours of ``layer`` with every overlay applied, or
-        None when no overlay touches it (the layer keeps its style)."""
-        touched = False
-        base = self.view.layer_feature_colors(layer) if self.view else None
-        if base is None:
-            from twin.style import feature_colors
-
-            base = feature_colors(layer.features, layer.style)
-        rgb = base
+    def thematic_colors(self, layer) -> np.ndarray | None:
+        """(n_features, 3) uint8 colours of ``layer`` coloured by its sensors (the
+        user's "Colour by → sensor"), or None when the layer keeps its style."""
         them = self.thematic.get(layer.name)
-        if them is not None:
-            rgb, legend = them.colors(layer, self.sensors, self.values)
-            self.legends[f"thematic:{layer.name}"] = legend
-            touched = True
+        if them is None:
+            return None
+        rgb, legend = them.colors(layer, self.sensors, self.values)
+        self.legends[f"thematic:{layer.name}"] = legend
+        return rgb
+
+    def feature_status(self, layer) -> np.ndarray | None:
+        """(n_features,) uint8 status code of each feature at the clock time, the
+        highest of: planned, under construction, flooded, sensor warning, sensor
+        alarm (``STATUS_*``); None when nothing applies to the layer. Drawn as
+        outlines, so they never hide the user's colours."""
+        n = len(layer.features)
+        status = np.zeros(n, dtype=np.uint8)
         states = self.plan_states.get(layer.name)
-        if states is not None and self.options.planned:
-            rgb = plan_colors(rgb, states)
-            touched = True
+        if states is not None and self.options.planned and len(states) == n:
+            status[states == PLANNED] = STATUS_PLANNED
+            status[states == CONSTRUCTION] = STATUS_CONSTRUCTION
         if self.flood is not None and np.isfinite(self.flood.level) \
                 and layer.name in self.flood_counts:
             wet = self.flood.flooded(layer)
-            if wet.any():
-                rgb = self.flood.highlight(rgb, wet)
-                touched = True
+            status[wet] = np.maximum(status[wet], STATUS_FLOODED)
         if self.options.alerts:
-            sel = (self.sensors.layer == layer.name) & (self.levels >= 1)
-            if sel.any():
-                rgb = rgb.copy()
-                for lvl in (1, 2):
-                    rows = self.sensors.row[sel & (self.levels == lvl)]
-                    rgb[rows] = ALERT_RGB[lvl]
-                touched = True
-        return rgb if touched else None
+            on_layer = self.sensors.layer == layer.name
+            for level, code in ((1, STATUS_WARNING), (2, STATUS_ALARM)):
+                rows = self.sensors.row[on_layer & (self.levels == level)]
+                rows = rows[(rows >= 0) & (rows < n)]
+                status[rows] = np.maximum(status[rows], code)
+        return status if status.any() else None
 
-    def _recolor_layers(self) -> None:
-        view = self.view
-        if view is None:
-            return
-        for layer in self.scene.layers:
-            view.set_feature_colors(layer, self.feature_colors(layer))
-            states = self.plan_states.get(layer.name)
-            if states is not None:
-                hide = (states == REMOVED) if self.options.planned else np.zeros(len(states), bool)
-                prev = self._hidden_by_plan.get(layer.name)
-                if prev is None or not np.array_equal(prev, hide):
-                    self._hidden_by_plan[layer.name] = hide
-                    shown = np.flatnonzero(~hide)
-                    if hide.any():
-                        self.scene.set_feature_visibility(layer, np.flatnonzero(hide), False)
-                    if shown.size:
-                        self.scene.set_feature_visibility(layer, shown, True)
+    def _hide_removed(self) -> None:
+        """Hide the features a plan has removed by the clock time (model state:
+        every view of the scene follows)."""
+        for name, states in self.plan_states.items():
+            layer = self.scene.layer(name)
+            hide = (states == REMOVED) if self.options.planned else np.zeros(len(states), bool)
+            prev = self._hidden_by_plan.get(name)
+            if prev is not None and np.array_equal(prev, hide):
+                continue
+            self._hidden_by_plan[name] = hide
+            shown = np.flatnonzero(~hide)
+            if hide.any():
+                self.scene.set_feature_visibility(layer, np.flatnonzero(hide), False)
+            if shown.size:
+                self.scene.set_feature_visibility(layer, shown, True)
 
     # -- queries for the app -------------------------------------------------------------
     def plan_summary(self) -> dict[str, dict[str, int]]:
@@ -365,3 +376,7 @@ class Simulation:
              "row": int(s.row[i])}
             for i in range(len(s))
         ]
+
+
+def _has_layer(scene: Scene, name: str) -> bool:
+    return any(layer.name == name for layer in scene.layers)

@@ -22,7 +22,6 @@ import logging
 import os
 import queue
 import resource
-import textwrap
 import threading
 import time
 from collections import deque
@@ -32,300 +31,16 @@ from pathlib import Path
 
 import numpy as np
 
+from twin.render.offscreen import OffscreenRenderer, save_png
+from twin.render.tourstate import apply_state
 from twin.scene import Scene
-from twin.tour import Tour, TourState, layer_matches
+from twin.tour import Tour, TourState
 
 log = logging.getLogger(__name__)
 
-#: Shipped with the project (assets/fonts/README.md): has Vietnamese glyphs.
-FONT_FILE = Path(__file__).resolve().parents[1] / "assets" / "fonts" / "DejaVuSans.ttf"
-_SYSTEM_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-#: Caption text height as a fraction of the frame height.
-CAPTION_SCALE = 0.042
-CAPTION_BOX_RGB = (0.08, 0.12, 0.18)
-CAPTION_BOX_OPACITY = 0.72
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov")
 
 
-def font_file() -> Path:
-    """The caption font: the shipped DejaVu Sans, else the system copy."""
-    for candidate in (FONT_FILE, _SYSTEM_FONT):
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(f"{FONT_FILE}: caption font missing (see assets/fonts/README.md)")
-
-
-class Caption:
-    """A lower-third caption: centred text on a translucent box near the bottom.
-
-    VTK's own text background hugs the glyphs, so the box is a separate 2D
-    polygon with padding, drawn before the text. The font is a font *file*
-    (``VTK_FONT_FILE``): VTK's built-in Arial/Courier/Times lack Vietnamese
-    glyphs such as "ộ" and "ữ". Sizes follow the render window, so the same
-    caption works in a 160x90 test frame, a 1080p export and a resized window.
-    """
-
-    def __init__(self, renderer, font: Path | None = None, bottom_px: float | None = None) -> None:
-        """``bottom_px``: baseline height above the bottom edge; default 5 % of the
-        height (the app passes more, to clear its scale bar)."""
-        import vtk
-
-        self.renderer = renderer
-        self.bottom_px = bottom_px
-        self.text = vtk.vtkTextActor()
-        prop = self.text.GetTextProperty()
-        prop.SetFontFamily(vtk.VTK_FONT_FILE)
-        prop.SetFontFile(str(font or font_file()))
-        prop.SetColor(1.0, 1.0, 1.0)
-        prop.SetJustificationToCentered()
-        prop.SetVerticalJustificationToBottom()
-        prop.SetLineSpacing(1.1)
-        self._points = vtk.vtkPoints()
-        self._points.SetNumberOfPoints(4)
-        poly = vtk.vtkPolyData()
-        poly.SetPoints(self._points)
-        cells = vtk.vtkCellArray()
-        cells.InsertNextCell(4, [0, 1, 2, 3])
-        poly.SetPolys(cells)
-        mapper = vtk.vtkPolyDataMapper2D()
-        mapper.SetInputData(poly)
-        self._poly = poly
-        self.box = vtk.vtkActor2D()
-        self.box.SetMapper(mapper)
-        self.box.GetProperty().SetColor(*CAPTION_BOX_RGB)
-        renderer.AddViewProp(self.box)
-        renderer.AddViewProp(self.text)
-        self._layout_key: tuple | None = None
-        self._box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
-        self.current: str | None = None
-        self.set(None)
-
-    def set(self, text: str | None, opacity: float = 1.0) -> None:
-        """Show ``text`` (None or empty hides it) at ``opacity`` (0..1, fades)."""
-        if not text or opacity <= 0.0:
-            self.text.SetVisibility(False)
-            self.box.SetVisibility(False)
-            self.current = None
-            return
-        w, h = (int(v) for v in self.renderer.GetRenderWindow().GetSize())
-        key = (text, w, h)
-        if key != self._layout_key:
-            self._layout(text, w, h)
-            self._layout_key = key
-        self.current = text
-        self.text.GetTextProperty().SetOpacity(float(opacity))
-        self.box.GetProperty().SetOpacity(CAPTION_BOX_OPACITY * float(opacity))
-        self.text.SetVisibility(True)
-        self.box.SetVisibility(True)
-
-    def _layout(self, text: str, w: int, h: int) -> None:
-        # sized on the 16:9 frame that fits, so a tall, narrow app viewport does
-        # not get a caption that fills half its width
-        size = max(9, round(min(h, w * 9 / 16) * CAPTION_SCALE))
-        # DejaVu Sans averages ~0.55 em per character; wrap to 86 % of the width.
-        per_line = max(12, int(0.86 * w / (0.55 * size)))
-        lines = []
-        for para in text.splitlines() or [text]:
-            lines += textwrap.wrap(para, per_line) or [""]
-        self.text.SetInput("\n".join(lines))
-        self.text.GetTextProperty().SetFontSize(size)
-        x = w / 2.0
-        y = self.bottom_px if self.bottom_px is not None else max(4.0, h * 0.05)
-        self.text.SetPosition(x, y)
-        bbox = [0.0, 0.0, 0.0, 0.0]
-        self.text.GetBoundingBox(self.renderer, bbox)
-        pad_x, pad_y = size * 0.7, size * 0.35
-        x0, x1 = x + bbox[0] - pad_x, x + bbox[1] + pad_x
-        y0, y1 = y + bbox[2] - pad_y, y + bbox[3] + pad_y
-        self._box = (x0, x1, y0, y1)
-        for i, (px, py) in enumerate(((x0, y0), (x1, y0), (x1, y1), (x0, y1))):
-            self._points.SetPoint(i, px, py, 0.0)
-        self._points.Modified()
-        self._poly.Modified()
-
-    def region(self) -> tuple[slice, slice] | None:
-        """Rows and columns of the caption box in an image (top row first), or
-        None when no caption is shown; render checks compare it on its own."""
-        if self.current is None:
-            return None
-        h = int(self.renderer.GetRenderWindow().GetSize()[1])
-        x0, x1, y0, y1 = self._box
-        rows = slice(max(0, int(h - y1)), max(0, int(h - y0) + 1))
-        return rows, slice(max(0, int(x0)), max(0, int(x1) + 1))
-
-    def remove(self) -> None:
-        self.renderer.RemoveViewProp(self.text)
-        self.renderer.RemoveViewProp(self.box)
-
-
-def layer_visibility(scene: Scene) -> dict[str, bool]:
-    """Layer name -> visible, to restore after a tour changed some."""
-    return {layer.name: layer.visible for layer in scene.layers}
-
-
-def apply_state(
-    view,
-    state: TourState,
-    base_visibility: dict[str, bool] | None = None,
-    caption: Caption | None = None,
-) -> None:
-    """Point ``view``'s camera (a :class:`twin.render.SceneView`) at a tour state,
-    set layer visibility and the caption. Does not render.
-
-    Layers the tour shows or hides somewhere get the tour's visibility once
-    their keyframe is reached and their ``base_visibility`` (what they had
-    before the tour) until then, so scrubbing backwards undoes a hide. Layers
-    the tour never names are left alone.
-    """
-    scene = view.scene
-    cam = view.plotter.renderer.GetActiveCamera()
-    c = state.camera
-    cam.SetPosition(*scene.to_local(c.position))
-    cam.SetFocalPoint(*scene.to_local(c.focal_point))
-    cam.SetViewUp(*c.view_up)
-    cam.SetViewAngle(c.view_angle)
-    cam.OrthogonalizeViewUp()
-    fit_clipping_range(view)
-    if base_visibility is not None and state.layers:
-        for layer in scene.layers:
-            if not any(layer_matches(layer.name, name) for name in state.layers):
-                continue
-            wanted = base_visibility.get(layer.name, layer.visible)
-            for name, visible in state.visibility.items():
-                if layer_matches(layer.name, name):
-                    wanted = visible
-            scene.set_visible(layer, wanted)
-    if caption is not None:
-        caption.set(state.caption, state.caption_opacity)
-
-
-def fit_clipping_range(view) -> None:
-    """VTK's clipping range, with the near plane pulled in for low cameras.
-
-    VTK puts the near plane at 1/1000 of the far one; with a ground plane
-    kilometres wide that is ~10 m, so a street-level camera (1.7 m up) loses
-    the pavement in front of it and shows the sky colour there instead. Near
-    is capped at half the camera's height above the lowest geometry (at least
-    5 cm), which keeps the depth range as tight as the view allows.
-    """
-    renderer = view.plotter.renderer
-    renderer.ResetCameraClippingRange()
-    bounds = view.scene.local_bounds()
-    if bounds is None:
-        return
-    cam = renderer.GetActiveCamera()
-    near, far = cam.GetClippingRange()
-    height = cam.GetPosition()[2] - float(bounds[4])
-    cap = max(0.05, 0.5 * height)
-    if cap < near:
-        cam.SetClippingRange(cap, far)
-
-
-def restore_visibility(
-    scene: Scene, visibility: dict[str, bool], only: Sequence[str] | None = None
-) -> None:
-    """Put layers back as ``visibility`` recorded them; with ``only``, just the
-    layers answering to those (tour) names, leaving the others to whoever
-    changed them since (e.g. the simulation clock showing a planned project)."""
-    for layer in scene.layers:
-        if layer.name not in visibility:
-            continue
-        if only is not None and not any(layer_matches(layer.name, n) for n in only):
-            continue
-        scene.set_visible(layer, visibility[layer.name])
-
-
-class FrameRenderer:
-    """An offscreen plotter drawing one scene, for exports and render checks.
-
-    Use as a context manager; on exit the layer visibility the scene had
-    before is restored and the plotter is closed, so the same scene object can
-    be rendered again or shown in the app.
-    """
-
-    def __init__(
-        self,
-        scene: Scene,
-        size: tuple[int, int],
-        captions: bool = True,
-        multi_samples: int | None = None,
-    ) -> None:
-        import pyvista as pv
-        import vtk
-
-        from twin.render import SceneView, use_offscreen_gl
-
-        use_offscreen_gl()
-        self.scene = scene
-        self.size = (int(size[0]), int(size[1]))
-        self.plotter = pv.Plotter(off_screen=True, window_size=list(self.size))
-        if multi_samples is not None:  # None: pyvista's default, as `render` and the app
-            self.plotter.render_window.SetMultiSamples(int(multi_samples))
-        self.view = SceneView(scene, self.plotter)
-        self.base_visibility = layer_visibility(scene)
-        self.caption = Caption(self.plotter.renderer) if captions else None
-        self.ren_win = self.plotter.render_window
-        self._pixels = vtk.vtkUnsignedCharArray()
-        self.render_s = 0.0
-        self.readback_s = 0.0
-
-    def __enter__(self) -> FrameRenderer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        try:
-            restore_visibility(self.scene, self.base_visibility)
-        finally:
-            close_view = getattr(self.view, "close", None)
-            if close_view is not None:  # stop listening to the scene before the plotter goes
-                close_view()
-            self.plotter.close()
-
-    def renderer_info(self) -> str:
-        """The GL renderer string (e.g. "llvmpipe (LLVM 15.0.6, 256 bits)")."""
-        report = self.ren_win.ReportCapabilities()
-        if "renderer string" not in report:  # no GL context before the first render
-            self.ren_win.Render()
-            report = self.ren_win.ReportCapabilities()
-        for line in report.splitlines():
-            if "renderer string" in line:
-                return line.split(":", 1)[1].strip()
-        return "unknown"
-
-    def frame(self) -> np.ndarray:
-        """Render and read back: (h, w, 3) uint8, top row first."""
-        from vtk.util.numpy_support import vtk_to_numpy
-
-        t0 = time.perf_counter()
-        self.ren_win.Render()
-        self.ren_win.WaitForCompletion()
-        t1 = time.perf_counter()
-        w, h = self.size
-        # Front buffer: the resolved (multisampled, gamma-correct) image that
-        # the screenshot path reads too; no second render.
-        self.ren_win.GetPixelData(0, 0, w - 1, h - 1, 1, self._pixels, 0)
-        img = vtk_to_numpy(self._pixels).reshape(h, w, -1)[::-1, :, :3]
-        out = np.ascontiguousarray(img)
-        self.render_s += t1 - t0
-        self.readback_s += time.perf_counter() - t1
-        return out
-
-    def tour_frame(self, state: TourState) -> np.ndarray:
-        apply_state(self.view, state, self.base_visibility, self.caption)
-        return self.frame()
-
-    def bookmark_frame(self, name: str) -> np.ndarray:
-        restore_visibility(self.scene, self.base_visibility)
-        if self.caption is not None:
-            self.caption.set(None)
-        self.view.apply_bookmark(name)
-        return self.frame()
-
-
-# -- encoding -----------------------------------------------------------------------
 class _Encoder(threading.Thread):
     """Owns the ffmpeg writer; frames arrive through a bounded queue."""
 
@@ -539,14 +254,14 @@ def export_tour(
     child0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     encoder: _Encoder | None = None
-    renderer: FrameRenderer | None = None
+    renderer: OffscreenRenderer | None = None
     done = 0
     interrupted = False
     moved = False
     recent: deque[float] = deque(maxlen=30)
     try:
         try:
-            renderer = FrameRenderer(scene, size, multi_samples=multi_samples)
+            renderer = OffscreenRenderer(scene, size, multi_samples=multi_samples)
             if out is not None and tmp is not None:
                 encoder = _Encoder(tmp, size, fps, crf, preset, queue_depth)
                 encoder.start()
@@ -557,14 +272,13 @@ def export_tour(
                 state = path.sample(float(t))
                 if on_state is not None:
                     on_state(state)
+                renderer.set_time(state.scene_time)
                 apply_state(renderer.view, state, renderer.base_visibility, renderer.caption)
                 timings["state"] += time.perf_counter() - t0
                 image = renderer.frame()
                 if on_frame is not None:
                     on_frame(k, image)
                 if frames_path is not None:
-                    from twin.render import save_png
-
                     t1 = time.perf_counter()
                     save_png(image, frames_path / f"frame_{k:05d}.png")
                     timings["png"] += time.perf_counter() - t1

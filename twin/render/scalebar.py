@@ -23,6 +23,16 @@ def nice_length(target_m: float) -> float:
     return max(f * base for f in (1, 2, 5) if f * base <= target_m * (1 + 1e-9))
 
 
+#: Reference window height for annotation sizes (the app's default viewport).
+REFERENCE_HEIGHT_PX = 800.0
+
+
+def ui_scale(height_px: int) -> float:
+    """Annotation size factor for a window ``height_px`` tall (1 at ~800 px), so
+    a 3840x2160 export draws its annotations at that size, not scaled up."""
+    return max(0.5, float(height_px) / REFERENCE_HEIGHT_PX)
+
+
 def metres_per_pixel(distance: float, view_angle_deg: float, height_px: int) -> float:
     return 2.0 * distance * math.tan(math.radians(view_angle_deg) / 2.0) / max(height_px, 1)
 
@@ -67,16 +77,20 @@ class ScaleBar:
         mpp = metres_per_pixel(cam.GetDistance(), cam.GetViewAngle(), height)
         self.length_m = nice_length(mpp * width / 5)
         px = self.length_m / mpp if mpp > 0 else 0
-        x0, y = width / 2 - px / 2, 18
+        s = ui_scale(height)
+        x0, y, tick = width / 2 - px / 2, 18 * s, 5 * s
+        self.bar.GetProperty().SetLineWidth(3 * s)
+        self.text.GetTextProperty().SetFontSize(max(8, round(14 * s)))
         for i, (x, yy) in enumerate(
-            ((x0, y), (x0 + px, y), (x0, y - 5), (x0, y + 5), (x0 + px, y - 5), (x0 + px, y + 5))
+            ((x0, y), (x0 + px, y), (x0, y - tick), (x0, y + tick), (x0 + px, y - tick),
+             (x0 + px, y + tick))
         ):
             self.points.SetPoint(i, x, yy, 0)
         self.points.Modified()
         self.poly.Modified()
         m = self.length_m
         self.text.SetInput(f"{m / 1000:g} km" if m >= 1000 else f"{m:g} m")
-        self.text.SetPosition(width / 2, y + 8)
+        self.text.SetPosition(width / 2, y + 8 * s)
 
     def remove(self) -> None:
         self.renderer.RemoveObserver(self._tag)

@@ -1,10 +1,13 @@
 """Binds a :class:`~twin.scene.Scene` to any pyvista plotter.
 
-The app's ``QtInteractor`` and the headless renderer share :class:`SceneView`,
-so a headless image is what a planner sees. One actor per layer; colours are a
-per-cell uint8 RGB array updated in place (a numpy gather) when a style or the
-selection changes; picking maps cell -> feature row through the layer's
-``feature`` array, helped by a cached static cell locator per layer.
+The app's ``QtInteractor`` and the offscreen renderer share :class:`SceneView`,
+so a headless image is what a planner sees. One actor per layer, drawing the
+view's own shallow copy of the layer's mesh: colours are a per-cell uint8 RGB
+array *of that copy*, updated in place (a numpy gather) when a style or the
+selection changes, so two views of one scene (the window and a screenshot
+export) never write into each other's colours or into the model. Picking maps
+cell -> feature row through the layer's ``feature`` array, helped by a cached
+static cell locator per drawn mesh.
 
 See-through cells (glazing: a ``native`` style over a mesh with a per-cell
 ``opacity`` array, see :func:`twin.style.cell_alpha`) make that array RGBA,
@@ -22,7 +25,6 @@ never enter the translucent pass.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,6 +32,8 @@ import numpy as np
 import pyvista as pv
 
 from twin.layer import Layer
+from twin.render.annotations import Annotations
+from twin.render.clipping import fit_clipping_range
 from twin.scene import Bookmark, Scene
 from twin.style import HIGHLIGHT_RGB, cell_alpha, cell_colors
 
@@ -46,12 +50,6 @@ GROUND_COLOR = "#c9cfc4"
 #: Pick tolerance for line layers (fraction of the viewport diagonal, about
 #: 4 px at 1280 x 720): a click near a thin line means the line.
 LINE_PICK_TOLERANCE = 0.003
-
-
-def use_offscreen_gl() -> None:
-    """Prefer EGL for offscreen renders (no X server needed), unless the user
-    chose a window class already (e.g. ``vtkOSMesaRenderWindow``)."""
-    os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 
 
 @dataclass
@@ -86,6 +84,8 @@ class SceneView:
         self.plotter = plotter
         self._request = request_render or plotter.render
         self.actors: dict[Layer, pv.Actor] = {}
+        #: the view's own shallow copy of each layer's mesh (its colour array is the view's)
+        self._drawn: dict[Layer, pv.PolyData] = {}
         self._base_colors: dict[Layer, np.ndarray] = {}
         #: (n_cells,) uint8 alpha of the layers that have see-through cells (RGBA colours)
         self._alpha: dict[Layer, np.ndarray] = {}
@@ -102,6 +102,7 @@ class SceneView:
         #: per-feature colour overrides set by overlays (simulation), see set_feature_colors
         self._feature_colors: dict[Layer, np.ndarray] = {}
         self.overlay_actors: dict[str, object] = {}
+        self.annotations = Annotations(self)
         plotter.set_background(BACKGROUND_BOTTOM, top=BACKGROUND_TOP)
         for layer in scene.layers:
             self._add(layer)
@@ -110,12 +111,21 @@ class SceneView:
         scene.events.layer_added.connect(self._on_added)
         scene.events.layer_removed.connect(self._on_removed)
         scene.events.layer_changed.connect(self._on_changed)
+        # Every frame, window or offscreen, fits the clipping range to the
+        # content near the camera before it is drawn.
+        self._clip_tag = plotter.renderer.AddObserver("StartEvent", self._fit_clipping)
 
-    def _render(self) -> None:
+    def _fit_clipping(self, *_: object) -> None:
+        fit_clipping_range(self)
+
+    def request_frame(self) -> None:
+        """Ask for one frame (batched while :meth:`hold` is in force)."""
         if self._hold:
             self._pending = True
         else:
             self._request()
+
+    _render = request_frame
 
     @contextlib.contextmanager
     def hold_render(self):
@@ -148,16 +158,25 @@ class SceneView:
 
     def close(self) -> None:
         """Stop listening to the scene (a closed plotter must never be asked to render)."""
+        self.plotter.renderer.RemoveObserver(self._clip_tag)
+        self.annotations.close()
         self.scene.events.layer_added.disconnect(self._on_added)
         self.scene.events.layer_removed.disconnect(self._on_removed)
         self.scene.events.layer_changed.disconnect(self._on_changed)
         self._remove_msaa_guard()
+        # a closed view leaves nothing in the plotter (another view may follow)
+        props = [*self.actors.values(), *self.overlay_actors.values(), self._ground]
+        self.plotter.remove_actor([a for a in props if a is not None], render=False)
+        self.actors.clear()
+        self.overlay_actors.clear()
+        self._ground = None
 
     # -- layers -> actors --------------------------------------------------------
     def _add(self, layer: Layer) -> None:
-        mesh = layer.mesh
-        if mesh.n_cells == 0:
+        if layer.mesh.n_cells == 0:
             return
+        mesh = layer.mesh.copy(deep=False)
+        self._drawn[layer] = mesh
         colors = self._base_cell_colors(layer)
         self._base_colors[layer] = colors
         alpha = self._set_alpha(layer)
@@ -168,10 +187,12 @@ class SceneView:
             rgba[:, :3] = colors
             rgba[:, 3] = alpha
             mesh.cell_data[COLOR_ARRAY] = rgba
+        mesh.cell_data.active_scalars_name = COLOR_ARRAY
         actor = self.plotter.add_mesh(
             mesh,
             scalars=COLOR_ARRAY,
             rgb=True,
+            copy_mesh=False,
             opacity=layer.style.opacity,
             show_scalar_bar=False,
             name=f"layer:{id(layer)}",
@@ -234,6 +255,7 @@ class SceneView:
         self._feature_colors.pop(layer, None)
         self._locators.pop(layer, None)
         self._shown.pop(layer, None)
+        self._drawn.pop(layer, None)
         if self._selection and self._selection[0] is layer:
             self._selection = None
         if actor is not None:
@@ -281,10 +303,11 @@ class SceneView:
         self._locators.pop(layer, None)
         if hidden.any():
             gone = hidden[layer.cell_features]
-            shown = layer.mesh.remove_cells(np.flatnonzero(gone), inplace=False)
+            drawn = self._drawn[layer]
+            shown = drawn.remove_cells(np.flatnonzero(gone), inplace=False)
             # remove_cells resets the source's active cell scalars; the mapper draws
             # the active ones, so both meshes must point back at the colours
-            layer.mesh.cell_data.active_scalars_name = COLOR_ARRAY
+            drawn.cell_data.active_scalars_name = COLOR_ARRAY
             shown.cell_data.active_scalars_name = COLOR_ARRAY
             # the copy's active scalars are not carried over; without this the
             # mapper colours the cells by the 'feature' index through a grey LUT
@@ -293,7 +316,7 @@ class SceneView:
             actor.GetMapper().SetInputData(shown)
             self._recolor(layer)
         elif self._shown.pop(layer, None) is not None:
-            actor.GetMapper().SetInputData(layer.mesh)
+            actor.GetMapper().SetInputData(self._drawn[layer])
             self._recolor(layer)
 
     # -- section plane ---------------------------------------------------------------
@@ -312,11 +335,45 @@ class SceneView:
             mapper.AddClippingPlane(plane)
         self._render()
 
+    def show_section_widget(self) -> None:
+        """A movable section plane through the middle of the content (horizontal
+        first: a plan cut through storeys); needs an interactive plotter."""
+        bounds = self.scene.local_bounds()
+        if bounds is None:
+            return
+        origin = [
+            (bounds[0] + bounds[1]) / 2,
+            (bounds[2] + bounds[3]) / 2,
+            bounds[4] + 0.5 * (bounds[5] - bounds[4]),
+        ]
+        self.plotter.add_plane_widget(
+            lambda normal, origin: self.set_section(origin, normal),
+            normal="z",
+            origin=origin,
+            bounds=bounds,
+            outline_translation=False,
+        )
+        self.set_section(origin, (0, 0, 1))
+
+    def hide_section_widget(self) -> None:
+        self.plotter.clear_plane_widgets()
+        self.clear_section()
+
     def clear_section(self) -> None:
         self._section = None
         for actor in self.actors.values():
             actor.GetMapper().RemoveAllClippingPlanes()
         self._render()
+
+    def cell_colors(self, layer: Layer) -> np.ndarray:
+        """The per-cell colours this view draws for ``layer`` ((n_cells, 3 or 4) uint8,
+        the view's own array: read-only for callers)."""
+        return self._drawn[layer].cell_data[COLOR_ARRAY]
+
+    def drawn_mesh(self, layer: Layer) -> pv.PolyData:
+        """The data object the layer's actor draws (hidden features removed)."""
+        shown = self._shown.get(layer)
+        return shown[0] if shown is not None else self._drawn[layer]
 
     @staticmethod
     def _base_cell_colors(layer: Layer) -> np.ndarray:
@@ -336,7 +393,7 @@ class SceneView:
         """Swap the colour array between RGB and RGBA (a style change turned
         see-through cells on or off); ``_recolor`` fills it next."""
         width = 4 if layer in self._alpha else 3
-        meshes = [layer.mesh]
+        meshes = [self._drawn[layer]]
         shown = self._shown.get(layer)
         if shown is not None:
             meshes.append(shown[0])
@@ -402,7 +459,8 @@ class SceneView:
 
     def _recolor(self, layer: Layer) -> None:
         """Write the layer's per-cell colours in place and mark them modified."""
-        target = layer.mesh.cell_data[COLOR_ARRAY]
+        drawn = self._drawn[layer]
+        target = drawn.cell_data[COLOR_ARRAY]
         alpha = self._alpha.get(layer)
         rgb = target if alpha is None else target[:, :3]
         override = self._feature_colors.get(layer)
@@ -418,11 +476,11 @@ class SceneView:
             rgb[picked] = HIGHLIGHT_RGB
             if alpha is not None:
                 target[picked, 3] = np.maximum(alpha[picked], HIGHLIGHT_MIN_ALPHA)
-        layer.mesh.Modified()
+        drawn.Modified()
         if alpha is not None:
             # VTK decides opaque vs translucent from the alpha range it caches
             # on the array, keyed on the array's own modification time
-            layer.mesh.GetCellData().GetArray(COLOR_ARRAY).Modified()
+            drawn.GetCellData().GetArray(COLOR_ARRAY).Modified()
         shown = self._shown.get(layer)
         if shown is not None:
             shown[0].cell_data[COLOR_ARRAY][:] = target[shown[1]]
@@ -514,6 +572,10 @@ class SceneView:
             view_angle=float(cam.view_angle),
         )
 
+    def default_camera(self) -> None:
+        """The camera of a render without a bookmark: the overview."""
+        self.overview()
+
     def overview(self) -> None:
         """A south-east oblique view of everything visible."""
         bounds = self.scene.local_bounds()
@@ -530,6 +592,15 @@ class SceneView:
         cam.up = (0.0, 0.0, 1.0)
         cam.view_angle = 30.0
         self.plotter.reset_camera_clipping_range()
+
+    def look_at(self, local, distance: float = 400.0) -> None:
+        """Point the camera at a scene-local position, keeping the view direction."""
+        cam = self.plotter.camera
+        direction = np.asarray(cam.position) - np.asarray(cam.focal_point)
+        direction /= np.linalg.norm(direction) or 1.0
+        cam.focal_point = tuple(np.asarray(local, dtype=float))
+        cam.position = tuple(np.asarray(local, dtype=float) + direction * distance)
+        self.request_frame()
 
     def zoom_to(self, layer: Layer, rows: np.ndarray | list[int]) -> None:
         b = layer.features.bounds[np.asarray(rows, dtype=np.intp)]
@@ -594,7 +665,7 @@ class SceneView:
         if loc is None:
             loc = vtk.vtkStaticCellLocator()
             shown = self._shown.get(layer)
-            loc.SetDataSet(shown[0] if shown is not None else layer.mesh)
+            loc.SetDataSet(shown[0] if shown is not None else self._drawn[layer])
             loc.BuildLocator()
             self._locators[layer] = loc
         return loc
@@ -640,60 +711,3 @@ def _gather_rgb(colors: np.ndarray, index: np.ndarray, out: np.ndarray) -> None:
         np.take(colors.view("V3").ravel(), index, out=out.view("V3").ravel())
     else:
         np.take(colors, index, axis=0, out=out)
-
-
-def render_image(
-    scene: Scene,
-    size: tuple[int, int] = (1280, 720),
-    bookmark: str | Bookmark | None = None,
-    time=None,
-) -> np.ndarray:
-    """Render ``scene`` offscreen and return an (h, w, 3) uint8 image.
-
-    ``time`` (an aware datetime) shows the scene's simulation (sensors, feeds,
-    plans of its scene file; see :mod:`twin.sim.simulation`) at that clock
-    time; without it the scene renders as before.
-    """
-    use_offscreen_gl()
-    plotter = pv.Plotter(off_screen=True, window_size=list(size))
-    view = None
-    sim = None
-    try:
-        view = SceneView(scene, plotter)
-        if time is not None:
-            from twin.sim.simulation import Simulation
-
-            sim = Simulation.from_scene(scene, start_feeds=False)
-            sim.run_feeds_now()
-            sim.attach(view)
-            sim.clock.set_time(time)
-            sim.update()
-        if bookmark is None:
-            view.overview()
-        else:
-            view.apply_bookmark(bookmark)
-        return np.asarray(plotter.screenshot(return_img=True))[:, :, :3].copy()
-    finally:
-        if sim is not None:
-            sim.close()
-        if view is not None:
-            view.close()
-        plotter.close()
-
-
-def save_png(image: np.ndarray, path) -> None:
-    """Write an RGB image as PNG via VTK (no extra imaging dependency)."""
-    import vtk
-    from vtk.util.numpy_support import numpy_to_vtk
-
-    h, w = image.shape[:2]
-    data = vtk.vtkImageData()
-    data.SetDimensions(w, h, 1)
-    flat = np.ascontiguousarray(image[::-1]).reshape(-1, image.shape[2])
-    data.GetPointData().SetScalars(numpy_to_vtk(flat, deep=True))
-    writer = vtk.vtkPNGWriter()
-    writer.SetFileName(str(path))
-    writer.SetInputData(data)
-    writer.Write()
-    if writer.GetErrorCode():
-        raise OSError(f"{path}: could not write PNG (error {writer.GetErrorCode()})")
