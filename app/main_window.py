@@ -96,6 +96,7 @@ class MainWindow(Translatable, QMainWindow):
         self.project_path: Path | None = None
         self.added_layers: list[projects.AddedLayer] = []
         self.last_pick: Pick | None = None
+        self.last_sensor: int | None = None
         self.last_measurement: Measurement | None = None
         self.jobs: list[ImportJob] = []
         self.progress_dialog: QProgressDialog | None = None
@@ -562,7 +563,12 @@ class MainWindow(Translatable, QMainWindow):
         return f"E {e:.2f}  N {n:.2f}  H {h:.2f}  |  WGS 84 {lat:.6f}°, {lon:.6f}°"
 
     def pick_at(self, x: float, y: float) -> Pick | None:
-        """Select the feature under display point (x, y), origin bottom-left."""
+        """Select what is under display point (x, y), origin bottom-left: a sensor
+        glyph first (it is drawn over its site), else a feature."""
+        sensor = self.view.pick_sensor(x, y)
+        if sensor is not None and self.sim is not None:
+            self.select_sensor(sensor)
+            return None
         hit = self.view.pick(x, y)
         self.last_pick = hit
         if hit is None:
@@ -574,6 +580,17 @@ class MainWindow(Translatable, QMainWindow):
         label = hit.layer.features.names[hit.row] or hit.layer.features.ids[hit.row]
         self.statusBar().showMessage(f"{hit.layer.name}: {label}  at E {e:.2f} N {n:.2f} H {h:.2f}")
         return hit
+
+    def select_sensor(self, row: int) -> None:
+        """A clicked sensor: its attributes in the inspector, its history charted."""
+        self.select_feature(None, -1)
+        record = self.sim.sensor_table()[row]
+        self.last_sensor = row
+        self.inspector.show_record({tr("Sensor"): record["id"], tr("Kind"): record["kind"],
+                                    tr("Value"): record["value"], tr("Unit"): record["unit"],
+                                    tr("layer"): record["layer"]})
+        self.sensors_panel.select_sensor(row)
+        self.statusBar().showMessage(f"{record['id']} ({record['kind']})")
 
     def select_feature(self, layer: Layer | None, row: int) -> None:
         """Highlight one feature, fill the inspector, label it in the 3D view."""
@@ -680,10 +697,12 @@ class MainWindow(Translatable, QMainWindow):
             legend=ann.legend_on,
         )
 
-    def render_view(self, size: tuple[int, int]) -> np.ndarray:
+    def render_view(self, size: tuple[int, int], multi_samples: int | None = None) -> np.ndarray:
         """The window's view rendered offscreen at ``size`` (not scaled up): the
         same camera, clock, overlays and annotations. A narrower picture than
-        the window widens the view angle so the window's content stays framed."""
+        the window widens the view angle so the window's content stays framed.
+        ``multi_samples``: MSAA of the picture (default: the export's 4x, which
+        the window may lack on software GL)."""
         state = self.view_state()
         width, height = self.plotter.window_size
         cam = state.camera
@@ -692,7 +711,8 @@ class MainWindow(Translatable, QMainWindow):
             half = np.radians(cam.view_angle) / 2
             angle = float(np.degrees(2 * np.arctan(np.tan(half) * ratio)))
             state.camera = replace(cam, view_angle=min(angle, 170.0))
-        with OffscreenRenderer(self.scene, size, simulation=self.sim) as renderer:
+        with OffscreenRenderer(self.scene, size, simulation=self.sim,
+                               multi_samples=multi_samples) as renderer:
             renderer.view.annotations.language = self.view.annotations.language
             image = renderer.draw(state)
         self.request_render()

@@ -133,18 +133,25 @@ def test_sensor_legend_matches_glyph_shapes_and_colours() -> None:
 
 
 def test_overlay_legends() -> None:
-    from twin.sim.overlays.planned import CONSTRUCTION_RGB
+    from twin.render.overlays import FLOOD_RGB
+    from twin.sim import simulation as sim
     from twin.sim.overlays.thematic import Legend
 
     heat = heatmap_legend(Legend("air_quality", "RdYlGn_r", (0.0, 200.0), "AQI"), "vi")
     assert (heat.title, heat.cmap, heat.clim) == ("Chất lượng không khí", "RdYlGn_r", (0, 200))
     assert heat.tick_labels() == ("0 AQI", "200 AQI")
+    def drawn(status: str) -> tuple[int, ...]:
+        return tuple(int(v) for v in sim.STATUS_RGB[getattr(sim, f"STATUS_{status}")])
+
     plan = plan_legend()
     assert [s.shape for s in plan.swatches] == ["outline"] * 3
-    assert plan.swatches[1].rgb == tuple(int(v) for v in CONSTRUCTION_RGB)
-    assert [s.rgb for s in alert_legend().swatches] == [(250, 170, 30), (230, 30, 30)]
+    assert [s.rgb for s in plan.swatches[:2]] == [drawn("PLANNED"), drawn("CONSTRUCTION")]
+    assert len(plan_legend(demolition=False).swatches) == 2
+    assert [s.rgb for s in alert_legend().swatches] == [drawn("WARNING"), drawn("ALARM")]
+    assert drawn("WARNING") == (250, 170, 30) and drawn("ALARM") == (230, 30, 30)
     flood = flood_legend("vi", level=3.25)
-    assert flood.swatches[0].rgb == (45, 105, 200) and flood.swatches[1].shape == "outline"
+    assert flood.swatches[0].rgb == tuple(FLOOD_RGB) == (45, 105, 200)
+    assert flood.swatches[1].rgb == drawn("FLOODED") and flood.swatches[1].shape == "outline"
     assert flood.swatches[-1].label == "Mực nước: 3,25 m"
 
 
@@ -252,6 +259,23 @@ def test_overlay_follows_window_size_and_survives_odd_specs(plotter) -> None:
     img = _shot(plotter)
     rows, cols = overlay.region()
     assert img.shape[:2] == (750, 1000) and rows.stop - rows.start > 1.3 * small
+    plotter.window_size = (400, 300)
+    crowd = [sensor_legend(FakeSensors(["noise"] * 3, [1, 2, 3], [4, 5, 6]))] * 12
+    overlay.set([*crowd, LegendSpec("last", "Last", (Swatch((1, 2, 3), "x"),))])
+    img = _shot(plotter)
+    rows, cols = overlay.region()
+    assert "last" in overlay.dropped and cols.stop <= 400 and rows.stop <= 300
     overlay.remove()
     assert not overlay.texts
-    plotter.window_size = (400, 300)
+    bare = _shot(plotter)[rows, cols]
+    assert (bare == img[-1, -1]).all()
+
+
+def test_model_imports_no_vtk() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, twin.legend; "
+            "sys.exit(any(m.split('.')[0] in ('vtk', 'vtkmodules', 'pyvista', 'PySide6') "
+            "for m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0

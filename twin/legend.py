@@ -29,18 +29,18 @@ KIND_SHAPES: dict[str, str] = {
 }
 DEFAULT_KIND_SHAPE = "sphere"
 
-#: Plan states drawn as coloured outlines of the affected features. Planned is a
-#: light blue in the family of planned.GHOST_RGB (which is too pale to read as
-#: an outline on a light ground), construction is planned.CONSTRUCTION_RGB.
-PLANNED_OUTLINE_RGB = (110, 165, 240)
-CONSTRUCTION_OUTLINE_RGB = (245, 150, 40)
-REMOVED_OUTLINE_RGB = (215, 40, 40)
-#: Alert outlines on the features whose sensors crossed a threshold.
+#: Outline colours of feature states, as drawn by the simulation overlays
+#: (twin.sim.simulation.STATUS_RGB, read from there when it imports; these are
+#: the fallbacks). Planned is a light blue in the family of planned.GHOST_RGB.
+PLANNED_OUTLINE_RGB = (120, 190, 255)
+CONSTRUCTION_OUTLINE_RGB = (255, 140, 0)
+FLOODED_OUTLINE_RGB = (20, 90, 230)
 WARNING_OUTLINE_RGB = (250, 170, 30)
 ALARM_OUTLINE_RGB = (230, 30, 30)
-#: Flood: the water sheet, and the outline of features standing in water.
+#: Features a plan will demolish (a darker red than the alarm outline).
+REMOVED_OUTLINE_RGB = (190, 30, 45)
+#: The flood's water sheet (twin.render.overlays.FLOOD_RGB).
 FLOOD_WATER_RGB = (45, 105, 200)
-FLOODED_OUTLINE_RGB = (0, 200, 235)
 
 #: Class legends list at most this many rows; the rest become "+N other".
 MAX_ENTRIES = 12
@@ -306,27 +306,54 @@ def heatmap_legend(thematic_legend: Any, lang: str = "en", key: str = "heatmap")
                       unit=str(getattr(thematic_legend, "unit", "") or ""), lang=lang)
 
 
-def plan_legend(lang: str = "en") -> LegendSpec:
-    """Plan states, drawn as outlines of the affected features."""
-    rows = (Swatch(PLANNED_OUTLINE_RGB, translate("Planned", lang), "outline"),
-            Swatch(CONSTRUCTION_OUTLINE_RGB, translate("Under construction", lang), "outline"),
-            Swatch(REMOVED_OUTLINE_RGB, translate("To be demolished", lang), "outline"))
+def status_rgb(status: str, fallback: tuple[int, int, int]) -> tuple[int, int, int]:
+    """The outline colour the simulation draws for ``status`` (``PLANNED``,
+    ``CONSTRUCTION``, ``FLOODED``, ``WARNING``, ``ALARM``), else ``fallback``."""
+    try:
+        from twin.sim import simulation as sim
+
+        return _rgb(sim.STATUS_RGB[getattr(sim, f"STATUS_{status}")])
+    except (ImportError, AttributeError, IndexError, TypeError, ValueError):
+        return fallback
+
+
+def plan_legend(lang: str = "en", demolition: bool = True) -> LegendSpec:
+    """Plan states, drawn as outlines of the affected features; ``demolition``
+    adds the row of features a plan will remove."""
+    rows = (Swatch(status_rgb("PLANNED", PLANNED_OUTLINE_RGB), translate("Planned", lang),
+                   "outline"),
+            Swatch(status_rgb("CONSTRUCTION", CONSTRUCTION_OUTLINE_RGB),
+                   translate("Under construction", lang), "outline"))
+    if demolition:
+        rows += (Swatch(status_rgb("REMOVED", REMOVED_OUTLINE_RGB),
+                        translate("To be demolished", lang), "outline"),)
     return LegendSpec("plan", translate("Plan", lang), rows, lang=lang)
 
 
 def alert_legend(lang: str = "en") -> LegendSpec:
     """Outline colours of features whose sensors are at warning or alarm."""
-    rows = (Swatch(WARNING_OUTLINE_RGB, translate("Warning", lang), "outline"),
-            Swatch(ALARM_OUTLINE_RGB, translate("Alarm", lang), "outline"))
+    rows = (Swatch(status_rgb("WARNING", WARNING_OUTLINE_RGB), translate("Warning", lang),
+                   "outline"),
+            Swatch(status_rgb("ALARM", ALARM_OUTLINE_RGB), translate("Alarm", lang), "outline"))
     return LegendSpec("alerts", translate("Alerts", lang), rows, lang=lang)
+
+
+def _flood_water_rgb() -> tuple[int, int, int]:
+    try:
+        from twin.render.overlays import FLOOD_RGB
+
+        return _rgb(FLOOD_RGB)
+    except (ImportError, AttributeError, TypeError, ValueError):
+        return FLOOD_WATER_RGB
 
 
 def flood_legend(lang: str = "en", level: float | None = None, unit: str = "m") -> LegendSpec:
     """The water sheet and the outline of flooded features; with ``level`` a
     text row gives the water level."""
     rows: tuple[Swatch, ...] = (
-        Swatch(FLOOD_WATER_RGB, translate("Flood water", lang), "square"),
-        Swatch(FLOODED_OUTLINE_RGB, translate("Flooded feature", lang), "outline"),
+        Swatch(_flood_water_rgb(), translate("Flood water", lang), "square"),
+        Swatch(status_rgb("FLOODED", FLOODED_OUTLINE_RGB), translate("Flooded feature", lang),
+               "outline"),
     )
     if level is not None and math.isfinite(level):
         text = f"{translate('Water level', lang)}: {format_number(level, lang, 1.0)} {unit}"

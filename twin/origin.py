@@ -41,8 +41,9 @@ class OriginReport:
     error_mm : float32 rounding error (half ULP, mm) at the data's largest
         scene-local coordinate.
     far : ``distance_m`` is beyond the threshold.
-    suggested_origin : (3,) world coordinates, the centre of the content,
-        rounded to whole metres.
+    suggested_origin : (3,) world coordinates: the horizontal centre of the
+        content rounded to whole metres, the origin's own height (importers
+        put the ground at local z = 0, and heights are small numbers anyway).
     message : one sentence for the user.
     layer : the layer's name ("" when not judged for a layer).
     recentre_helps : moving the origin to ``suggested_origin`` at least halves
@@ -97,6 +98,13 @@ def _max_magnitude(box: np.ndarray) -> float:
     return float(np.abs(box).max())
 
 
+def _suggest(origin: np.ndarray, local_centre: np.ndarray) -> np.ndarray:
+    """World origin over a local centre, whole metres, keeping the origin's height."""
+    out = np.round(origin + local_centre)
+    out[2] = origin[2]
+    return out
+
+
 def _box_gap(a: np.ndarray, b: np.ndarray) -> float:
     """Euclidean distance between two boxes (0 when they touch or overlap)."""
     gap = np.maximum(0.0, np.maximum(a[0::2] - b[1::2], b[0::2] - a[1::2]))
@@ -117,12 +125,12 @@ def judge_layer_extent(
     distance = float(np.linalg.norm(centre))
     error = float32_error_mm(_max_magnitude(box))
     far = distance > threshold_m
-    suggested = np.round(origin + centre)
+    suggested = _suggest(origin, centre)
     text = (
         f"{name}: data lie {_distance_text(distance)} from the scene origin; "
         f"float32 precision there is ±{error:.1f} mm."
     )
-    helps = far and float32_error_mm(_max_magnitude(box - np.repeat(centre, 2))) < (
+    helps = far and float32_error_mm(_max_magnitude(box - np.repeat(suggested - origin, 2))) < (
         error * _WORTH_IT
     )
     if far and helps:
@@ -182,7 +190,7 @@ def judge_import(
     boxes = [b for la in [*extra, *new] if (b := layer_bounds(la)) is not None]
     combined = _union(boxes)
     assert combined is not None  # worst_layer has bounds
-    suggested = np.round(scene.origin + _centre(combined))
+    suggested = _suggest(scene.origin, _centre(combined))
     others = _union(
         [b for la in [*extra, *new] if la is not worst_layer if (b := layer_bounds(la)) is not None]
     )

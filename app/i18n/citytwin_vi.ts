@@ -176,6 +176,10 @@
         <translation>Lớp dữ liệu</translation>
     </message>
     <message>
+        <source>Legend</source>
+        <translation>Chú giải</translation>
+    </message>
+    <message>
         <source>Main</source>
         <translation>Chính</translation>
     </message>

@@ -74,6 +74,15 @@ class InspectorPanel(Translatable, QDockWidget):
             parent.setExpanded(True)
         self.tree.resizeColumnToContents(0)
 
+    def show_record(self, values: dict) -> None:
+        """Fill the tree with one plain record (a sensor: id, kind, value ...)."""
+        self.layer, self.row = None, None
+        self.tree.clear()
+        for key, value in values.items():
+            if _present(value):
+                self.tree.addTopLevelItem(QTreeWidgetItem([str(key), _format(value)]))
+        self.tree.resizeColumnToContents(0)
+
     def value(self, key: str, group: str | None = None) -> str | None:
         """Displayed value of ``key`` (top level, or inside ``group``)."""
         items = (

@@ -183,6 +183,13 @@ class SensorsPanel(Translatable, QDockWidget):
             t, v, f"{s.ids[row]} — {s.kinds[row]} ({s.units[row]})", thresholds, c.ms
         )
 
+    def select_sensor(self, row: int) -> None:
+        """Show one sensor: its row selected, its history charted, the dock raised."""
+        self.show()
+        self.raise_()
+        self.table.selectRow(row)
+        self.show_history(row)
+
     def fly_to_sensor(self, row: int) -> None:
         if self.sim is not None and 0 <= row < len(self.sim.sensors):
             self.fly_requested.emit(np.asarray(self.sim.sensors.positions[row], dtype=float))

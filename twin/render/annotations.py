@@ -104,6 +104,7 @@ class Annotations:
         self.north: NorthArrow | None = None
         self.scale_bar: ScaleBar | None = None
         self.legend = None
+        self._legend_specs: list | None = None
         self.legend_on = False
         #: "en" or "vi": the language of legends
         self.language = "en"
@@ -205,16 +206,18 @@ class Annotations:
 
         lang = self.language
         specs = []
-        for layer in self.view.scene.layers:
+        sim = self.simulation
+        for layer in reversed(self.view.scene.layers):  # the top layer's legend first
             if not layer.visible or not len(layer.features):
                 continue
-            sim = self.simulation
-            them = None if sim is None else sim.legends.get(f"thematic:{layer.name}")
-            spec = lg.heatmap_legend(them, lang) if them is not None else \
+            if sim is not None and _explained_by_simulation(layer, sim):
+                continue
+            key = f"thematic:{layer.name}"
+            them = None if sim is None else sim.legends.get(key)
+            spec = lg.heatmap_legend(them, lang, key=key) if them is not None else \
                 lg.style_legend(layer, lang)
             if spec is not None:
                 specs.append(spec)
-        sim = self.simulation
         if sim is not None:
             if len(sim.sensors) and sim.options.glyphs:
                 specs.append(lg.sensor_legend(sim.sensors, lang))
@@ -223,25 +226,31 @@ class Annotations:
                     and self.view.overlay_actors["heatmap"].GetVisibility():
                 specs.append(lg.heatmap_legend(heat, lang))
             if sim.plans and sim.options.planned:
-                specs.append(lg.plan_legend(lang))
+                specs.append(lg.plan_legend(lang, demolition=False))
             if sim.options.alerts and len(sim.sensors):
                 specs.append(lg.alert_legend(lang))
             if sim.flood is not None and "flood" in self.view.overlay_actors:
-                specs.append(lg.flood_legend(lang))
+                level = sim.flood_level()
+                specs.append(lg.flood_legend(lang, level=level if np.isfinite(level) else None))
         return specs
 
     def refresh_legend(self) -> None:
         if not self.legend_on:
             if self.legend is not None:
                 self.legend.set([])
+                self._legend_specs = []
             self.view.request_frame()
             return
         if self.legend is None:
             from twin.render.legends import LegendOverlay
 
             self.legend = LegendOverlay(self.plotter.renderer)
-        self.legend.set(self.legend_specs())
-        self.view.request_frame()
+            self._legend_specs = None
+        specs = self.legend_specs()
+        if specs != self._legend_specs:  # the clock moves often; the legends rarely
+            self._legend_specs = specs
+            self.legend.set(specs)
+            self.view.request_frame()
 
     def close(self) -> None:
         self.set_north_and_scale(False, False)
@@ -251,3 +260,14 @@ class Annotations:
         if self.legend is not None:
             self.legend.remove()
             self.legend = None
+
+
+def _explained_by_simulation(layer: Layer, sim) -> bool:
+    """Layers whose colours the sensor or plan legends explain already: the
+    sensor sites (the glyphs stand on them) and the planned projects."""
+    from twin.render.overlays import is_sensor_layer
+
+    plan = sim.plans.get(layer.name)
+    if plan is not None and bool((plan.start >= 0).all()):
+        return True
+    return bool(len(sim.sensors)) and is_sensor_layer(layer.name)

@@ -47,8 +47,8 @@ KIND_RGB: dict[str, tuple[int, int, int]] = {
 OFF_RGB = np.array((70, 78, 90), dtype=np.float64)
 
 #: default on-screen glyph size band, in renderer pixels (a glyph's largest extent)
-MIN_PX = 10.0
-MAX_PX = 28.0
+MIN_PX = 8.0
+MAX_PX = 22.0
 #: gap between a site and its glyph's base, in pixels (keeps the base out of the roof)
 LIFT_PX = 1.0
 #: size factor range of :func:`size_factor`; the low end maps to MIN_PX, the high to MAX_PX

@@ -218,9 +218,15 @@ class LegendOverlay:
         return self._visible and bool(self._cards)
 
     def relayout(self) -> None:
-        """Lay the stack out for the viewport's current size."""
+        """Lay the stack out for the viewport's current size (no-op once removed)."""
+        if self._tag is None:
+            return
         w, h = (int(v) for v in self.renderer.GetSize())
         self._size = (w, h)
+        if not self.renderer.HasViewProp(self.panel):
+            # someone cleared the renderer (plotter.clear()): come back on the next set
+            for prop in (self.panel, self.ink, *self.texts):
+                self.renderer.AddViewProp(prop)
         if not (self._visible and self.specs) or w < 8 or h < 8:
             self._hide()
             return

@@ -44,6 +44,7 @@ class SimulationOverlay:
             for kind, actor in self.glyphs.actors.items():
                 view.add_overlay_actor(f"glyphs:{kind}", actor)
             self.glyphs.attach(view.plotter.renderer)
+            view.sensor_picker = self.glyphs.pick
         if sim.heatmap is not None:
             view.add_overlay_actor(
                 "heatmap",
@@ -54,6 +55,7 @@ class SimulationOverlay:
                 show_scalar_bar=False,
                 lighting=False,
             )
+        view.annotations.simulation = sim
         sim.bind_scene()
         sim.events.updated.connect(self.refresh)
         view.scene.events.layer_changed.connect(self._on_layer_changed)
@@ -63,8 +65,10 @@ class SimulationOverlay:
         """Take every overlay prop away and stop listening (the view stays)."""
         self.sim.events.updated.disconnect(self.refresh)
         self.view.scene.events.layer_changed.disconnect(self._on_layer_changed)
+        self.view.annotations.simulation = None
         if self.glyphs is not None:
             self.glyphs.detach()
+            self.view.sensor_picker = None
         for name in list(self.view.overlay_actors):
             self.view.remove_overlay_actor(name)
         for layer in self.view.scene.layers:
@@ -90,6 +94,8 @@ class SimulationOverlay:
         for layer in view.scene.layers:
             view.set_feature_colors(layer, sim.thematic_colors(layer))
             self._draw_status(layer)
+        if view.annotations.legend_on:
+            view.annotations.refresh_legend()
         view.request_frame()
 
     def _draw_status(self, layer: Layer) -> None:
@@ -151,7 +157,9 @@ def status_outline(layer: Layer, status: np.ndarray) -> pv.PolyData:
     cells = layer.cells_of(rows)
     if cells.size == 0:
         return pv.PolyData()
-    part = layer.mesh.extract_cells(cells).extract_surface(pass_cellid=False)
+    part = layer.mesh.extract_cells(cells).extract_surface(
+        pass_cellid=False, algorithm="dataset_surface"
+    )
     feature = np.asarray(part.cell_data["feature"], dtype=np.intp)
     part.cell_data["status_rgb"] = STATUS_RGB[status[feature]]
     edges = part.extract_feature_edges(

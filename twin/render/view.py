@@ -103,6 +103,8 @@ class SceneView:
         self._feature_colors: dict[Layer, np.ndarray] = {}
         self.overlay_actors: dict[str, object] = {}
         self.annotations = Annotations(self)
+        #: set by the simulation overlay: (renderer, x, y) -> sensor row or None
+        self.sensor_picker = None
         plotter.set_background(BACKGROUND_BOTTOM, top=BACKGROUND_TOP)
         for layer in scene.layers:
             self._add(layer)
@@ -617,6 +619,12 @@ class SceneView:
         self._render()
 
     # -- picking -------------------------------------------------------------------
+    def pick_sensor(self, x: float, y: float) -> int | None:
+        """The sensor whose glyph is drawn at display point (x, y), or None; glyphs
+        are small and drawn over their site, so they are asked before features."""
+        picker = self.sensor_picker
+        return None if picker is None else picker(self.plotter.renderer, x, y)
+
     def pick(self, x: float, y: float) -> Pick | None:
         """Pick at display coordinates (pixels, origin bottom-left)."""
         import vtk

@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 STATUS_NONE, STATUS_PLANNED, STATUS_CONSTRUCTION, STATUS_FLOODED, STATUS_WARNING, \
     STATUS_ALARM = range(6)
 STATUS_RGB = np.array(
-    [(0, 0, 0), (120, 190, 255), (255, 140, 0), (20, 90, 230), (250, 170, 30), (230, 30, 30)],
+    [(0, 0, 0), (120, 190, 255), (255, 140, 0), (0, 215, 235), (250, 170, 30), (230, 30, 30)],
     dtype=np.uint8,
 )
 
