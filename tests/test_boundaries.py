@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
 
 QT_MODULES = ("PySide6", "pyvistaqt", "qtpy", "PyQt5", "PyQt6")
@@ -52,3 +54,32 @@ def test_the_app_process_leaves_native_readers_to_workers():
     )
     loaded = sorted({m.split(".")[0] for m in modules} & {"ifcopenshell", "pyogrio", "rasterio"})
     assert loaded == []
+
+
+def test_import_contracts_hold():
+    """import-linter's contracts in pyproject.toml: no Qt in twin/importers, app over
+    importers over twin, the simulation and the importers never reach the renderer."""
+    lint = shutil.which("lint-imports", path=str(ROOT / ".venv" / "bin")) or \
+        shutil.which("lint-imports")
+    if lint is None:
+        pytest.skip("import-linter is not installed (pip install -e '.[test]' installs it)")
+    result = subprocess.run([lint], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_render_objects_outside_twin_render_are_refused_by_ruff():
+    """The ruff contract (banned-api) that keeps plotters, actors and mappers in
+    twin/render: the same code passes there and fails in the model or an importer."""
+    ruff = shutil.which("ruff", path=str(ROOT / ".venv" / "bin")) or shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed")
+    code = "import pyvista as pv\nimport vtk\n\nplotter = pv.Plotter()\nactor = vtk.vtkActor()\n"
+    verdicts = {}
+    for name in ("twin/sim/x.py", "importers/x.py", "twin/render/x.py"):
+        result = subprocess.run(
+            [ruff, "check", "--no-cache", "--select", "TID251", "--stdin-filename", name, "-"],
+            cwd=ROOT, input=code, capture_output=True, text=True,
+        )
+        verdicts[name] = result.stdout.count("TID251")
+    assert verdicts == {"twin/sim/x.py": 2, "importers/x.py": 2, "twin/render/x.py": 0}

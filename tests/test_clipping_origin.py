@@ -338,6 +338,15 @@ def test_judge_import_none_for_nearby_data_one_report_for_far_data():
     assert judge_import(scene, [far1]).layer == "far1"
 
 
+def test_judge_import_is_quiet_about_content_spread_over_a_province():
+    scene = Scene(crs="EPSG:9208", origin=ORIGIN)
+    scene.add_layer(blocks("west", [[-60_000, 0]])[0])
+    scene.add_layer(blocks("east", [[60_000, 0]])[0])
+    district = blocks("district", [[45_000, 10_000]])[0]  # 46 km out, inside the province
+    assert judge_layer_extent(ORIGIN, district.mesh.bounds).far
+    assert judge_import(scene, [district]) is None  # no origin would do better
+
+
 def test_judge_import_on_reopen_offers_to_recentre_a_misplaced_origin():
     scene = Scene(crs="EPSG:9208", origin=ORIGIN - [480_000.0, 0.0, 0.0])
     scene.add_layer(blocks("a", [[480_000, 0], [480_100, 30]])[0])

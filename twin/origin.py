@@ -138,7 +138,7 @@ def judge_layer_extent(
     return OriginReport(distance, error, far, suggested, text, name, helps)
 
 
-def layer_bounds(layer: Layer) -> np.ndarray | None:
+def layer_extent(layer: Layer) -> np.ndarray | None:
     """(6,) scene-local bounds of a layer's mesh, None when it has no points."""
     if not layer.mesh.n_points:
         return None
@@ -147,7 +147,7 @@ def layer_bounds(layer: Layer) -> np.ndarray | None:
 
 def _content_box(scene: Scene, exclude: Iterable[Layer] = ()) -> np.ndarray | None:
     skip = {id(la) for la in exclude}
-    boxes = [b for la in scene.layers if id(la) not in skip if (b := layer_bounds(la)) is not None]
+    boxes = [b for la in scene.layers if id(la) not in skip if (b := layer_extent(la)) is not None]
     return _union(boxes)
 
 
@@ -168,50 +168,58 @@ def distance_to_content(
 def judge_import(
     scene: Scene, layers: Iterable[Layer], threshold_m: float = FLOAT32_GUARD_M
 ) -> OriginReport | None:
-    """The worst of ``layers`` (being added to ``scene``, whether already in
-    ``scene.layers`` or not) when its data lie further than ``threshold_m``
-    from the scene origin, else None: at most one report per import.
+    """One report on ``layers`` (being added to ``scene``, whether already in
+    ``scene.layers`` or not), for the worst of those whose data lie further
+    than ``threshold_m`` from the scene origin; None when all is well.
 
-    Also right on reopening a project (pass ``scene.layers``). When the far
-    layer lies far from the rest of the content too, the report asks to check
-    its placement or CRS instead of offering to re-centre (re-centring would
-    move the origin away from everything else).
+    Two verdicts. The far layer also lies far from the rest of the content
+    (further than ``threshold_m`` and than that content's own size): most
+    likely misplaced (a wrong or missing CRS), so the message asks to check
+    that and ``recentre_helps`` is False. Otherwise, when moving the origin to
+    the centre of all content at least halves the worst float32 error, the
+    message offers to re-centre. A far layer that neither explains (content
+    spread over a whole province) gives None. Also right on reopening a
+    project: pass ``scene.layers``.
     """
-    new = [la for la in layers if layer_bounds(la) is not None]
-    reports = [
-        judge_layer_extent(scene.origin, layer_bounds(la), threshold_m, la.name) for la in new
+    new = [la for la in layers if layer_extent(la) is not None]
+    far = [
+        (r, la)
+        for la in new
+        if (r := judge_layer_extent(scene.origin, layer_extent(la), threshold_m, la.name)).far
     ]
-    far = [(r, la) for r, la in zip(reports, new, strict=True) if r.far]
     if not far:
         return None
     worst, worst_layer = max(far, key=lambda rl: (rl[0].error_mm, rl[0].distance_m))
     new_ids = {id(la) for la in new}
-    extra = [la for la in scene.layers if id(la) not in new_ids]
-    boxes = [b for la in [*extra, *new] if (b := layer_bounds(la)) is not None]
-    combined = _union(boxes)
-    assert combined is not None  # worst_layer has bounds
-    suggested = _suggest(scene.origin, _centre(combined))
+    everything = [la for la in scene.layers if id(la) not in new_ids] + new
+    combined = _union([b for la in everything if (b := layer_extent(la)) is not None])
     others = _union(
-        [b for la in [*extra, *new] if la is not worst_layer if (b := layer_bounds(la)) is not None]
+        [b for la in everything if la is not worst_layer if (b := layer_extent(la)) is not None]
     )
-    wb = layer_bounds(worst_layer)
-    gap = None if others is None else _box_gap(wb, others)
+    suggested = _suggest(scene.origin, _centre(combined))
+    head = f"{worst.layer}: data lie {_distance_text(worst.distance_m)} from the scene origin"
+    if others is not None:
+        gap = _box_gap(layer_extent(worst_layer), others)
+        size = float(np.linalg.norm(others[1::2] - others[0::2]))
+        if gap > max(threshold_m, size):
+            message = (
+                f"{head} and {_distance_text(gap)} from the rest of the scene; float32 "
+                f"precision there is ±{worst.error_mm:.1f} mm. Check the layer's CRS or "
+                "placement."
+            )
+            return OriginReport(
+                worst.distance_m, worst.error_mm, True, suggested, message, worst.layer, False
+            )
     before = float32_error_mm(_max_magnitude(combined))
     after = float32_error_mm(_max_magnitude(combined - np.repeat(suggested - scene.origin, 2)))
-    head = f"{worst.layer}: data lie {_distance_text(worst.distance_m)} from the scene origin"
-    if gap is not None and gap > threshold_m:
-        message = (
-            f"{head} and {_distance_text(gap)} from the rest of the scene; float32 "
-            f"precision there is ±{worst.error_mm:.1f} mm. Check the layer's CRS or placement."
-        )
-        helps = False
-    else:
-        helps = after < before * _WORTH_IT
-        message = f"{head}; float32 precision there is ±{worst.error_mm:.1f} mm." + (
-            " Re-centre the scene on the data?" if helps else ""
-        )
+    if not after < before * _WORTH_IT:
+        return None
+    message = (
+        f"{head}; float32 precision there is ±{worst.error_mm:.1f} mm. "
+        "Re-centre the scene on the data?"
+    )
     return OriginReport(
-        worst.distance_m, worst.error_mm, True, suggested, message, worst.layer, helps
+        worst.distance_m, worst.error_mm, True, suggested, message, worst.layer, True
     )
 
 
@@ -271,7 +279,7 @@ __all__ = [
     "float32_error_mm",
     "judge_import",
     "judge_layer_extent",
-    "layer_bounds",
+    "layer_extent",
     "picking_error_mm",
     "recentre",
 ]

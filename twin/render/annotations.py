@@ -201,8 +201,8 @@ class Annotations:
 
     def legend_specs(self) -> list:
         """One legend per colour mapping now drawn: layer styles, sensors, heat
-        map, plan states, alerts, flood (see :mod:`twin.legend`)."""
-        from twin import legend as lg
+        map, plan states, alerts, flood (see :mod:`twin.render.legend_model`)."""
+        from twin.render import legend_model as lg
 
         lang = self.language
         specs = []

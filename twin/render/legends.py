@@ -1,6 +1,6 @@
 """Legends drawn in the 3D view: the same stack in the window, a render and a video.
 
-A :class:`LegendOverlay` turns :class:`~twin.legend.LegendSpec` s into 2D props
+A :class:`LegendOverlay` turns :class:`~twin.render.legend_model.LegendSpec` s into 2D props
 in a corner of a renderer: one translucent actor for the card backgrounds, one
 opaque actor for every icon, ramp and border (per-point colours, so a ramp is a
 quad strip coloured from :func:`twin.style.colormap_lut`), and a text actor per
@@ -24,7 +24,7 @@ import vtk
 from vtkmodules.util.numpy_support import numpy_to_vtk, numpy_to_vtkIdTypeArray
 
 import twin
-from twin.legend import LegendSpec, Swatch
+from twin.render.legend_model import LegendSpec, Swatch
 
 log = logging.getLogger(__name__)
 

@@ -378,7 +378,17 @@ def _clip_to_box(
 class CachedLocator:
     """One cache entry: a static cell locator (surfaces) or a segment grid (lines)."""
 
-    __slots__ = ("error", "grid", "locator", "mtime", "n_cells", "parts", "proxy", "ready")
+    __slots__ = (
+        "dropped",
+        "error",
+        "grid",
+        "locator",
+        "mtime",
+        "n_cells",
+        "parts",
+        "proxy",
+        "ready",
+    )
 
     def __init__(self, parts: tuple, mtime: int, n_cells: int) -> None:
         self.parts = parts  # keeps the geometry wrappers alive: ids stay unique
@@ -388,7 +398,12 @@ class CachedLocator:
         self.locator: vtkStaticCellLocator | None = None
         self.grid: SegmentGrid | None = None
         self.error: BaseException | None = None
+        self.dropped = False  # replaced or evicted: a cached lookup must not return it
         self.ready = threading.Event()
+
+    @property
+    def usable(self) -> bool:
+        return self.ready.is_set() and self.error is None and not self.dropped
 
     def fresh(self, ds, parts: tuple) -> bool:
         return (
@@ -405,6 +420,7 @@ class LocatorCache:
 
     def __init__(self) -> None:
         self._entries: dict[tuple[int, ...], CachedLocator] = {}
+        self._seen: dict[int, tuple[int, CachedLocator]] = {}  # id(ds) -> (MTime, entry)
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -413,6 +429,9 @@ class LocatorCache:
     def get(self, ds) -> CachedLocator | None:
         """The up-to-date entry for ``ds`` (None for an empty data set). Waits for a
         build in progress; builds here only when nothing usable was prebuilt."""
+        seen = self._seen.get(id(ds))
+        if seen is not None and seen[0] == ds.GetMTime() and seen[1].usable:
+            return seen[1]  # same object, untouched since it was checked
         entry, build = self._claim(ds)
         if entry is None:
             return None
@@ -424,6 +443,12 @@ class LocatorCache:
             entry.ready.wait()
             if entry.error is not None or not entry.fresh(ds, _geometry(ds)):
                 return self.get(ds)  # the build finished stale or failed: claim a new one
+        if entry.usable:
+            if len(self._seen) > 256:
+                self._seen.clear()
+            # An object's MTime stamp is unique over the process, so (id, MTime)
+            # cannot match a later object that reuses the id.
+            self._seen[id(ds)] = (ds.GetMTime(), entry)
         return entry
 
     def prebuild(self, datasets: Iterable) -> None:
@@ -462,7 +487,9 @@ class LocatorCache:
     def discard(self, ds) -> None:
         """Forget the locator of ``ds``'s geometry (a layer was removed)."""
         with self._lock:
-            self._entries.pop(self._key(_geometry(ds)), None)
+            entry = self._entries.pop(self._key(_geometry(ds)), None)
+            if entry is not None:
+                entry.dropped = True
 
     def prune(self) -> None:
         """Drop entries whose geometry nobody else holds any more (layer gone)."""
@@ -475,10 +502,14 @@ class LocatorCache:
                 ours = 1 + isinstance(entry.proxy, vtkPolyData)
                 if owner is not None and owner.GetReferenceCount() <= ours:
                     del self._entries[key]
+                    entry.dropped = True
 
     def clear(self) -> None:
         with self._lock:
+            for entry in self._entries.values():
+                entry.dropped = True
             self._entries.clear()
+            self._seen.clear()
 
     # -- internals ---------------------------------------------------------------
     @staticmethod
@@ -496,6 +527,8 @@ class LocatorCache:
             entry = self._entries.get(key)
             if entry is not None and (not entry.ready.is_set() or entry.fresh(ds, parts)):
                 return entry, False
+            if entry is not None:
+                entry.dropped = True
             entry = CachedLocator(parts, _mesh_mtime(parts), ds.GetNumberOfCells())
             self._entries[key] = entry
             return entry, True
