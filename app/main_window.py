@@ -48,6 +48,7 @@ from app.workers import ImportJob, ImportWorker
 from twin import project as projects
 from twin.layer import Layer
 from twin.measure import Measurement
+from twin.origin import OriginReport, judge_import, recentre
 from twin.render import OffscreenRenderer, Pick, SceneView, save_png
 from twin.render.overlays import SimulationOverlay
 from twin.scene import Scene
@@ -832,6 +833,7 @@ class MainWindow(Translatable, QMainWindow):
         for layer in layers:
             self.scene.add_layer(layer)
         QTimer.singleShot(0, lambda: None if self._closed else release())
+        QTimer.singleShot(0, lambda: None if self._closed else self.guard_origin(layers))
         worker = job.worker
         self.added_layers.append(
             projects.AddedLayer(str(worker.path.resolve()), worker.options, worker.importer)
@@ -844,6 +846,33 @@ class MainWindow(Translatable, QMainWindow):
             .replace("{1}", str(len(layers)))
             .replace("{2}", str(warnings))
         )
+
+    def guard_origin(self, layers: list[Layer]) -> OriginReport | None:
+        """One dialog when new data lie far from the scene origin (float32 loses
+        precision there) or far from the rest of the content (a wrong CRS or
+        placement); offers to re-centre the scene where that helps."""
+        report = judge_import(self.scene, layers)
+        if report is None:
+            return None
+        self.statusBar().showMessage(report.message)
+        title = tr("Data far from the scene origin")
+        if report.recentre_helps:
+            answer = QMessageBox.question(self, title, report.message)
+            if answer == QMessageBox.StandardButton.Yes:
+                self.recentre(report.suggested_origin)
+        else:
+            QMessageBox.warning(self, title, report.message)
+        return report
+
+    def recentre(self, origin) -> None:
+        """Move the scene origin (world) keeping everything where it is; the
+        view, its ground and the simulation's overlays follow."""
+        with self.view.hold_render():
+            shift = recentre(self.scene, origin)
+            self.view.origin_moved(shift)
+            if self.sim is not None:  # sensor positions are scene-local: rebuild
+                self._stop_simulation()
+                self._start_simulation(self.scene)
 
     def _import_failed(self, job: ImportJob, message: str) -> None:
         job.dialog.reset()
@@ -946,6 +975,8 @@ class MainWindow(Translatable, QMainWindow):
             self.sim.clock.set_time(from_ms(project.time_ms))
         if project.camera is not None:
             self.view.apply_bookmark(project.camera)
+        if self.isVisible():
+            self.guard_origin(list(self.scene.layers))
         self.project_path = Path(path)
         self._remember(path)
         self._update_title()

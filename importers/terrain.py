@@ -238,7 +238,8 @@ def sample_height(layer: Layer, xy: np.ndarray) -> np.ndarray:
     grid = _GRIDS.get(layer)
     if grid is None:
         return _ray_heights(layer, xy)
-    wx, wy = xy[:, 0] + grid.origin[0], xy[:, 1] + grid.origin[1]
+    origin = grid.origin - layer.origin_shift  # a re-centred scene moved the layer
+    wx, wy = xy[:, 0] + origin[0], xy[:, 1] + origin[1]
     sx, sy = transform_xy(wx, wy, grid.scene_crs, grid.crs)
     col, row = _apply(grid.inverse, sx, sy)
     col, row = col - 0.5, row - 0.5
@@ -250,7 +251,7 @@ def sample_height(layer: Layer, xy: np.ndarray) -> np.ndarray:
     z = grid.z
     top = z[r0, c0] * (1 - fc) + z[r0, c0 + 1] * fc
     bottom = z[r0 + 1, c0] * (1 - fc) + z[r0 + 1, c0 + 1] * fc
-    out = top * (1 - fr) + bottom * fr - grid.origin[2]
+    out = top * (1 - fr) + bottom * fr - origin[2]
     return np.where(inside, out, np.nan)
 
 

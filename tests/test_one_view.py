@@ -110,14 +110,28 @@ gui = pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="no X display (py
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
+def window(qtbot, tmp_path, monkeypatch):
+    """The window on the pilot scene; message boxes are recorded, not shown."""
     from PySide6.QtCore import QSettings
     from qt_actions import show_window
 
-    from app.main_window import MainWindow
+    from app import main_window as mw
 
+    messages: list[tuple[str, str]] = []
+
+    def record(kind, answer):
+        def show(_parent, _title, text, *_a, **_k):
+            messages.append((kind, text))
+            return answer
+
+        return show
+
+    buttons = mw.QMessageBox.StandardButton
+    monkeypatch.setattr(mw.QMessageBox, "warning", record("warning", buttons.Ok))
+    monkeypatch.setattr(mw.QMessageBox, "question", record("question", buttons.No))
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(importers.open_scene(PILOT), scene_path=PILOT, settings=settings)
+    win = mw.MainWindow(importers.open_scene(PILOT), scene_path=PILOT, settings=settings)
+    win.messages = messages
     show_window(qtbot, win, (1200, 760))
     yield win
     win.close()
@@ -187,3 +201,156 @@ def test_a_4k_export_is_rendered_at_that_size_with_the_windows_camera(qtbot, win
     after = window.view.current_bookmark("after")
     assert np.allclose(cam.position, after.position) and np.allclose(cam.focal_point,
                                                                      after.focal_point)
+
+
+def drag(qtbot, widget, steps: int, dx: int = 6) -> None:
+    """A left-button drag across the 3D view, one mouse step at a time, letting
+    the event loop paint after each step as it would for a person."""
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    x0, y = widget.width() // 3, widget.height() // 2
+
+    def send(kind, x, button, buttons):
+        pos = QPointF(x, y)
+        event = QMouseEvent(kind, pos, widget.mapToGlobal(pos), button, buttons,
+                            Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(widget, event)
+        QApplication.processEvents()
+
+    send(QEvent.Type.MouseButtonPress, x0, left, left)
+    for k in range(1, steps + 1):
+        send(QEvent.Type.MouseMove, x0 + k * dx, none, left)
+    send(QEvent.Type.MouseButtonRelease, x0 + steps * dx, left, none)
+    qtbot.wait(30)
+
+
+def _renders_during_drag(qtbot, window, steps: int) -> tuple[int, bool]:
+    renders = []
+    renderer = window.plotter.renderer
+    tag = renderer.AddObserver("EndEvent", lambda *_: renders.append(1))
+    before = window.view.current_bookmark("before").position
+    try:
+        drag(qtbot, window.plotter.interactor, steps=steps)
+    finally:
+        renderer.RemoveObserver(tag)
+    moved = not np.allclose(window.view.current_bookmark("after").position, before)
+    return len(renders), moved
+
+
+@gui
+@pytest.mark.gui
+def test_a_mouse_drag_renders_once_per_input_event(qtbot, window, tmp_path, monkeypatch):
+    steps = 8
+    renders, moved = _renders_during_drag(qtbot, window, steps)
+    assert moved  # it orbits
+    assert 1 <= renders <= steps + 2  # press, each step, release: one render each
+    # without one-render-per-paint every step renders twice: the test can fail
+    from PySide6.QtCore import QSettings
+
+    from app import main_window as mw
+
+    monkeypatch.setattr(mw, "_one_render_per_paint", lambda _plotter: None)
+    settings = QSettings(str(tmp_path / "plain.ini"), QSettings.Format.IniFormat)
+    plain = mw.MainWindow(importers.open_scene(PILOT), scene_path=PILOT, settings=settings)
+    from qt_actions import show_window
+
+    show_window(qtbot, plain, (1200, 760))
+    try:
+        doubled, _ = _renders_during_drag(qtbot, plain, steps)
+    finally:
+        plain.close()
+    assert doubled >= 2 * steps
+
+
+def _far_layer_file(tmp_path):
+    """A square 500 km east of the pilot district, in its CRS (a misplaced layer)."""
+    from conftest import polygon_feature, write_geojson
+
+    e, n = 568300.0 + 500_000.0, 2357700.0
+    ring = [(e, n), (e + 50, n), (e + 50, n + 50), (e, n + 50), (e, n)]
+    return write_geojson(tmp_path / "far.geojson", [polygon_feature("far-1", ring, height=20)],
+                         crs="EPSG:9208")
+
+
+@gui
+@pytest.mark.gui
+def test_a_far_layer_warns_once_and_keeps_the_foreground(qtbot, window, tmp_path):
+    from qt_actions import grab
+
+    window.go_to_bookmark("street level")
+    near_view = grab(window)
+    job = window.start_import(_far_layer_file(tmp_path))
+    with qtbot.waitSignal(job.done, timeout=60_000):
+        pass
+    qtbot.waitUntil(lambda: bool(window.messages), timeout=5000)
+    qtbot.wait(50)
+    assert len(window.messages) == 1  # one import, one dialog
+    assert "500" in window.messages[0][1] and "km" in window.messages[0][1]
+    window.go_to_bookmark("street level")
+    after = grab(window)
+    near, _far = window.plotter.camera.clipping_range
+    assert near < 2.0  # VTK's own range put it near 500 m: the street was cut away
+    assert _drawn_fraction(near_view) > 0.9 and _drawn_fraction(after) > 0.9
+
+    # saved and reopened, the project shows what was saved, not sky
+    project = tmp_path / "far.ctproj"
+    assert window.save_project(project)
+    window.open_project(project)
+    window.go_to_bookmark("street level")
+    reopened = grab(window)
+    assert window.plotter.camera.clipping_range[0] < 2.0
+    assert _drawn_fraction(reopened) > 0.9
+
+
+def _drawn_fraction(image: np.ndarray) -> float:
+    """Share of the lower half of a street view that is not sky (the background)."""
+    from twin.render import BACKGROUND_BOTTOM, BACKGROUND_TOP
+
+    low = image[image.shape[0] // 2:].astype(int)
+    sky = np.zeros(low.shape[:2], dtype=bool)
+    for colour in (BACKGROUND_BOTTOM, BACKGROUND_TOP):
+        rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+        sky |= np.abs(low - rgb).sum(axis=-1) < 30
+    return float(1.0 - sky.mean())
+
+
+@pytest.mark.render
+def test_tours_drive_the_clock_and_hide_the_overlays_of_hidden_layers(pilot):
+    from twin.tour import scene_tours
+
+    tour = scene_tours(pilot)[0]
+    first = tour.sample(0.0)
+    last = tour.sample(tour.duration)
+    assert first.scene_time is not None and last.scene_time is not None
+    sites = "Điểm IoT (sensor sites)"
+    with OffscreenRenderer(pilot, (320, 180)) as renderer:
+        glyphs = [a for name, a in renderer.view.overlay_actors.items()
+                  if name.startswith("glyphs:")]
+        renderer.tour_frame(first)
+        assert renderer.sim.clock.time == first.scene_time
+        assert not pilot.layer(sites).visible  # the tour hides the sensor sites ...
+        assert not any(a.GetVisibility() for a in glyphs)  # ... and their sensors
+        morning = renderer.sim.values.copy()
+        renderer.tour_frame(last)
+        assert renderer.sim.clock.time == last.scene_time
+        assert pilot.layer(sites).visible
+        assert all(a.GetVisibility() for a in glyphs)
+        assert not np.array_equal(morning, renderer.sim.values, equal_nan=True)
+    assert pilot.layer(sites).visible  # the renderer put the scene back
+
+
+@gui
+@pytest.mark.gui
+def test_a_tour_in_the_window_moves_the_timeline(qtbot, window):
+    panel = window.tour_panel
+    tour = panel.tour
+    t = tour.duration - 0.01
+    state = tour.sample(t)
+    assert state.scene_time is not None
+    panel.seek(t)
+    assert window.sim.clock.time == state.scene_time  # one clock: sensors, plans, timeline
+    assert window.timeline_panel.time_label.text() == f"{state.scene_time:%Y-%m-%d %H:%M}"
+    panel.stop()

@@ -58,6 +58,9 @@ class Layer:
         :class:`TreeNode`, for the GUI's layer tree.
     info : importer facts shown by ``citytwin info`` (schema, georeferencing
         method, LoD ...), plain JSON-able values.
+    origin_shift : what :func:`twin.origin.recentre` has added to the layer's
+        local coordinates since it was imported (importers that keep their own
+        local grids, e.g. terrain heights, subtract it).
     """
 
     name: str
@@ -72,6 +75,7 @@ class Layer:
     details: Callable[[int], dict[str, dict[str, Any]]] | None = None
     tree: TreeNode | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    origin_shift: np.ndarray = field(default_factory=lambda: np.zeros(3))
 
     def __post_init__(self) -> None:
         if FEATURE_ARRAY not in self.mesh.cell_data:

@@ -17,7 +17,6 @@ message, and on "yes" calls :func:`recentre`.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -245,25 +244,11 @@ def recentre(scene: Scene, new_origin: Iterable[float]) -> np.ndarray:
             pts = mesh.points
             mesh.points = (pts.astype(np.float64) + shift).astype(pts.dtype, copy=False)
         layer.features.bounds = layer.features.bounds + bounds_shift
+        layer.origin_shift = layer.origin_shift + shift
     scene.origin = new.copy()
-    _shift_terrain_grids(scene, new)
     for layer in scene.layers:
         scene.events.layer_changed.emit(layer, "mesh")
     return shift
-
-
-def _shift_terrain_grids(scene: Scene, new_origin: np.ndarray) -> None:
-    """Terrain layers sample heights through a grid that remembers the origin of
-    their import (importers.terrain); point it at the new one. Looked up in
-    sys.modules so twin never imports the importers."""
-    terrain = sys.modules.get("importers.terrain")
-    grids = getattr(terrain, "_GRIDS", None)
-    if grids is None:
-        return
-    for layer in scene.layers:
-        grid = grids.get(layer)
-        if grid is not None and hasattr(grid, "origin"):
-            grid.origin = new_origin.copy()
 
 
 def picking_error_mm(scene: Scene) -> float:

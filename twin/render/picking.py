@@ -51,6 +51,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -62,7 +63,6 @@ from vtkmodules.vtkCommonDataModel import (
     vtkPolyData,
     vtkStaticCellLocator,
 )
-from vtkmodules.vtkCommonMath import vtkMatrix4x4
 from vtkmodules.vtkFiltersCore import vtkProbeFilter
 
 #: A grid query that tests at least this many segments and all of them counts as
@@ -380,6 +380,7 @@ class CachedLocator:
 
     __slots__ = (
         "dropped",
+        "eps",
         "error",
         "grid",
         "locator",
@@ -396,6 +397,7 @@ class CachedLocator:
         self.n_cells = n_cells
         self.proxy = None
         self.locator: vtkStaticCellLocator | None = None
+        self.eps = 0.0  # least locator tolerance, model units (see _locator_hit)
         self.grid: SegmentGrid | None = None
         self.error: BaseException | None = None
         self.dropped = False  # replaced or evicted: a cached lookup must not return it
@@ -548,6 +550,8 @@ class LocatorCache:
                 loc.UseExistingSearchStructureOn()  # colour edits must not rebuild it
                 if isinstance(proxy, vtkPolyData) and proxy.NeedToBuildCells():
                     proxy.BuildCells()  # else the first query pays for it
+                b = np.array(proxy.GetBounds())
+                entry.eps = 1e-9 * max(float(np.linalg.norm(b[1::2] - b[0::2])), 1e-3)
                 entry.proxy, entry.locator = proxy, loc
                 stats.background_builds += int(built)
             stats.builds += 1
@@ -600,11 +604,29 @@ def view_ray(renderer, x: float, y: float) -> tuple[np.ndarray, np.ndarray, floa
 
     Works for perspective and parallel cameras alike: the pixel size is the gap
     to the ray through (x + 1, y), which varies linearly along the ray."""
-    near = _display_to_world(renderer, x, y, 0.0)
-    far = _display_to_world(renderer, x, y, 1.0)
-    px_near = float(np.linalg.norm(_display_to_world(renderer, x + 1.0, y, 0.0) - near))
-    px_far = float(np.linalg.norm(_display_to_world(renderer, x + 1.0, y, 1.0) - far))
-    return near, far, px_near, px_far
+    ray = _Ray(renderer, x, y)
+    return ray.near, ray.far, *ray.pixel_sizes()
+
+
+class _Ray:
+    """The pick ray; the neighbouring pixel's ray only when a tolerance needs it."""
+
+    def __init__(self, renderer, x: float, y: float) -> None:
+        self.renderer, self.x, self.y = renderer, x, y
+        self.near = _display_to_world(renderer, x, y, 0.0)
+        self.far = _display_to_world(renderer, x, y, 1.0)
+        self._next: tuple[np.ndarray, np.ndarray] | None = None
+
+    def next_pixel(self) -> tuple[np.ndarray, np.ndarray]:
+        """Near and far points of the ray through (x + 1, y)."""
+        if self._next is None:
+            r, x, y = self.renderer, self.x + 1.0, self.y
+            self._next = (_display_to_world(r, x, y, 0.0), _display_to_world(r, x, y, 1.0))
+        return self._next
+
+    def pixel_sizes(self) -> tuple[float, float]:
+        n1, f1 = self.next_pixel()
+        return float(np.linalg.norm(n1 - self.near)), float(np.linalg.norm(f1 - self.far))
 
 
 def _matrix(actor) -> np.ndarray | None:
@@ -612,9 +634,7 @@ def _matrix(actor) -> np.ndarray | None:
     m = actor.GetMatrix()
     if m.IsIdentity():
         return None
-    flat = [0.0] * 16
-    vtkMatrix4x4.DeepCopy(flat, m)
-    return np.array(flat).reshape(4, 4)
+    return np.array([[m.GetElement(i, j) for j in range(4)] for i in range(4)])
 
 
 def _clip_range(mapper, near: np.ndarray, d: np.ndarray) -> tuple[float, float]:
@@ -662,8 +682,8 @@ def pick_ray(
     transforms are honoured. Returns None on a miss.
     """
     cache = cache or default_cache
-    near, far, px_near, px_far = view_ray(renderer, x, y)
-    d_world = far - near
+    ray = _Ray(renderer, x, y)
+    d_world = ray.far - ray.near
     length = float(np.linalg.norm(d_world))
     if length == 0.0:
         return None
@@ -672,51 +692,45 @@ def pick_ray(
     for actor, ds in entries:
         if not actor.GetVisibility():
             continue
-        t0, t1 = _clip_range(actor.GetMapper(), near, d_world)
+        t0, t1 = _clip_range(actor.GetMapper(), ray.near, d_world)
         if t1 <= t0:
             continue
         entry = cache.get(ds)
         if entry is None:
             continue
+        thin = entry.grid is not None
+        needs_px = thin or surface_tolerance_px > 0
         m = _matrix(actor)
         if m is None:
-            p1, p2, pn, pf = near, far, px_near, px_far
-        else:  # the ray in model coordinates; pixel sizes via transformed neighbours
+            p1, p2 = ray.near, ray.far
+            pn, pf = ray.pixel_sizes() if needs_px else (0.0, 0.0)
+        else:  # the ray in model coordinates; pixel sizes from transformed neighbours
             inv = np.linalg.inv(m)
-            q = np.array(
-                [near, far, near + _dx(renderer, x, y, 0.0), far + _dx(renderer, x, y, 1.0)]
-            )
-            q = q @ inv[:3, :3].T + inv[:3, 3]
+            q = np.array([ray.near, ray.far, *ray.next_pixel()]) @ inv[:3, :3].T + inv[:3, 3]
             p1, p2 = q[0], q[1]
             pn, pf = float(np.linalg.norm(q[2] - p1)), float(np.linalg.norm(q[3] - p2))
-        if entry.grid is not None:
+        if thin:
             found = entry.grid.query(p1, p2, pn, pf, tolerance_px, (t0, t1))
             if found is None:
                 continue
             index, t, point, offset = found
-            hit = PickHit(
-                actor, ds, int(entry.grid.cell[index]), _to_world(m, point), t * length, offset
-            )
-            if best_thin is None or (hit.offset_px, hit.distance) < (
+            cell_id = int(entry.grid.cell[index])
+            hit = PickHit(actor, ds, cell_id, _to_world(m, point), t * length, offset)
+            if best_thin is None or (offset, hit.distance) < (
                 best_thin.offset_px,
                 best_thin.distance,
             ):
                 best_thin = hit
             continue
-        hit = _locator_hit(entry.locator, p1, p2, pn, pf, t0, t1, surface_tolerance_px)
-        if hit is None:
+        found = _locator_hit(entry.locator, p1, p2, pn, pf, t0, t1, surface_tolerance_px, entry.eps)
+        if found is None:
             continue
-        cell_id, t, point = hit
+        cell_id, t, point = found
         if best is None or t * length < best.distance:
             best = PickHit(actor, ds, cell_id, _to_world(m, point), t * length)
     if best_thin is not None and (best is None or best_thin.distance < best.distance):
         return best_thin
     return best
-
-
-def _dx(renderer, x: float, y: float, z: float) -> np.ndarray:
-    """World offset of one pixel along display x at depth z (near 0, far 1)."""
-    return _display_to_world(renderer, x + 1.0, y, z) - _display_to_world(renderer, x, y, z)
 
 
 def _to_world(m: np.ndarray | None, p: np.ndarray) -> np.ndarray:
@@ -733,21 +747,41 @@ def _locator_hit(
     t0: float,
     t1: float,
     tolerance_px: float,
+    eps: float,
 ) -> tuple[int, float, np.ndarray] | None:
-    """Nearest cell the segment ``p1 + t (p2 - p1)``, t in [t0, t1], meets: (cell, t, point)."""
+    """Nearest cell the segment ``p1 + t (p2 - p1)``, t in [t0, t1], meets: (cell, t, point).
+
+    The tolerance is never below ``eps`` (1e-9 of the data set's diagonal): with
+    0, vtkStaticCellLocator drops a hit whose rounded intersection lies a hair
+    outside the bin being walked, and the city's outermost walls lie exactly on
+    the locator's bounds (a click on them fell through to the floor behind).
+    """
     d = p2 - p1
     a, b = p1 + t0 * d, p1 + t1 * d
-    tol = 0.0
+    tol = eps
     if tolerance_px > 0:  # pixels at the near end of the searched span: never wider
         lo = np.array(loc.GetDataSet().GetBounds()).reshape(3, 2)
         ta, _ = _clip_to_box(p1, d, lo[:, 0], lo[:, 1], t0, t1)
-        tol = tolerance_px * (px_near + (px_far - px_near) * ta)
-    t = reference(0.0)
-    sub = reference(0)
-    cell_id = reference(0)
-    x = [0.0, 0.0, 0.0]
-    pcoords = [0.0, 0.0, 0.0]
+        tol = max(eps, tolerance_px * (px_near + (px_far - px_near) * ta))
+    sc = _scratch()
     stats.locator_queries += 1
-    if not loc.IntersectWithLine(a, b, tol, t, x, pcoords, sub, cell_id, vtkGenericCell()):
+    if not loc.IntersectWithLine(
+        tuple(a), tuple(b), tol, sc.t, sc.x, sc.pcoords, sc.sub, sc.cell_id, sc.cell
+    ):
         return None
-    return int(cell_id), t0 + float(t) * (t1 - t0), np.array(x)
+    return int(sc.cell_id), t0 + float(sc.t) * (t1 - t0), np.array(sc.x)
+
+
+_local = threading.local()
+
+
+def _scratch():
+    """Per-thread output arguments for IntersectWithLine (allocating them per
+    click costs more than the query)."""
+    sc = getattr(_local, "scratch", None)
+    if sc is None:
+        sc = _local.scratch = SimpleNamespace()
+        sc.t, sc.sub, sc.cell_id = reference(0.0), reference(0), reference(0)
+        sc.x, sc.pcoords = [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]
+        sc.cell = vtkGenericCell()
+    return sc

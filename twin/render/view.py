@@ -230,6 +230,22 @@ class SceneView:
             render=False,
         )
 
+    def origin_moved(self, shift) -> None:
+        """The scene origin moved (:func:`twin.origin.recentre`): local coordinates
+        grew by ``shift``; the camera and the ground plane follow, so the picture
+        does not change."""
+        shift = np.asarray(shift, dtype=float)
+        cam = self.plotter.camera
+        cam.position = tuple(np.asarray(cam.position) + shift)
+        cam.focal_point = tuple(np.asarray(cam.focal_point) + shift)
+        if self._ground is not None:
+            self.plotter.remove_actor(self._ground, render=False)
+            self._ground = None
+            self._add_ground()
+        if self._section is not None:
+            self.clear_section()
+        self.request_frame()
+
     def _ground_z(self, zmin: float) -> float:
         """Lowest base of the things that stand on the ground: features entirely
         below z = 0 (an underground car park) stay under the ground plane."""
