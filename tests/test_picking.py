@@ -6,6 +6,9 @@ Every test also checks that no pick tested every cell of a data set.
 
 from __future__ import annotations
 
+import os
+import threading
+
 import numpy as np
 import pytest
 import pyvista as pv
@@ -13,7 +16,6 @@ from vtkmodules.vtkCommonDataModel import vtkPlane
 from vtkmodules.vtkRenderingCore import vtkCellPicker
 
 from twin.render import picking
-from twin.render.offscreen import use_offscreen_gl
 
 pytestmark = pytest.mark.render
 SIZE = (320, 240)
@@ -36,7 +38,7 @@ def _boxes(bounds: list[tuple[float, ...]]) -> pv.PolyData:
 
 
 def _plotter() -> pv.Plotter:
-    use_offscreen_gl()
+    os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")  # no X server
     return pv.Plotter(off_screen=True, window_size=list(SIZE))
 
 
@@ -170,7 +172,7 @@ def test_parallel_projection(two_boxes):
     hit = _centre_pick(plotter, actor, mesh)
     np.testing.assert_allclose(hit.position, (0, 0, 0), atol=1e-6)
     x, y = _display(plotter.renderer, (0.5, 0, 0.5))
-    hit = picking.pick_ray(plotter.renderer, x, y, [(actor, mesh)])
+    hit = picking.pick_ray(plotter.renderer, x, y, [(actor, mesh)], cache=picking.LocatorCache())
     np.testing.assert_allclose(hit.position, (0.5, 0, 0.5), atol=1e-6)
 
 
@@ -179,7 +181,7 @@ def test_actor_transform_is_honoured(two_boxes):
     actor.SetPosition(3, 0, 0)
     actor.SetScale(1, 1, 2)
     x, y = _display(plotter.renderer, (3.5, 0, 1.5))  # on F's front face, moved
-    hit = picking.pick_ray(plotter.renderer, x, y, [(actor, mesh)])
+    hit = picking.pick_ray(plotter.renderer, x, y, [(actor, mesh)], cache=picking.LocatorCache())
     assert mesh.cell_data["feature"][hit.cell_id] == 0
     np.testing.assert_allclose(hit.position, (3.5, 0, 1.5), atol=1e-6)
     assert _centre_pick(plotter, actor, mesh) is None  # nothing left at the old place
@@ -323,3 +325,22 @@ def test_prune_forgets_geometry_nobody_draws(two_boxes):
     assert len(cache) == 1
     cache.discard(two_boxes[2])
     assert len(cache) == 0
+
+
+def test_a_click_during_a_background_build_waits_for_it(two_boxes, monkeypatch):
+    plotter, actor, mesh = two_boxes
+    release = threading.Event()
+    real = picking._build_without_gil
+
+    def slow_build(loc, proxy):
+        release.wait(5)
+        return real(loc, proxy)
+
+    monkeypatch.setattr(picking, "_build_without_gil", slow_build)
+    cache = picking.LocatorCache()
+    thread = cache.prebuild_async([mesh])
+    threading.Timer(0.2, release.set).start()
+    hit = picking.pick_ray(plotter.renderer, SIZE[0] / 2, SIZE[1] / 2, [(actor, mesh)], cache=cache)
+    thread.join()
+    assert mesh.cell_data["feature"][hit.cell_id] == 0
+    assert (picking.stats.waits, picking.stats.builds, picking.stats.click_builds) == (1, 1, 0)

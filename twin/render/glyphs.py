@@ -47,8 +47,8 @@ KIND_RGB: dict[str, tuple[int, int, int]] = {
 OFF_RGB = np.array((70, 78, 90), dtype=np.float64)
 
 #: default on-screen glyph size band, in renderer pixels (a glyph's largest extent)
-MIN_PX = 8.0
-MAX_PX = 22.0
+MIN_PX = 10.0
+MAX_PX = 28.0
 #: gap between a site and its glyph's base, in pixels (keeps the base out of the roof)
 LIFT_PX = 1.0
 #: size factor range of :func:`size_factor`; the low end maps to MIN_PX, the high to MAX_PX
@@ -208,12 +208,18 @@ class GlyphOverlay:
 
     def __init__(self, sensors: SensorSet, base_size: float = 6.0,
                  kinds: list[str] | None = None, min_px: float = MIN_PX,
-                 max_px: float = MAX_PX, lift_px: float = LIFT_PX) -> None:
+                 max_px: float = MAX_PX, lift_px: float = LIFT_PX,
+                 scale_with_window: bool = False) -> None:
+        """``scale_with_window``: the pixel band is for an ~800 px tall view and
+        scales with the view's height like the other annotations (a 270 px
+        thumbnail gets smaller glyphs, a 2160 px export larger ones)."""
         import vtk
 
         self.sensors = sensors
         self.base_size = base_size
         self.min_px, self.max_px, self.lift_px = float(min_px), float(max_px), float(lift_px)
+        self.scale_with_window = scale_with_window
+        self._ui = 1.0
         self.points: dict[str, pv.PolyData] = {}
         self.rows: dict[str, np.ndarray] = {}
         self.actors: dict[str, object] = {}
@@ -274,7 +280,7 @@ class GlyphOverlay:
     def pixel_size(self, kind: str) -> np.ndarray:
         """(k,) drawn size in pixels of each glyph of ``kind`` (its largest extent)."""
         t = (self._factor[kind].astype(np.float64) - FACTOR_LO) / (FACTOR_HI - FACTOR_LO)
-        return self.min_px + (self.max_px - self.min_px) * np.clip(t, 0.0, 1.0)
+        return (self.min_px + (self.max_px - self.min_px) * np.clip(t, 0.0, 1.0)) * self._ui
 
     def set_pixel_band(self, min_px: float, max_px: float) -> None:
         """Change the on-screen size band (e.g. times the screen's device pixel ratio)."""
@@ -349,6 +355,10 @@ class GlyphOverlay:
         frame = _Frame(renderer)
         if frame.height <= 0:
             return False
+        if self.scale_with_window:
+            from twin.render.scalebar import ui_scale
+
+            self._ui = ui_scale(frame.height)
         for kind, sites in self._sites.items():
             self._mpp[kind] = frame.metres_per_pixel(frame.clip(sites)[:, 3])
             self._write(kind)

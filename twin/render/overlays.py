@@ -25,6 +25,8 @@ from twin.sim.simulation import STATUS_RGB, Simulation
 #: Water sheet colour, also used by the flood legend.
 FLOOD_RGB = (45, 105, 200)
 STATUS_LINE_WIDTH = 3.0
+#: Sensor glyph size band in pixels at an ~800 px tall view (scaled with the view).
+GLYPH_MIN_PX, GLYPH_MAX_PX = 6.0, 16.0
 #: Layer name words that mean "the sensor sites": hiding such a layer hides the glyphs.
 SENSOR_LAYER_WORDS = ("sensor", "iot")
 
@@ -40,7 +42,9 @@ class SimulationOverlay:
         self._status_meshes: dict[str, pv.PolyData] = {}
         opts = sim.options
         if opts.glyphs and len(sim.sensors):
-            self.glyphs = GlyphOverlay(sim.sensors, base_size=opts.glyph_size)
+            self.glyphs = GlyphOverlay(sim.sensors, base_size=opts.glyph_size,
+                                       min_px=GLYPH_MIN_PX, max_px=GLYPH_MAX_PX,
+                                       scale_with_window=True)
             for kind, actor in self.glyphs.actors.items():
                 view.add_overlay_actor(f"glyphs:{kind}", actor)
             self.glyphs.attach(view.plotter.renderer)

@@ -15,32 +15,42 @@ count): recolouring touches cell data only and never rebuilds. VTK's own
 check would rebuild on *any* ``Modified()`` of the data set (a colour edit made
 the next query cost 0.19 s), so every cached locator has
 ``UseExistingSearchStructure`` on and this module decides when to rebuild.
+Edit cells through ``SetPolys``/``SetLines`` or call ``Modified()`` on the data
+set after an in-place edit: a data set whose own MTime has not moved since it
+was last checked is not re-inspected. One locator costs ~65 MiB for 1.38 M
+triangles (VTK caches every cell's bounds).
 
 Building off the click path, measured on the 2-core VM, VTK 9.7.2 wheel,
 1,377,852 triangles (``bench/bench_pick.py``, ``bench/RESULTS.md`` "Picking"):
 
-* ``vtkStaticCellLocator.BuildLocator`` holds the GIL for the whole build: in a
-  Python thread it stalled the GUI thread for the full 0.17-0.5 s. A plain
-  thread therefore does not help.
+* ``vtkStaticCellLocator.BuildLocator`` takes 0.13-0.15 s (the first one in a
+  process ~0.35 s: fresh memory) and holds the GIL throughout: called from a
+  plain Python thread it froze the main thread for the whole build (165-214 ms
+  in two runs). A plain thread therefore does not help.
 * It is SMP-threaded (``vtkSMPTools``), but the wheel's default backend is
   ``Sequential``; ``STDThread`` is compiled in (TBB and OpenMP are not).
-  Setting ``VTK_SMP_BACKEND_IN_USE=STDThread`` before VTK loads (or
-  ``vtkSMPTools.SetBackend("STDThread")``) cut the build from ~0.165 to
-  ~0.14 s on 2 cores; this module leaves that process-wide choice to the app.
+  ``VTK_SMP_BACKEND_IN_USE=STDThread`` before VTK loads (or
+  ``vtkSMPTools.SetBackend("STDThread")``) saved ~10% on 2 cores (0.12 s
+  instead of 0.13 s); this module leaves that process-wide choice to the app.
 * ``vtkAlgorithm.Update`` *does* release the GIL in this wheel. So
   :meth:`LocatorCache.prebuild_async` attaches the locator to a private
   geometry-sharing copy of the data set (``vtkPointSet.SetCellLocator``) and
   runs a one-point ``vtkProbeFilter`` on it: the probe's ``FindCell`` builds
-  that very locator inside ``Update``. The GUI thread then stalled at most
-  ~10 ms during the build. If a VTK version stops building it there, the worker
-  falls back to ``BuildLocator`` (correct, just holding the GIL).
+  that very locator inside ``Update``. A 1 ms timer in the main thread then
+  ran late by at most 2-10 ms (several runs) during the 0.17-0.5 s build. If a
+  VTK version stops building it there, the worker falls back to
+  ``BuildLocator`` (correct, just holding the GIL; ``stats.background_builds``
+  tells which happened).
 
+Warm picks then take 0.03-0.05 ms (median; p95 <= 0.1 ms) on that city, hit
+or miss, against 140-195 ms for ``vtkCellPicker`` without a usable locator.
 A click that arrives while a build is running waits for that build (it never
 starts a second one). Line and point data sets (road centre lines drawn as
 tubes a few pixels wide) need a pick tolerance in *pixels*; VTK's locator
 walks only the bins the ray passes through, so a line lying in a neighbouring
 bin within the tolerance would be missed. They get a small numpy uniform grid
-(:class:`SegmentGrid`) queried along a ray widened by the tolerance instead.
+(:class:`SegmentGrid`, 8-9 ms to build for 17k street segments, 0.16-0.27 ms
+a pick) queried along a ray widened by the tolerance instead.
 
 :data:`stats` counts locator queries, builds and brute-force scans, so a test
 can fail when a pick ever tests every cell or builds on the click path.
@@ -479,8 +489,14 @@ class LocatorCache:
                 ds.GetPoints().GetBounds()
 
         def run() -> None:
+            failed = None
             for entry, ds in jobs:
-                self._build(entry, ds, background=True)
+                try:
+                    self._build(entry, ds, background=True)
+                except Exception as exc:  # entry.error is set: a click rebuilds it
+                    failed = failed or exc
+            if failed is not None:
+                raise failed  # reported by threading.excepthook, after every entry is released
 
         thread = threading.Thread(target=run, name="citytwin-locators", daemon=True)
         thread.start()
