@@ -116,7 +116,9 @@ class MainWindow(Translatable, QMainWindow):
         self.plotter = QtInteractor(self, auto_update=False)
         self.setCentralWidget(self.plotter.interactor)
         _one_render_per_paint(self.plotter)
-        self.view = SceneView(scene, self.plotter, request_render=self.request_render)
+        self.view = SceneView(
+            scene, self.plotter, request_render=self.request_render, prebuild_locators=True
+        )
         self.layers_panel = LayersPanel(self)
         self.inspector = InspectorPanel(self)
         self.search_panel = SearchPanel(self)
@@ -204,7 +206,9 @@ class MainWindow(Translatable, QMainWindow):
         self._stop_simulation()
         self.view.close()
         self.plotter.clear_actors()
-        self.view = SceneView(scene, self.plotter, request_render=self.request_render)
+        self.view = SceneView(
+            scene, self.plotter, request_render=self.request_render, prebuild_locators=True
+        )
         self.scene_path = scene_path
         self.added_layers = []
         self.inspector.show_feature(None, None)

@@ -354,3 +354,32 @@ def test_a_tour_in_the_window_moves_the_timeline(qtbot, window):
     assert window.sim.clock.time == state.scene_time  # one clock: sensors, plans, timeline
     assert window.timeline_panel.time_label.text() == f"{state.scene_time:%Y-%m-%d %H:%M}"
     panel.stop()
+
+
+@pytest.mark.render
+def test_picks_go_through_prebuilt_locators_never_every_cell(pilot):
+    import pyvista as pv
+
+    from twin.render import SceneView
+    from twin.render.picking import stats
+
+    plotter = pv.Plotter(off_screen=True, window_size=[480, 270])
+    view = SceneView(pilot, plotter)
+    try:
+        view.apply_bookmark("Ga Việt Trì (TOD)")
+        plotter.render()
+        thread = view.prebuild_locators()  # the window does this after every load
+        thread.join(timeout=60)
+        stats.reset()
+        layer = pilot.layer(BUILDINGS)
+        row = int(np.flatnonzero(layer.features.classes == "station")[0])
+        b = layer.features.bounds[row]
+        roof = pilot.to_world(np.array([(b[0] + b[1]) / 2, (b[2] + b[3]) / 2, b[5]]))
+        hit = view.pick(*view.display_point(roof))
+        assert hit is not None and hit.layer is layer and hit.row == row
+        assert stats.brute_force == 0  # never cell by cell
+        assert stats.click_builds == 0  # and never a locator built on a click
+        assert stats.locator_queries > 0
+    finally:
+        view.close()
+        plotter.close()

@@ -34,6 +34,7 @@ import pyvista as pv
 from twin.layer import Layer
 from twin.render.annotations import Annotations
 from twin.render.clipping import fit_clipping_range
+from twin.render.picking import LocatorCache, pick_ray
 from twin.scene import Bookmark, Scene
 from twin.style import HIGHLIGHT_RGB, cell_alpha, cell_colors
 
@@ -75,11 +76,16 @@ class SceneView:
         plotter: pv.Plotter,
         ground: bool = True,
         request_render: Callable[[], None] | None = None,
+        prebuild_locators: bool = False,
     ) -> None:
         """``request_render`` asks for a frame; by default ``plotter.render()``
         draws one at once. A Qt view passes its widget's ``update``: a VTK render
         there schedules a repaint that renders again, so an immediate render
-        would cost two frames where a scheduled one costs one."""
+        would cost two frames where a scheduled one costs one.
+
+        ``prebuild_locators``: build the picking locators in a background
+        thread whenever a layer's drawn geometry changes (the window), so no
+        click ever waits for one; otherwise the first pick builds them."""
         self.scene = scene
         self.plotter = plotter
         self._request = request_render or plotter.render
@@ -93,7 +99,8 @@ class SceneView:
         self._peeling_before = False
         self._msaa_guard: tuple[object, int] | None = None
         self._selection: tuple[Layer, np.ndarray] | None = None
-        self._locators: dict[Layer, object] = {}
+        self._pick_cache = LocatorCache()
+        self._prebuild = prebuild_locators
         self._ground: pv.Actor | None = None
         self._section = None
         self._hold = 0
@@ -116,6 +123,7 @@ class SceneView:
         # Every frame, window or offscreen, fits the clipping range to the
         # content near the camera before it is drawn.
         self._clip_tag = plotter.renderer.AddObserver("StartEvent", self._fit_clipping)
+        self._geometry_changed()
 
     def _fit_clipping(self, *_: object) -> None:
         fit_clipping_range(self)
@@ -263,6 +271,7 @@ class SceneView:
 
     def _on_added(self, layer: Layer) -> None:
         self._add(layer)
+        self._geometry_changed()
         self._render()
 
     def _on_removed(self, layer: Layer) -> None:
@@ -271,9 +280,9 @@ class SceneView:
         self._alpha.pop(layer, None)
         self._sync_translucency()
         self._feature_colors.pop(layer, None)
-        self._locators.pop(layer, None)
         self._shown.pop(layer, None)
         self._drawn.pop(layer, None)
+        self._pick_cache.prune()
         if self._selection and self._selection[0] is layer:
             self._selection = None
         if actor is not None:
@@ -300,10 +309,11 @@ class SceneView:
         elif what == "mesh":
             self.plotter.remove_actor(actor, render=False)
             del self.actors[layer]
-            self._locators.pop(layer, None)
             self._shown.pop(layer, None)
             self._alpha.pop(layer, None)
             self._add(layer)
+        if what in ("features", "mesh"):
+            self._geometry_changed()
         self._render()
 
     def _apply_hidden(self, layer: Layer) -> None:
@@ -318,7 +328,6 @@ class SceneView:
         if actor is None:
             return
         hidden = self.scene.hidden_features(layer)
-        self._locators.pop(layer, None)
         if hidden.any():
             gone = hidden[layer.cell_features]
             drawn = self._drawn[layer]
@@ -642,57 +651,47 @@ class SceneView:
         return None if picker is None else picker(self.plotter.renderer, x, y)
 
     def pick(self, x: float, y: float) -> Pick | None:
-        """Pick at display coordinates (pixels, origin bottom-left)."""
-        import vtk
+        """Pick at display coordinates (pixels, origin bottom-left).
 
+        One ray through the cached static cell locators of the geometry the
+        actors draw (no cell-by-cell test). Lines are a few pixels wide: they
+        get a tolerance of a few pixels, and win over a surface they lie on
+        (an alignment drawn on its road)."""
         renderer = self.plotter.renderer
-        visible = [la for la, actor in self.actors.items() if actor.GetVisibility()]
-        hits = []
-        # Lines are a few pixels wide: they get a tolerance of a few pixels, and
-        # win over a surface they lie on (an alignment drawn on its road).
-        for layers, tolerance in (
-            (visible, 0.0005),
-            ([la for la in visible if _is_lines(la.mesh)], LINE_PICK_TOLERANCE),
-        ):
-            if not layers:
-                continue
-            picker = vtk.vtkCellPicker()
-            picker.SetTolerance(tolerance)
-            if tolerance == LINE_PICK_TOLERANCE:
-                picker.PickFromListOn()  # the lines only, not the surfaces
-                for layer in layers:
-                    picker.AddPickList(self.actors[layer])
-            for layer in layers:
-                picker.AddLocator(self._locator(layer))
-            if picker.Pick(x, y, 0, renderer) and picker.GetCellId() >= 0:
-                hits.append((picker.GetActor(), picker.GetCellId(), picker.GetPickPosition()))
-        if not hits:
+        surfaces, lines = [], []
+        for layer, actor in self.actors.items():
+            if actor.GetVisibility():
+                (lines if _is_lines(layer.mesh) else surfaces).append(
+                    (actor, self.drawn_mesh(layer))
+                )
+        near = pick_ray(renderer, x, y, surfaces, cache=self._pick_cache) if surfaces else None
+        line = None
+        if lines:
+            tolerance_px = LINE_PICK_TOLERANCE * float(np.hypot(*renderer.GetSize()))
+            line = pick_ray(renderer, x, y, lines, tolerance_px, cache=self._pick_cache)
+        hit = near
+        if line is not None and (near is None or line.distance <= near.distance * 1.01 + 0.5):
+            hit = line
+        if hit is None:
             return None
-        eye = np.asarray(self.plotter.camera.position)
-        if len(hits) == 2:
-            near = np.linalg.norm(np.asarray(hits[0][2]) - eye)
-            line = np.linalg.norm(np.asarray(hits[1][2]) - eye)
-            hits = [hits[1]] if line <= near * 1.01 + 0.5 else [hits[0]]
-        actor, cell, position = hits[-1]
-        for layer, la_actor in self.actors.items():
-            if la_actor is actor:
-                if layer in self._shown:
-                    cell = int(self._shown[layer][1][cell])
-                world = self.scene.to_world(np.asarray(position))
-                return Pick(layer, layer.feature_at_cell(cell), int(cell), world)
-        return None
+        layer = next((la for la, a in self.actors.items() if a is hit.actor), None)
+        if layer is None:
+            return None
+        cell = int(hit.cell_id)
+        if layer in self._shown:
+            cell = int(self._shown[layer][1][cell])
+        world = self.scene.to_world(np.asarray(hit.position))
+        return Pick(layer, layer.feature_at_cell(cell), cell, world)
 
-    def _locator(self, layer: Layer):
-        import vtk
+    def prebuild_locators(self):
+        """Build the picking locators of every drawn layer in the background;
+        returns the thread (None when nothing is drawn)."""
+        datasets = [self.drawn_mesh(la) for la in self.actors]
+        return self._pick_cache.prebuild_async(datasets) if datasets else None
 
-        loc = self._locators.get(layer)
-        if loc is None:
-            loc = vtk.vtkStaticCellLocator()
-            shown = self._shown.get(layer)
-            loc.SetDataSet(shown[0] if shown is not None else self._drawn[layer])
-            loc.BuildLocator()
-            self._locators[layer] = loc
-        return loc
+    def _geometry_changed(self) -> None:
+        if self._prebuild:
+            self.prebuild_locators()
 
     def display_point(self, world_xyz: np.ndarray) -> tuple[float, float]:
         """Display coordinates (pixels, origin bottom-left) of a world point."""
