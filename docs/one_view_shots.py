@@ -62,4 +62,6 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs"))
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "docs")
+    target.mkdir(parents=True, exist_ok=True)
+    main(target)

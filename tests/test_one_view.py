@@ -163,6 +163,16 @@ def test_window_and_offscreen_renderer_draw_the_same_state(qtbot, window, output
     assert window.view.annotations.legend.region() is not None
     assert "heatmap" in window.view.overlay_actors and window.view.selection is not None
     assert _diff(shown, exported) <= 0.02
+    # the export's own anti-aliasing keeps every status outline (wide GL lines drew
+    # 1 px wide in offscreen renders beside the window's GL context)
+    outlined = window.render_view((w, h))
+    assert _cyan(outlined) > 0.6 * _cyan(shown) > 0
+
+
+def _cyan(image: np.ndarray) -> int:
+    """Pixels of the flooded-feature outline colour."""
+    img = image.astype(int)
+    return int(((img[..., 0] < 80) & (img[..., 1] > 170) & (img[..., 2] > 190)).sum())
 
 
 @gui

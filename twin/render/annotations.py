@@ -158,8 +158,11 @@ class Annotations:
         scene = self.view.scene
         la, lb = scene.to_local(np.asarray(a, float)), scene.to_local(np.asarray(b, float))
         s = ui_scale(self.plotter.window_size[1])
-        self.plotter.add_lines(np.array([la, lb]), color="#d62728", width=3 * s,
-                               name="measure_line")
+        line = self.plotter.add_lines(np.array([la, lb]), color="#d62728", width=3 * s,
+                                      name="measure_line")
+        # wide GL lines draw 1 px wide offscreen once a Qt GL context exists in
+        # the process (the export beside the window); tubes draw the same everywhere
+        line.GetProperty().SetRenderLinesAsTubes(True)
         self.plotter.add_point_labels(
             ((la + lb) / 2)[None, :], [m.text()], name="measure_label",
             font_file=str(font_file()), font_size=max(8, round(14 * s)), show_points=False,

@@ -124,6 +124,7 @@ class SimulationOverlay:
             return
         self.view.add_overlay_actor(name, outline, scalars="status_rgb", rgb=True,
                                     line_width=STATUS_LINE_WIDTH, lighting=False,
+                                    render_lines_as_tubes=True,  # see annotations
                                     show_scalar_bar=False)
 
     # -- visibility -------------------------------------------------------------------
