@@ -203,3 +203,31 @@ def test_api_reports_scores_and_writes_reports(baseline, tmp_path):
     assert report.size == (320, 180)  # taken from the manifest
     assert report.markdown.exists() and report.html.exists()
     assert [la.visible for la in scene.layers] == [False]  # the scene is left as it was
+
+
+@pytest.mark.render
+def test_check_draws_the_twin_at_a_time_and_records_it(tmp_path):
+    """The baseline manifest records the view time; a check at another time (the
+    flood crest) differs, so a check that lost the simulation would pass wrongly."""
+    import json
+    from datetime import datetime
+
+    from conftest import SCENES
+
+    import importers
+    from twin.check import check_scene
+    from twin.render import use_offscreen_gl
+    from twin.sim.clock import ICT
+
+    use_offscreen_gl()
+    scene = importers.open_scene(SCENES / "viet_tri.toml")
+    scene.bookmarks[:] = scene.bookmarks[:1]  # the overview: enough, and fast
+    morning = datetime(2025, 6, 2, 6, 0, tzinfo=ICT)
+    base, out = tmp_path / "base", tmp_path / "out"
+    check_scene(scene, base, out, size=(240, 135), update=True, when=morning)
+    manifest = json.loads((base / "baselines.json").read_text(encoding="utf-8"))
+    assert manifest["time"] == morning.isoformat()
+    assert check_scene(scene, base, out, size=(240, 135)).passed  # the manifest's time
+    crest = check_scene(scene, base, out, size=(240, 135),
+                        when=datetime(2025, 6, 2, 14, 0, tzinfo=ICT))
+    assert not crest.passed

@@ -393,3 +393,27 @@ def test_picks_go_through_prebuilt_locators_never_every_cell(pilot):
     finally:
         view.close()
         plotter.close()
+
+
+@gui
+@pytest.mark.gui
+def test_clicking_a_sensor_glyph_selects_the_sensor(qtbot, window):
+    from PySide6.QtCore import QPoint, Qt
+
+    window.go_to_bookmark("Ga Việt Trì (TOD)")
+    window.plotter.render()
+    glyphs = window.sim_overlay.glyphs
+    rows, xy, depth, _radius = glyphs.screen(window.plotter.renderer)
+    assert rows.size, "sensor glyphs on screen"
+    k = int(np.argmin(depth))  # the nearest glyph: nothing stands in front of it
+    widget = window.plotter.interactor
+    ratio = widget.devicePixelRatioF()
+    x, y = xy[k]
+    pos = QPoint(round(x / ratio), round((widget.height() * ratio - 1 - y) / ratio))
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=pos)
+    row = int(rows[k])
+    assert window.last_sensor == row
+    sensor_id = str(window.sim.sensors.ids[row])
+    assert window.inspector.value(window.inspector.tree.topLevelItem(0).text(0)) == sensor_id
+    assert window.sensors_panel.table.currentRow() == row
+    assert window.view.selection is None  # the sensor, not the building behind it
