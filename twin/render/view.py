@@ -48,6 +48,9 @@ DEPTH_PEELS = 4
 BACKGROUND_TOP = "#9ec3e6"
 BACKGROUND_BOTTOM = "#eef3f7"
 GROUND_COLOR = "#c9cfc4"
+#: The default camera: from the south-east, looking down at ~40 degrees.
+OVERVIEW_DIRECTION = np.array([0.55, -0.75, 0.65])
+OVERVIEW_VIEW_ANGLE = 30.0
 #: Pick tolerance for line layers (fraction of the viewport diagonal, about
 #: 4 px at 1280 x 720): a click near a thin line means the line.
 LINE_PICK_TOLERANCE = 0.003
@@ -604,21 +607,21 @@ class SceneView:
         self.overview()
 
     def overview(self) -> None:
-        """A south-east oblique view of everything visible."""
+        """A south-east oblique view framing everything visible at this view's
+        aspect ratio (a tall office model, two buildings far apart, a speck of a
+        file: all in frame, none overflowing)."""
         bounds = self.scene.local_bounds()
         if bounds is None:
             self.plotter.reset_camera()
             return
-        center = np.array([(bounds[0] + bounds[1]) / 2, (bounds[2] + bounds[3]) / 2, bounds[4]])
-        extent = max(bounds[1] - bounds[0], bounds[3] - bounds[2], 50.0)
-        direction = np.array([0.55, -0.75, 0.65])
-        direction /= np.linalg.norm(direction)
+        width, height = (int(v) for v in self.plotter.window_size)
+        position, focal = frame_bounds(np.asarray(bounds, dtype=float), OVERVIEW_DIRECTION,
+                                       OVERVIEW_VIEW_ANGLE, width / max(height, 1))
         cam = self.plotter.camera
-        cam.focal_point = tuple(center)
-        cam.position = tuple(center + direction * extent * 1.15)
+        cam.focal_point = tuple(focal)
+        cam.position = tuple(position)
         cam.up = (0.0, 0.0, 1.0)
-        cam.view_angle = 30.0
-        self.plotter.reset_camera_clipping_range()
+        cam.view_angle = OVERVIEW_VIEW_ANGLE
 
     def look_at(self, local, distance: float = 400.0) -> None:
         """Point the camera at a scene-local position, keeping the view direction."""
@@ -701,6 +704,40 @@ class SceneView:
         renderer.WorldToDisplay()
         x, y, _ = renderer.GetDisplayPoint()
         return float(x), float(y)
+
+
+def frame_bounds(
+    bounds: np.ndarray, direction: np.ndarray, view_angle: float, aspect: float,
+    margin: float = 1.08, min_radius: float = 0.25,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Camera position and focal point looking along ``-direction`` at the box
+    ``bounds`` (xmin..zmax) so that all eight corners fall inside the view:
+    ``view_angle`` is VTK's vertical angle (degrees), ``aspect`` width/height.
+
+    Each corner needs the camera at least ``|offset| / tan(half angle)`` plus its
+    depth offset away from the box centre, horizontally and vertically; the
+    farthest need wins. A box smaller than ``min_radius`` is framed as that big.
+    """
+    d = np.asarray(direction, dtype=float)
+    d /= np.linalg.norm(d)
+    lo, hi = bounds[0::2], bounds[1::2]
+    centre = (lo + hi) / 2
+    half = np.maximum((hi - lo) / 2, min_radius / np.sqrt(3))
+    corners = centre + half * np.array(
+        [[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], dtype=float
+    )
+    right = np.cross(-d, (0.0, 0.0, 1.0))
+    if np.linalg.norm(right) < 1e-9:  # looking straight down
+        right = np.array([1.0, 0.0, 0.0])
+    right /= np.linalg.norm(right)
+    up = np.cross(right, -d)
+    rel = corners - centre
+    toward = rel @ d  # how much nearer the camera a corner lies than the centre
+    tan_v = np.tan(np.radians(view_angle) / 2)
+    tan_h = tan_v * max(aspect, 1e-6)
+    need = np.maximum(np.abs(rel @ right) / tan_h, np.abs(rel @ up) / tan_v) + toward
+    distance = float(need.max()) * margin
+    return centre + d * distance, centre
 
 
 def _is_lines(mesh: pv.PolyData) -> bool:
