@@ -3,7 +3,9 @@ export a tour to video, check renders against baselines.
 
 Heavy modules (VTK, Qt, IfcOpenShell) are imported inside the commands so that
 ``citytwin --help`` and argument errors are instant. Bad input gives one line
-``citytwin: error: <file>: <problem>`` and exit code 2, never a traceback.
+``citytwin: error: <file>: <problem>`` and exit code 2, never a traceback; an
+internal error gives one line naming a crash log (the traceback) and exit code 3.
+The exit codes are the same for every command (README: "Exit codes").
 """
 
 from __future__ import annotations
@@ -15,20 +17,24 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from app.loading import UserError, load_any
+from app.loading import scene_for_file as scene_for_file  # re-exported: the old path
 from app.paths import DEFAULT_SCENE
+from twin.errors import first_line
 
-if TYPE_CHECKING:
-    from twin.scene import Scene
-
+# Exit codes, the same for every command, so CI can tell a finding from a crash.
+EXIT_OK = 0
+#: findings: ``check`` differences (and a future ``comply``'s violations)
+EXIT_FINDINGS = 1
+EXIT_CHECK_FAILED = EXIT_FINDINGS
+#: bad input: a usage error, an unreadable or invalid file, an unknown name
 EXIT_BAD_INPUT = 2
-EXIT_CHECK_FAILED = 1
+#: an internal error (a bug): one line on stderr, the traceback in a crash log
+EXIT_INTERNAL = 3
+#: ``render`` (or ``tour``) had nothing to draw: the image was written, sky only
+EXIT_NOTHING_TO_DRAW = 4
 EXIT_INTERRUPTED = 130
-
-
-class UserError(Exception):
-    """A problem with what the user asked for; printed as one line, exit 2."""
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -121,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("citytwin-check"),
         help="folder for the report, failing renders and diffs (./citytwin-check)",
     )
+    c.add_argument(
+        "--junit",
+        type=Path,
+        metavar="FILE",
+        help="also write a JUnit XML report (one test case per image) for CI systems",
+    )
     return p
 
 
@@ -198,38 +210,6 @@ def _placement_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def scene_for_file(
-    path: Path, at: tuple[float, ...] | None = None, crs: str = "EPSG:9208"
-) -> tuple[Scene, dict]:
-    """An empty scene fitted to one data file, and the options to import it with.
-
-    With ``at``, the scene is built in ``crs`` around that point and the file is
-    imported with the option ``at`` (its placement when it is not georeferenced).
-    Reads only the file's CRS and extent, so the app can show its window first.
-    """
-    import importers
-    from twin.scene import Scene
-
-    if at is None:
-        return importers.scene_for(path), {}
-    scene = Scene(crs=crs, origin=[round(at[0], -1), round(at[1], -1), 0.0], name=path.stem)
-    return scene, {"at": list(at) + [0.0] * (4 - len(at))}
-
-
-def load_any(path: Path, at: tuple[float, ...] | None = None, crs: str = "EPSG:9208"):
-    """A scene from a scene file, or a fitted scene holding one data file."""
-    import importers
-
-    if path.suffix.lower() == ".toml":
-        if at is not None:
-            raise UserError(f"{path}: --at places a data file, not a scene file")
-        return importers.open_scene(path)
-    scene, options = scene_for_file(path, at, crs)
-    for layer in importers.open(path, scene, options):
-        scene.add_layer(layer)
-    return scene
-
-
 def cmd_render(args: argparse.Namespace) -> int:
     from twin.render import OffscreenRenderer, save_png, use_offscreen_gl
     from twin.viewstate import ViewState
@@ -251,7 +231,26 @@ def cmd_render(args: argparse.Namespace) -> int:
     os.replace(tmp, out)
     at = f" at {shown.isoformat(timespec='minutes')}" if shown is not None else ""
     print(f"wrote {out} ({args.size[0]}x{args.size[1]}){at}")
-    return 0
+    if nothing_to_draw(scene):
+        _warn_nothing_to_draw(args.scene, f"{out} shows only the sky")
+        return EXIT_NOTHING_TO_DRAW
+    return EXIT_OK
+
+
+def nothing_to_draw(scene) -> bool:
+    """True when no visible layer has a single point: a render is sky only.
+
+    A scene can be valid and still empty (a file with no features, every layer
+    hidden); CI must not take its sky-only image for a picture of the city."""
+    return not any(layer.visible and layer.mesh.n_points > 0 for layer in scene.layers)
+
+
+def _warn_nothing_to_draw(path: Path, what: str) -> None:
+    print(
+        f"citytwin: warning: {path}: nothing to draw (no visible layer has geometry); "
+        f"{what} (exit code {EXIT_NOTHING_TO_DRAW})",
+        file=sys.stderr,
+    )
 
 
 def describe(scene) -> dict:
@@ -261,6 +260,9 @@ def describe(scene) -> dict:
         b = layer.mesh.bounds
         lo = scene.to_world([b[0], b[2], b[4]])
         hi = scene.to_world([b[1], b[3], b[5]])
+        # None for an empty layer: VTK's (1, -1, ...) of an empty mesh are not bounds
+        empty = layer.mesh.n_points == 0
+        world = (lo[0], hi[0], lo[1], hi[1], lo[2], hi[2])
         layers.append(
             {
                 "name": layer.name,
@@ -270,11 +272,9 @@ def describe(scene) -> dict:
                 "features": len(layer.features),
                 "classes": layer.features.class_counts(),
                 "triangles": layer.n_triangles,
-                "bounds_local": [round(float(v), 3) for v in b],
-                "bounds_world": [
-                    round(float(v), 3) for v in (lo[0], hi[0], lo[1], hi[1], lo[2], hi[2])
-                ],
-                "info": dict(layer.info),
+                "bounds_local": None if empty else [round(float(v), 3) for v in b],
+                "bounds_world": None if empty else [round(float(v), 3) for v in world],
+                "info": _layer_info(layer),
                 "warnings": list(layer.warnings),
             }
         )
@@ -289,6 +289,22 @@ def describe(scene) -> dict:
     }
 
 
+def _layer_info(layer) -> dict:
+    """The importer's facts, with ``surface_types`` cut to the types the layer's
+    triangles use: the importer keeps the whole code table (the index of each
+    name is its code in the ``surface`` cell array), which lists every type of
+    the standard whatever the file holds."""
+    info = dict(layer.info)
+    names = info.get("surface_types")
+    codes = layer.mesh.cell_data.get("surface") if layer.mesh.n_cells else None
+    if isinstance(names, list):
+        import numpy as np
+
+        used = np.unique(np.asarray(codes)) if codes is not None else []
+        info["surface_types"] = [names[c] for c in used if 0 <= c < len(names) and names[c]]
+    return info
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     summary = describe(load_any(args.path, args.at, args.crs))
     if args.json:
@@ -301,10 +317,13 @@ def cmd_info(args: argparse.Namespace) -> int:
             f"- {la['name']} [{la['kind']}]: {la['features']} features, {la['triangles']} triangles"
         )
         print(f"    classes: {', '.join(f'{k} {v}' for k, v in la['classes'].items())}")
-        print(
-            f"    world bounds: E {bw[0]:.1f}..{bw[1]:.1f}  N {bw[2]:.1f}..{bw[3]:.1f}  "
-            f"H {bw[4]:.1f}..{bw[5]:.1f}"
-        )
+        if bw is None:
+            print("    world bounds: empty")
+        else:
+            print(
+                f"    world bounds: E {bw[0]:.1f}..{bw[1]:.1f}  N {bw[2]:.1f}..{bw[3]:.1f}  "
+                f"H {bw[4]:.1f}..{bw[5]:.1f}"
+            )
         for key, value in la["info"].items():
             print(f"    {key}: {value}")
         for w in la["warnings"]:
@@ -391,18 +410,14 @@ def cmd_tour(args: argparse.Namespace) -> int:
         raise UserError(f"{args.scene}: tours live in scene files (.toml)")
     if not args.list and args.output is None and args.frames is None:
         raise UserError("give -o/--output VIDEO (and/or --frames DIR)")
-    if args.output is not None:
-        from twin.render.video import VIDEO_SUFFIXES
+    from twin.render.video import check_size, check_video_path
 
-        if args.output.suffix.lower() not in VIDEO_SUFFIXES:
-            raise UserError(
-                f"{args.output}: unsupported video type {args.output.suffix!r}; "
-                f"use {', '.join(VIDEO_SUFFIXES)}"
-            )
-        if not args.output.parent.is_dir():
-            raise UserError(f"{args.output}: folder {args.output.parent} does not exist")
-    if args.size[0] % 2 or args.size[1] % 2:
-        raise UserError(f"--size {args.size[0]}x{args.size[1]}: width and height must be even")
+    try:  # the exporter's own checks, run before the scene is loaded
+        if args.output is not None:
+            check_video_path(args.output)
+        check_size(args.size)
+    except (ValueError, OSError) as exc:
+        raise UserError(str(exc)) from None
     if not 0 <= args.crf <= 51:
         raise UserError(f"--crf {args.crf} out of range 0..51")
     if args.msaa is not None and not 0 <= args.msaa <= 16:
@@ -465,7 +480,10 @@ def _export(scene, tour, args: argparse.Namespace) -> int:
         f"wrote {target} ({result.frames} frames, {args.size[0]}x{args.size[1]} at "
         f"{args.fps:g} fps, {tour.duration:.1f} s) in {w:.1f} s"
     )
-    return 0
+    if nothing_to_draw(scene):
+        _warn_nothing_to_draw(args.scene, f"{target} shows only the sky")
+        return EXIT_NOTHING_TO_DRAW
+    return EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -481,6 +499,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             f"{args.baseline}: no such baseline folder (create it with --update, "
             "review the images, then commit them)"
         )
+    if args.junit is not None and not args.junit.parent.is_dir():
+        raise UserError(f"{args.junit}: folder {args.junit.parent} does not exist")
     use_offscreen_gl()
     scene = load_any(args.scene)
     tours = []
@@ -509,6 +529,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{item.status.upper():8s} {item.label}{score}{note}")
     for name in report.stale:
         print(f"STALE    {name} (baseline with no matching view)")
+    if args.junit is not None:
+        from twin.check import write_junit
+
+        write_junit(report, args.junit, suite=f"citytwin check {args.scene.name}")
+        print(f"junit: {args.junit}")
     if args.update:
         print(f"updated {len(report.items)} baselines in {args.baseline}; review and commit them")
         return 0
@@ -580,8 +605,16 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        print(f"citytwin: error: {_one_line(exc)}", file=sys.stderr)
-        return EXIT_BAD_INPUT if _is_user_error(exc) else 1
+        if _is_user_error(exc):
+            print(f"citytwin: error: {first_line(exc)}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        log = write_crash_log(exc, sys.argv if argv is None else ["citytwin", *argv])
+        where = f"traceback in {log}" if log else "rerun with --debug for the traceback"
+        print(
+            f"citytwin: internal error ({type(exc).__name__}): {first_line(exc)}; {where}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
 
 
 def _is_user_error(exc: Exception) -> bool:
@@ -604,12 +637,47 @@ def _is_user_error(exc: Exception) -> bool:
     )
 
 
-def _one_line(exc: Exception) -> str:
-    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
-    text = " ".join(text.split()) or type(exc).__name__
-    if not _is_user_error(exc):
-        text = f"internal error ({type(exc).__name__}): {text} (rerun with --debug for details)"
-    return text
+def crash_log_dirs() -> list[Path]:
+    """Where crash logs go, in order of preference: the XDG state folder
+    (``$XDG_STATE_HOME/citytwin``, else ``~/.local/state/citytwin``), then the
+    system's temp folder for machines where home is read-only (CI runners)."""
+    import tempfile
+
+    state = os.environ.get("XDG_STATE_HOME", "")
+    base = Path(state) if state and os.path.isabs(state) else Path.home() / ".local" / "state"
+    return [base / "citytwin", Path(tempfile.gettempdir())]
+
+
+def write_crash_log(exc: BaseException, argv: list[str]) -> Path | None:
+    """Write the traceback of an internal error to a new log file; its path, or
+    None when no folder is writable. The user sees one line, the developer who
+    gets the file sees everything."""
+    import platform
+    import traceback
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    text = (
+        f"citytwin crash {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n"
+        f"command: {' '.join(argv)}\n"
+        f"python {platform.python_version()} on {platform.platform()}\n\n"
+        + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    )
+    for folder in crash_log_dirs():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        prefix = "crash" if folder.name == "citytwin" else "citytwin-crash"
+        for name in (f"{prefix}-{stamp}.log", f"{prefix}-{stamp}-{os.getpid()}.log"):
+            try:
+                with open(folder / name, "x", encoding="utf-8") as fh:
+                    fh.write(text)
+                return folder / name
+            except FileExistsError:
+                continue
+            except OSError:
+                break
+    return None
 
 
 if __name__ == "__main__":

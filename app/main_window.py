@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -48,7 +49,7 @@ from app.workers import ImportJob, ImportWorker
 from twin import project as projects
 from twin.layer import Layer
 from twin.measure import Measurement
-from twin.origin import OriginReport, judge_import, recentre
+from twin.origin import OriginReport, distance_to_content, judge_import, layer_extent, recentre
 from twin.render import OffscreenRenderer, Pick, SceneView, save_png
 from twin.render.overlays import SimulationOverlay
 from twin.scene import Scene
@@ -57,6 +58,9 @@ from twin.viewstate import ViewState
 log = logging.getLogger(__name__)
 CLICK_SLOP_PX = 4
 MAX_RECENT = 8
+#: A new IFC model further than this (m) from the rest of the scene's content is
+#: most likely georeferenced elsewhere: the window offers to place it.
+FAR_FROM_CONTENT_M = 50_000.0
 HOVER_MS = 60
 PROJECT_FILTER = "CityTwin project (*.ctproj)"
 
@@ -83,6 +87,11 @@ def supported(path: Path) -> bool:
 
 class MainWindow(Translatable, QMainWindow):
     """CityTwin's main window over one scene."""
+
+    #: one-shot receiver of the next click's world point (:meth:`pick_point_once`)
+    _pick_once: Callable[[np.ndarray | None], None] | None = None
+    #: the open placement dialog (not modal: the view stays clickable)
+    placement_dialog = None
 
     def __init__(
         self,
@@ -175,6 +184,7 @@ class MainWindow(Translatable, QMainWindow):
 
     def _bind(self, scene: Scene) -> None:
         self.scene = scene
+        self.inspector.origin = tuple(float(v) for v in scene.origin)
         for panel in (self.layers_panel, self.search_panel, self.bookmarks_panel):
             panel.bind(scene)
         scene.events.bookmarks_changed.connect(self._refresh_bookmark_box)
@@ -221,8 +231,7 @@ class MainWindow(Translatable, QMainWindow):
         """Sensors, feeds and planned projects of the scene file, when it has any
         (twin.sim); the timeline and sensor docks stay disabled otherwise."""
         self.sim = None
-        spec = getattr(scene, "spec", None)
-        extra = getattr(spec, "extra", None) or {}
+        extra = scene.spec.extra if scene.spec is not None else {}
         if any(extra.get(key) for key in ("sensors", "plans", "feeds")):
             try:
                 from twin.sim.simulation import Simulation
@@ -298,6 +307,7 @@ class MainWindow(Translatable, QMainWindow):
         self.north_action = self._action(self._north_and_scale, "N", checkable=True)
         self.north_action.setChecked(True)
         self.legend_action = self._action(self.set_legend, "L", checkable=True)
+        self.place_action = self._action(lambda: self.ask_place())
         self.preferences_action = self._action(
             self.ask_preferences, QKeySequence.StandardKey.Preferences
         )
@@ -354,6 +364,8 @@ class MainWindow(Translatable, QMainWindow):
         ):
             tools.addAction(a)
         tools.addSeparator()
+        tools.addAction(self.place_action)
+        tools.addSeparator()
         tools.addAction(self.preferences_action)
 
         self.toolbar = bar = QToolBar(self)
@@ -401,6 +413,7 @@ class MainWindow(Translatable, QMainWindow):
             (self.xray_action, tr("X-ray selected layer")),
             (self.north_action, tr("North arrow and scale")),
             (self.legend_action, tr("Legend")),
+            (self.place_action, tr("Place IFC…")),
             (self.preferences_action, tr("Preferences…")),
         ):
             _label_action(action, text)
@@ -521,10 +534,19 @@ class MainWindow(Translatable, QMainWindow):
         moved = np.hypot(pos[0] - self._press[0], pos[1] - self._press[1])
         self._press = None
         if moved <= CLICK_SLOP_PX:
-            if self.measure_action.isChecked():
+            if self._pick_once is not None:
+                callback, self._pick_once = self._pick_once, None
+                callback(self.world_at(*pos))
+            elif self.measure_action.isChecked():
                 self.measure_click(*pos)
             else:
                 self.pick_at(*pos)
+
+    def pick_point_once(self, callback: Callable[[np.ndarray | None], None]) -> None:
+        """The next click in the 3D view calls ``callback`` with its world point
+        (surface, else ground; None off both) instead of selecting or measuring."""
+        self._pick_once = callback
+        self.statusBar().showMessage(tr("Click a point in the 3D view"))
 
     def _on_move(self, *_: object) -> None:
         """Coalesce mouse moves: one pick per HOVER_MS at most, on the GUI thread."""
@@ -649,7 +671,7 @@ class MainWindow(Translatable, QMainWindow):
         """Draw the segment a→b (world) and report distance and height difference."""
         m = self.view.annotations.show_measurement(a, b)
         self.last_measurement = m
-        self.statusBar().showMessage(m.text())
+        self.statusBar().showMessage(m.text(i18n.current()))
         return m
 
     def set_section(self, on: bool) -> None:
@@ -834,6 +856,7 @@ class MainWindow(Translatable, QMainWindow):
         # Add now, draw on the next turn of the event loop: the panels' updates
         # and the (software-GL) frame are then two short stalls, not one long one.
         release = self.view.hold()
+        record_placement(layers, job.worker.options, self.scene.crs)
         for layer in layers:
             self.scene.add_layer(layer)
         QTimer.singleShot(0, lambda: None if self._closed else release())
@@ -856,6 +879,8 @@ class MainWindow(Translatable, QMainWindow):
         precision there) or far from the rest of the content (a wrong CRS or
         placement); offers to re-centre the scene where that helps."""
         report = judge_import(self.scene, layers)
+        if self._offer_placement_if_far(layers, report):
+            return report
         if report is None:
             return None
         self.statusBar().showMessage(report.message)
@@ -868,11 +893,99 @@ class MainWindow(Translatable, QMainWindow):
             QMessageBox.warning(self, title, report.message)
         return report
 
+    def _offer_placement_if_far(self, layers: list[Layer], report: OriginReport | None) -> bool:
+        """The far-from-content case of :meth:`guard_origin` (its one dialog): an
+        IFC model more than :data:`FAR_FROM_CONTENT_M` from the rest of the
+        scene is most likely georeferenced elsewhere; "Place…" opens the
+        placement dialog for its file. True when this case applied."""
+        far: tuple[float, Layer] | None = None
+        for layer in layers:
+            box = layer_extent(layer)
+            if box is None or not _is_ifc(layer):
+                continue
+            gap = distance_to_content(self.scene, box, exclude=layers)
+            if gap is not None and gap > FAR_FROM_CONTENT_M and (far is None or gap > far[0]):
+                far = (gap, layer)
+        if far is None:
+            return False
+        gap, layer = far
+        message = (
+            tr(
+                "{0} lies {1} km from the rest of the scene: it is probably georeferenced "
+                "elsewhere. Place it in the scene?"
+            )
+            .replace("{0}", layer.name)
+            .replace("{1}", f"{gap / 1000:,.0f}")
+        )
+        if report is not None:
+            message += "\n\n" + report.message
+        self.statusBar().showMessage(message.splitlines()[0])
+        if self.ask_far_placement(tr("Model far from the scene"), message):
+            self.ask_place(layer, override=True)
+        return True
+
+    def ask_far_placement(self, title: str, message: str) -> bool:
+        """A warning with "Place…" and Cancel; True when the user chose to place."""
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, parent=self)
+        place = box.addButton(tr("Place…"), QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is place
+
+    def ask_place(self, layer: Layer | None = None, override: bool | None = None):
+        """Open the placement dialog for ``layer``'s IFC file (default: the selected
+        layer, else the last IFC imported); OK re-imports it placed there."""
+        from app.placement import PlacementDialog
+
+        layer = layer or self._placeable_layer()
+        if layer is None or layer.source is None:
+            QMessageBox.information(self, tr("Place IFC…"), tr("Import an IFC model first."))
+            return None
+        source = Path(layer.source).resolve()
+        added = next((a for a in self.added_layers if Path(a.path) == source), None)
+        options = dict(added.options) if added is not None else {}
+        at = options.get("at")
+        if at is None:  # start from the middle of the rest of the content
+            others = [la for la in self.scene.layers if la.source != layer.source]
+            boxes = [b for la in others if (b := layer_extent(la)) is not None]
+            centre = np.zeros(3)
+            if boxes:
+                lo, hi = np.min([b[0::2] for b in boxes], 0), np.max([b[1::2] for b in boxes], 0)
+                centre = (lo + hi) / 2
+                centre[2] = lo[2]
+            at = [*np.round(self.scene.to_world(centre), 1), 0.0]
+        if override is None:
+            override = bool(options.get("override_georef"))
+        if self.placement_dialog is not None:
+            self.placement_dialog.close()
+        dialog = PlacementDialog(
+            source, self.scene.crs, tuple(at), override, self.pick_point_once, self
+        )
+        dialog.accepted.connect(lambda: self._place(source, added, dialog.options()))
+        self.placement_dialog = dialog
+        dialog.show()
+        return dialog
+
+    def _place(self, source: Path, added, options: dict) -> ImportJob:
+        """Re-import ``source`` with placement ``options`` in place of its layers."""
+        merged = {**(added.options if added is not None else {}), **options}
+        for layer in [la for la in self.scene.layers if la.source is not None]:
+            if Path(layer.source).resolve() == source:
+                self.scene.remove_layer(layer)
+        return self.start_import(source, merged, added.importer if added is not None else None)
+
+    def _placeable_layer(self) -> Layer | None:
+        current = self.inspector.layer or self.layers_panel.current_layer()
+        if current is not None and _is_ifc(current):
+            return current
+        return next((la for la in reversed(self.scene.layers) if _is_ifc(la)), None)
+
     def recentre(self, origin) -> None:
         """Move the scene origin (world) keeping everything where it is; the
         view, its ground and the simulation's overlays follow."""
         with self.view.hold_render():
             shift = recentre(self.scene, origin)
+            self.inspector.origin = tuple(float(v) for v in self.scene.origin)
             self.view.origin_moved(shift)
             if self.sim is not None:  # sensor positions are scene-local: rebuild
                 self._stop_simulation()
@@ -1076,13 +1189,29 @@ def _set_progress(dialog: QProgressDialog, done: int, total: int) -> None:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    from twin.errors import first_line
+
+    return first_line(exc)
+
+
+def _is_ifc(layer: Layer) -> bool:
+    """A layer read from an IFC file (the ones the placement dialog re-imports)."""
+    return layer.source is not None and Path(layer.source).suffix.lower() == ".ifc"
+
+
+def record_placement(layers: list[Layer], options: dict | None, crs: str) -> None:
+    """``layer.info["placement"]``: the user placement these layers were imported with."""
+    from importers.ifc.placement_math import placement_record
+
+    record = placement_record(options, crs)
+    if record is not None:
+        for layer in layers:
+            layer.info["placement"] = record
 
 
 def _spec_path(scene: Scene) -> Path | None:
-    spec = getattr(scene, "spec", None)
-    return Path(spec.path) if spec is not None and getattr(spec, "path", None) else None
+    spec = scene.spec
+    return Path(spec.path) if spec is not None and spec.path else None
 
 
 def untitled_project_path() -> Path:
@@ -1105,6 +1234,7 @@ def load_project_scene(project: projects.Project) -> tuple[Scene, list[str]]:
         except Exception as exc:
             warnings.append(_first_line(exc))
             continue
+        record_placement(layers, added.options, scene.crs)
         for layer in layers:
             scene.add_layer(layer)
     return scene, warnings
@@ -1132,7 +1262,7 @@ def offer_recovery(window: MainWindow, project_path: Path | None) -> bool:
 def run_app(path: Path, at: tuple[float, ...] | None = None, crs: str = "EPSG:9208") -> int:
     """Load ``path`` (scene, project or data file) and run the event loop; ``at``
     places an un-georeferenced data file (see ``citytwin open --at``)."""
-    from app.cli import load_any, scene_for_file
+    from app.loading import load_any, scene_for_file
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("CityTwin")

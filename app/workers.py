@@ -82,7 +82,9 @@ class ImportWorker(QObject):
 
 def one_line(exc: BaseException, path: Path) -> str:
     """A message a planner can read: the exception's first line, naming the file."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    from twin.errors import first_line
+
+    text = first_line(exc)
     if isinstance(exc, importers.ImportFailed) or path.name in text:
         return text
     return f"{path.name}: {text}"

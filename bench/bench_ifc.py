@@ -112,11 +112,11 @@ def largest_files(n: int) -> list[Path]:
 def settle() -> None:
     """Wait until the spare worker forked after the last import is ready, so
     its fork does not land inside the next timed run (raw or ours)."""
-    from importers.ifc import runner
+    from importers import childpool
 
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        spare = runner._SPARE
+        spare = childpool._SPARE
         if spare is not None and spare[0].is_alive():
             break
         time.sleep(0.02)

@@ -117,10 +117,13 @@ def open_scene(
 
     spec = load_scene_spec(path)
     scene = Scene(
-        crs=spec.crs, origin=spec.origin, name=spec.name, default_height=spec.default_height
+        crs=spec.crs,
+        origin=spec.origin,
+        name=spec.name,
+        default_height=spec.default_height,
+        spec=spec,
     )
     scene.bookmarks = list(spec.bookmarks)
-    scene.spec = spec  # type: ignore[attr-defined]
     for i, layer_spec in enumerate(spec.layers):
         if cancel is not None and cancel.is_set():
             raise ImportCancelled(str(path))
@@ -159,30 +162,23 @@ def scene_for(path: Path | str) -> Scene:
 
 def _fitted_scene(path: Path, crs: str, bounds: tuple[float, float, float, float]) -> Scene:
     import numpy as np
-    from pyproj.aoi import AreaOfInterest
-    from pyproj.database import query_utm_crs_info
 
-    from twin.geo import parse_crs, transform_xy
+    from twin.geo import WGS84, parse_crs, transform_xy, utm_zone
 
     cx, cy = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
-    scene_crs = crs
-    if not parse_crs(crs).is_projected:
-        lon, lat = transform_xy(np.array([cx]), np.array([cy]), crs, "EPSG:4326")
-        info = query_utm_crs_info(
-            datum_name="WGS 84",
-            area_of_interest=AreaOfInterest(
-                float(lon[0]), float(lat[0]), float(lon[0]), float(lat[0])
-            ),
-        )
-        if not info:
+    if parse_crs(crs).is_projected:
+        scene_crs, ex, ny = crs, float(cx), float(cy)
+    else:
+        fit = utm_zone(cx, cy, crs)
+        if fit is None:
+            lon, lat = transform_xy(np.array([cx]), np.array([cy]), crs, WGS84)
             raise ImportFailed(
                 path, f"cannot choose a projected CRS near {lon[0]:.4f}, {lat[0]:.4f}"
             )
-        scene_crs = f"EPSG:{info[0].code}"
-    x, y = transform_xy(np.array([cx]), np.array([cy]), crs, scene_crs)
-    if not (np.isfinite(x[0]) and np.isfinite(y[0])):
+        scene_crs, ex, ny = fit
+    if not (np.isfinite(ex) and np.isfinite(ny)):
         raise ImportFailed(path, "its extent cannot be projected; check its CRS")
-    origin = np.array([round(float(x[0]), -2), round(float(y[0]), -2), 0.0])
+    origin = np.array([round(ex, -2), round(ny, -2), 0.0])
     from twin.scene import Scene
 
     return Scene(crs=scene_crs, origin=origin, name=path.stem)

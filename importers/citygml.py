@@ -35,12 +35,11 @@ from lxml import etree
 from importers import surfaces as sf
 from importers.errors import ImportCancelled, ImportFailed
 from importers.georef import finite_rows, normalize_crs, scene_extent, source_crs, to_local
-from twin.features import FeatureTable, feature_bounds
+from importers.surface_layer import SurfaceModel, build_layer
 from twin.geo import parse_crs
 from twin.layer import Layer
 from twin.meshing import TriMesh
 from twin.scene import Scene
-from twin.style import Style
 
 Progress = Callable[[int, int], None]
 
@@ -99,7 +98,6 @@ NUMBER = re.compile(r"[-+]?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?")
 CODE_PROPERTIES = frozenset({"function", "usage", "class", "roofType", "type"})
 LINE_WIDTH = 0.4
 MARKER_SIZE = 0.6
-MAX_COLUMNS = 500
 
 
 def _local(tag: Any) -> str:
@@ -487,10 +485,17 @@ class _Builder:
 
 def _typed(text: str | None, kind: str) -> Any:
     """Typed generic attributes by their type; simple properties are numbers only
-    when they read as plain decimals (``"09175128"`` keeps its leading zero)."""
+    when they read as plain decimals (``"09175128"`` keeps its leading zero).
+    Integers stay exact ints, as CityJSON's do, so one too large for a float keeps
+    its digits instead of becoming infinity."""
     if text is None:
         return None
     text = text.strip()
+    if kind.lower().startswith("int"):
+        try:
+            return int(text)
+        except ValueError:
+            pass
     if kind.lower().startswith(("int", "double", "measure")) or (
         kind == "simple" and NUMBER.fullmatch(text)
     ):
@@ -499,27 +504,6 @@ def _typed(text: str | None, kind: str) -> Any:
         except ValueError:
             return text
     return text
-
-
-def _columns(attrs: list[dict[str, Any]], notes: list[str]) -> dict[str, np.ndarray]:
-    """Attribute columns; a column whose every value is a number becomes float64."""
-    keys: dict[str, None] = {}
-    for a in attrs:
-        keys.update(dict.fromkeys(a))
-    if len(keys) > MAX_COLUMNS:
-        notes.append(f"{len(keys)} attribute names; kept the first {MAX_COLUMNS} as columns")
-    out: dict[str, np.ndarray] = {}
-    for key in list(keys)[:MAX_COLUMNS]:
-        col = [a.get(key) for a in attrs]
-        present = [v for v in col if v is not None]
-        numeric = bool(present) and all(isinstance(v, float) for v in present)
-        if numeric:
-            out[key] = np.array([np.nan if v is None else float(v) for v in col], np.float64)
-        else:
-            arr = np.empty(len(col), dtype=object)
-            arr[:] = col
-            out[key] = arr
-    return out
 
 
 def _swap_if_lat_lon(pts: np.ndarray, declared: str | None) -> np.ndarray:
@@ -624,17 +608,6 @@ def _build(
         b.problem("surfaces skipped: coordinates not finite or out of range", b.ids[r])
     if cancel is not None and cancel.is_set():
         raise ImportCancelled(str(path))
-    tri = sf.triangulate_batches(
-        local, np.arange(len(local), dtype=np.int64), ring_len, surf_rings, ~bad_surf
-    )
-    if tri.dropped.any():
-        rows = dict.fromkeys(b.ids[r] for r in surf_row[tri.dropped])
-        notes.append(
-            f"{int(tri.dropped.sum())} degenerate surfaces dropped (fewer than 3 distinct "
-            f"points or zero area; objects: {sf.sample_ids(rows)})"
-        )
-    main = TriMesh(local, tri.tris, surf_row[tri.tri_surface])
-    code = np.asarray(b.surf_code, dtype=np.int16)[tri.tri_surface]
     extra: list[TriMesh] = []
     if b.line_pts:
         pts, seg_a, seg_b, seg_row = _segments(b, crs_for, scene)
@@ -642,79 +615,61 @@ def _build(
     if b.point_pts:
         pts, prow = _points(b, crs_for, scene)
         extra.append(sf.point_markers(pts, prow, MARKER_SIZE))
-    mesh = TriMesh.concat([main, *extra]) if extra else main
-    n_extra = len(mesh.triangles) - len(tri.tris)
-    mesh = sf.compact(mesh) if len(mesh.triangles) else TriMesh.empty()
-    code = np.concatenate([code, np.zeros(n_extra, np.int16)])
-    rgb = sf.type_colors(b.types)[mesh.feature] if len(mesh.feature) else np.empty((0, 3))
-    rgb = np.asarray(rgb, dtype=np.uint8)
-    has = code > 0
-    rgb[has] = b.codes.colors()[code[has]]
-    poly = mesh.to_polydata()
-    if len(mesh.triangles):
-        poly.cell_data["surface"] = code
-        poly.cell_data["rgb_default"] = rgb
-
-    if len(mesh.triangles):
-        bounds = feature_bounds(
-            mesh.points[mesh.triangles.ravel()], np.repeat(mesh.feature, 3), n_obj
-        )
-    else:
-        bounds = np.full((n_obj, 6), np.nan)
-    attrs = sf.add_object_columns(_columns(b.attrs, notes), b.types, b.obj_lod, b.parent)
-    classes = np.array(
-        [t if t in sf.TYPE_COLORS else "GenericCityObject" for t in b.types], dtype=object
-    )
-    table = FeatureTable(
-        np.array(b.ids, dtype=object), classes, np.array(b.names, dtype=object), bounds, attrs
-    )
+    type_notes: list[str] = []
     unresolved = b.hrefs - b.defined
     if unresolved:
-        notes.append(
+        type_notes.append(
             f"{len(unresolved)} xlink:href references point to ids not in the file "
             f"({sf.sample_ids(sorted(unresolved))}); that geometry is missing"
         )
     unknown = Counter(t for t in b.types if t not in sf.TYPE_COLORS)
     if unknown:
-        notes.append(
+        type_notes.append(
             "object types shown as GenericCityObject: "
             + ", ".join(f"{t} ({n})" for t, n in unknown.most_common(5))
         )
-    for reason, oids in b.problems.items():
-        uniq = list(dict.fromkeys(oids))
-        notes.append(f"{len(uniq)} objects: {reason} (ids: {sf.sample_ids(uniq)})")
-    if b.lod_fallbacks:
-        notes.append(f"{b.lod_fallbacks} objects lack LoD {b.lod_option}; used their nearest")
-    if not len(mesh.triangles):
-        notes.append("no drawable geometry (objects are listed without a mesh)")
-    tree = sf.type_tree(path.name, b.types)
-    counts = Counter(b.types)
+    model = SurfaceModel(
+        path=path,
+        points=local,
+        point_index=np.arange(len(local), dtype=np.int64),
+        ring_len=ring_len,
+        surf_rings=surf_rings,
+        surface_ok=~bad_surf,
+        surf_row=surf_row,
+        surf_code=np.asarray(b.surf_code, dtype=np.int16),
+        ids=b.ids,
+        types=b.types,
+        names=b.names,
+        attrs=b.attrs,
+        obj_lod=b.obj_lod,
+        parents=b.parent,
+        codes=b.codes,
+        known_types=sf.TYPE_COLORS,
+        extra=extra,
+        problems=b.problems,
+    )
     info: dict[str, Any] = {
         "format": "CityGML",
         "version": version,
         "lod": "highest" if b.lod_option is None else str(b.lod_option),
-        "lod_used": dict(sorted(Counter(x for x in b.obj_lod if x).items())),
-        "object_counts": dict(sorted(counts.items())),
         "surface_types": list(b.codes.names),
         "crs_declared": declared,
     }
-    main_crs = source_crs(declared, scene, [] if crs_for else notes)
-    kind = (
-        "buildings"
-        if counts and counts.most_common(1)[0][0].startswith("Building")
-        else "citymodel"
+    lod_note = (
+        f"{b.lod_fallbacks} objects lack LoD {b.lod_option}; used their nearest"
+        if b.lod_fallbacks
+        else None
     )
-    return Layer(
+    main_crs = source_crs(declared, scene, [] if crs_for else notes)
+    return build_layer(
+        model,
         name=path.stem,
-        mesh=poly,
-        features=table,
-        kind=kind,
-        style=Style(mode="native"),
-        warnings=notes,
-        source=path,
         crs=main_crs,
-        tree=tree,
         info=info,
+        notes=notes,
+        type_notes=type_notes,
+        lod_note=lod_note,
+        cancel=cancel,
     )
 
 

@@ -12,12 +12,13 @@ only when the vertical datum differs from the scene's in a way we can see.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
-from pyproj import CRS
-from pyproj.exceptions import CRSError
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError, ProjError
 
-from twin.geo import parse_crs, transform_xy
+from twin.geo import PROJ_LOCK, parse_crs, transform_xy
 from twin.scene import Scene
 
 #: German AdV CRS names (CityGML from the Länder) -> EPSG codes (horizontal part).
@@ -35,6 +36,11 @@ _ADV = re.compile(r"urn:adv:crs:([A-Za-z0-9_]+)")
 #: Coordinates beyond this (metres or degrees) are treated as corrupt: no real
 #: city lies 10,000 km from its CRS origin, and float32 would lose it anyway.
 MAX_ABS_COORD = 1e8
+#: Degrees added on every side of a projected CRS's area of use before a
+#: coordinate counts as out of range (about 1,100 km): generous enough for data
+#: labelled with a neighbouring zone, tight enough to catch garbage and values
+#: that cannot be a place the CRS was made for.
+AREA_MARGIN_DEG = 10.0
 
 
 def normalize_crs(text: object) -> str | None:
@@ -138,3 +144,62 @@ def finite_rows(xyz: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     with np.errstate(invalid="ignore"):
         return np.all(np.isfinite(xyz) & (np.abs(xyz) < MAX_ABS_COORD), axis=1)
+
+
+@lru_cache(maxsize=64)
+def coordinate_window(crs: str) -> tuple[float, float, float, float]:
+    """(xmin, ymin, xmax, ymax) in ``crs``'s own units (x first, as ``always_xy``)
+    outside which a coordinate is corrupt rather than data.
+
+    One rule for every CRS: the domain where the CRS names real places.
+
+    - Geographic: its axes' range, longitude ±180 and latitude ±90.
+    - Projected: its area of use, widened by :data:`AREA_MARGIN_DEG` and
+      projected into it (edges densified), capped at ±:data:`MAX_ABS_COORD`.
+    - No area of use (engineering or custom WKT), or a window that does not
+      project to finite numbers: ±:data:`MAX_ABS_COORD` alone, a bound no city
+      reaches and float32 rendering could not hold anyway.
+    """
+    cap = (-MAX_ABS_COORD, -MAX_ABS_COORD, MAX_ABS_COORD, MAX_ABS_COORD)
+    try:
+        parsed = parse_crs(crs)
+    except ValueError:
+        return cap
+    if parsed.is_geographic:
+        return (-180.0, -90.0, 180.0, 90.0)
+    area = parsed.area_of_use if parsed.is_projected else None
+    if area is None:
+        return cap
+    west, east = area.west - AREA_MARGIN_DEG, area.east + AREA_MARGIN_DEG
+    if area.east < area.west:  # the area crosses the antimeridian
+        east += 360.0
+    if east - west >= 360.0:
+        west, east = -180.0, 180.0
+    south = max(area.south - AREA_MARGIN_DEG, -90.0)
+    north = min(area.north + AREA_MARGIN_DEG, 90.0)
+    try:
+        with PROJ_LOCK:
+            to_crs = Transformer.from_crs("EPSG:4326", parsed, always_xy=True)
+            box = to_crs.transform_bounds(west, south, east, north, densify_pts=21)
+    except (CRSError, ProjError):
+        return cap
+    if not np.all(np.isfinite(box)):
+        return cap
+    return (
+        max(float(box[0]), cap[0]),
+        max(float(box[1]), cap[1]),
+        min(float(box[2]), cap[2]),
+        min(float(box[3]), cap[3]),
+    )
+
+
+def in_range(xy: np.ndarray, crs: str) -> np.ndarray:
+    """(n,) bool: rows of ``xy`` (n, >=2; x, y in ``crs``) that are finite and
+    inside :func:`coordinate_window`. Importers skip features with any other."""
+    xy = np.asarray(xy, dtype=np.float64)
+    if len(xy) == 0:
+        return np.zeros(0, dtype=bool)
+    x0, y0, x1, y1 = coordinate_window(str(crs))
+    x, y = xy[:, 0], xy[:, 1]
+    with np.errstate(invalid="ignore"):
+        return (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)

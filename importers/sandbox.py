@@ -40,7 +40,7 @@ def call(
     callers keep their ``except`` clauses); a crash, hang or memory blow-up is
     an :class:`ImportFailed` for ``path``.
     """
-    from importers.ifc import runner
+    from importers import childpool as runner
 
     path = Path(path)
     if time_limit_s is None:
@@ -87,22 +87,3 @@ def call(
         with contextlib.suppress(OSError):
             conn.close()
         runner.prepare_spare()
-
-
-def run_in_child(conn: Any, job: dict[str, Any]) -> None:
-    """The child's side of :func:`call`."""
-    import importlib
-    import pickle
-
-    module_name, _, name = job["call"].partition(":")
-    try:
-        value = getattr(importlib.import_module(module_name), name)(*job["args"], **job["kwargs"])
-        reply: tuple[str, Any] = ("result", value)
-    except Exception as exc:
-        try:
-            pickle.dumps(exc)
-            reply = ("raised", exc)
-        except Exception:
-            reply = ("raised", RuntimeError(f"{type(exc).__name__}: {exc}"))
-    with contextlib.suppress(OSError, EOFError, BrokenPipeError):
-        conn.send(reply)

@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 import shapely
 
-from importers import gdal_read
+from importers import gdal_read, georef
 from importers.errors import ImportCancelled, ImportFailed
 from twin import meshing
 from twin.features import FeatureTable, feature_bounds
-from twin.geo import WGS84, CRSResolutionError, parse_crs
+from twin.geo import WGS84, CRSResolutionError, crs_label, parse_crs
 from twin.layer import Layer
 from twin.scene import Scene
 
@@ -55,9 +55,10 @@ _HSTORE = re.compile(r'"((?:[^"\\]|\\.)*)"=>"((?:[^"\\]|\\.)*)"')
 
 
 def extent(path: Path) -> tuple[str, tuple[float, float, float, float]]:
-    """Declared CRS (GeoJSON defaults to WGS 84) and the bounds of the usable
-    coordinates of the first layer (non-finite and out-of-range ones ignored, so
-    one bad feature cannot throw the scene origin off)."""
+    """Declared CRS (GeoJSON defaults to WGS 84) and the bounds of the features of
+    the first layer that :func:`read` keeps: a feature with any non-finite or
+    out-of-range coordinate (:func:`importers.georef.in_range`) is left out
+    whole, so one bad feature cannot throw the scene origin off."""
     found = _read_isolated(path, gdal_read.FIRST_LAYER, geometry_only=True)
     if not found["layers"]:
         raise ImportFailed(path, "has no layers")
@@ -67,11 +68,11 @@ def extent(path: Path) -> tuple[str, tuple[float, float, float, float]]:
     if crs is None:
         raise ImportFailed(path, "declares no CRS; open it from a scene file that sets one")
     wkb = first["wkb"]
-    coords = shapely.get_coordinates(_decode(wkb, 0 if wkb is None else len(wkb)))
-    ok = np.all(np.isfinite(coords), axis=1)
-    if parse_crs(crs).is_geographic:
-        ok &= (np.abs(coords[:, 0]) <= 180) & (np.abs(coords[:, 1]) <= 90)
-    coords = coords[ok]
+    n = 0 if wkb is None else len(wkb)
+    coords, owner = shapely.get_coordinates(_decode(wkb, n), return_index=True)
+    dropped = np.zeros(n, dtype=bool)
+    dropped[owner[~georef.in_range(coords, crs)]] = True
+    coords = coords[~dropped[owner]]
     if len(coords) == 0:
         raise ImportFailed(path, "has no features with usable coordinates")
     lo, hi = coords.min(axis=0), coords.max(axis=0)
@@ -136,6 +137,7 @@ def read_layer(
     wkb, field_data = data["wkb"], data["field_data"]
     for note in dict.fromkeys(str(m).split(". To avoid")[0] for m in data["notes"]):
         notes.append(f"GDAL: {note}")
+    notes.extend(data.get("repairs", []))
     fields = data["fields"]
     columns = {name: _column(values) for name, values in zip(fields, field_data, strict=True)}
     columns.update(_hstore_columns(columns.pop("other_tags", None)))
@@ -193,6 +195,10 @@ def _decode(wkb: np.ndarray | None, n: int) -> np.ndarray:
 def _clean(geoms: np.ndarray, src_crs: str, scene: Scene):
     """Drop unusable geometries, reproject to scene-local, repair invalid ones.
 
+    Out-of-range coordinates follow one rule for every CRS
+    (:func:`importers.georef.in_range`): a 1e308 easting is as corrupt as a
+    longitude of 500, and either would throw the scene origin and bounds off.
+
     Returns the geometries (None where skipped) and ``{reason: rows}``.
     """
     skipped: dict[str, np.ndarray] = {}
@@ -202,17 +208,17 @@ def _clean(geoms: np.ndarray, src_crs: str, scene: Scene):
     coords, owner = shapely.get_coordinates(geoms, return_index=True)
     bad = np.zeros(len(geoms), dtype=bool)
     bad[owner[~np.all(np.isfinite(coords), axis=1)]] = True
-    if parse_crs(src_crs).is_geographic and len(coords):
-        lon_lat_ok = (np.abs(coords[:, 0]) <= 180) & (np.abs(coords[:, 1]) <= 90)
-        out_of_range = np.zeros(len(geoms), dtype=bool)
-        out_of_range[owner[~lon_lat_ok]] = True
-        skipped["coordinates outside longitude/latitude range (wrong CRS?)"] = np.flatnonzero(
-            out_of_range & ~bad
-        )
-        skipped["NaN or infinite coordinates"] = np.flatnonzero(bad & ~missing)
-        bad |= out_of_range
+    skipped["NaN or infinite coordinates"] = np.flatnonzero(bad & ~missing)
+    out_of_range = np.zeros(len(geoms), dtype=bool)
+    out_of_range[owner[~georef.in_range(coords, src_crs)]] = True
+    out_of_range &= ~bad
+    if parse_crs(src_crs).is_geographic:
+        reason = "coordinates outside longitude/latitude range (wrong CRS?)"
     else:
-        skipped["NaN or infinite coordinates"] = np.flatnonzero(bad & ~missing)
+        label = crs_label(src_crs)
+        reason = f"coordinates far outside the area of use of {label} (wrong CRS or units?)"
+    skipped[reason] = np.flatnonzero(out_of_range)
+    bad |= out_of_range
     geoms = np.where(bad, None, geoms)
 
     def to_local(xy: np.ndarray) -> np.ndarray:

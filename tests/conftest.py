@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 # Offscreen renders go through EGL (no X server); the Qt window uses Xvfb.
 os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+# crash logs of CLI runs inside tests go to a throw-away folder, not the user's state
+os.environ.setdefault("XDG_STATE_HOME", tempfile.mkdtemp(prefix="citytwin-test-state-"))
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -58,3 +61,19 @@ def run_cli(*args: str, cwd: Path | None = None):
         env=env,
         timeout=300,
     )
+
+
+@pytest.fixture(autouse=True)
+def no_modal_dialogs(request, monkeypatch):
+    """GUI tests never block on a hand-built modal message box nobody will click:
+    ``QMessageBox.exec`` called from Python answers Cancel at once (tests that
+    expect such a box patch it themselves, after this). Static boxes
+    (``QMessageBox.question`` ...) run in C++ and are left to the tests, which
+    patch them or drive them as a person would."""
+    if request.node.get_closest_marker("gui") is None:
+        yield
+        return
+    from PySide6.QtWidgets import QMessageBox
+
+    monkeypatch.setattr(QMessageBox, "exec", lambda _box: int(QMessageBox.StandardButton.Cancel))
+    yield

@@ -69,6 +69,9 @@ def test_click_a_building_shows_attributes_label_and_coordinates(qtbot, main_win
         layer.features.attributes["height"][row], abs=1e-3
     )
     assert main_window.view.selection[1].tolist() == [row]
+    # bounds in the scene CRS (VN-2000 metres), not scene-local
+    west = b[0] + main_window.scene.origin[0]
+    assert main_window.attribute("bounds").startswith(f"E {west:.2f} … ")
     assert "selection_label-labels" in main_window.plotter.actors
     text = main_window.format_coordinates(roof)
     assert "WGS 84 21." in text and "°, 105." in text  # Việt Trì: 21.3 N, 105.4 E
@@ -220,11 +223,19 @@ def test_dropping_a_file_starts_an_import(qtbot, main_window, tmp_path):
         Qt.MouseButton.LeftButton,
         Qt.KeyboardModifier.NoModifier,
     )
+    before = len(main_window.scene.layers)
     main_window.dropEvent(event)
     job = main_window.jobs[-1]
+    outcome: list[str] = []
+    job.succeeded.connect(lambda _layers: outcome.append("ok"))
+    job.failed.connect(outcome.append)
     with qtbot.waitSignal(job.done, timeout=60_000):
         pass
-    assert main_window.scene.layers[-1].source is not None
+    assert outcome == ["ok"]  # the drop imported, it did not fail quietly
+    assert len(main_window.scene.layers) == before + 1
+    added = main_window.scene.layers[-1]
+    assert added.source is not None and Path(added.source).resolve() == path.resolve()
+    assert len(added.features) == 50
 
 
 def test_save_and_reopen_a_project_keeps_bookmarks_styles_and_camera(qtbot, main_window, tmp_path):

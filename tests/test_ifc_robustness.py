@@ -395,6 +395,7 @@ def test_imports_take_the_spare_worker_and_leave_a_new_one(tmp_path):
     each import (and by warm_up) is what the next import uses."""
     import time
 
+    from importers import childpool
     from importers.ifc import runner
 
     path, _ = _five_boxes(tmp_path)
@@ -402,7 +403,7 @@ def test_imports_take_the_spare_worker_and_leave_a_new_one(tmp_path):
     def spare_pid() -> int:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            spare = runner._SPARE
+            spare = childpool._SPARE
             if spare is not None and spare[0].is_alive():
                 return spare[0].pid
             time.sleep(0.02)

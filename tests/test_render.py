@@ -77,13 +77,22 @@ def test_style_by_attribute_changes_colours_in_place(vnu_scene, plotter):
     view = SceneView(vnu_scene, plotter)
     layer = vnu_scene.layers[0]
     array_before = view.cell_colors(layer)
-    vnu_scene.restyle(layer, mode="solid", color=(10, 200, 30))
+    heights = layer.features.bounds[:, 5].copy()  # roof heights of every building
+    layer.features.attributes["roof_z"] = heights
+    vnu_scene.restyle(layer, mode="attribute", attribute="roof_z", cmap="viridis")
     try:
+        colours = view.cell_colors(layer)
+        assert np.shares_memory(colours, array_before)  # written in place, no rebuild
+        per_feature = colours[np.searchsorted(layer.cell_features, np.arange(len(heights)))]
+        tallest, lowest = int(np.nanargmax(heights)), int(np.nanargmin(heights))
+        assert not np.array_equal(per_feature[tallest], per_feature[lowest])
+        # viridis runs dark purple (low) to yellow (high): the tallest is the brightest
+        assert per_feature[tallest].sum() > per_feature[lowest].sum()
+        vnu_scene.restyle(layer, mode="solid", color=(10, 200, 30))
         assert np.all(view.cell_colors(layer) == (10, 200, 30))
-        assert view.actors[layer] is not None
-        assert view.cell_colors(layer).shape == array_before.shape
     finally:
         vnu_scene.restyle(layer, mode="class")
+        del layer.features.attributes["roof_z"]
 
 
 def test_default_scene_matches_baseline(output_dir):

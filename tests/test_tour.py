@@ -609,7 +609,7 @@ def test_export_to_a_read_only_folder_fails_cleanly(vnu, tmp_path):
 def test_tour_panel_plays_scrubs_records_and_restores_the_view(qtbot, tmp_path):
     if not os.environ.get("DISPLAY"):
         pytest.skip("no X display (install xvfb: pytest-xvfb starts it)")
-    from PySide6.QtCore import QSettings, Qt
+    from PySide6.QtCore import QSettings
 
     import importers
     from app.main_window import MainWindow
@@ -621,10 +621,7 @@ def test_tour_panel_plays_scrubs_records_and_restores_the_view(qtbot, tmp_path):
     window = MainWindow(scene, settings=settings)
     window.resize(640, 480)
     qtbot.addWidget(window)
-    panel = getattr(window, "tour_panel", None)  # the window may build the dock itself
-    if panel is None:
-        panel = TourPanel(window)
-        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, panel)
+    panel = window.tour_panel  # the window builds its own tour dock
     assert isinstance(panel, TourPanel)
     window.show()
     panel.show()

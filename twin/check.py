@@ -301,6 +301,68 @@ def _rel(path: Path | None, start: Path) -> str:
         return path.resolve().as_uri()
 
 
+def junit_report(report: CheckReport, suite: str = "citytwin check") -> str:
+    """The run as JUnit XML, the report format CI systems (GitLab, Jenkins,
+    GitHub test reporters) show natively: one test case per image; a differing
+    image or a missing baseline is a failure whose message gives the score and
+    where its diff or render is, so the CI page points straight at the picture."""
+    import xml.etree.ElementTree as ET
+
+    failures = report.failures
+    root = ET.Element(
+        "testsuite",
+        name=suite,
+        tests=str(len(report.items)),
+        failures=str(len(failures)),
+        errors="0",
+        skipped="0",
+        time=f"{report.seconds:.3f}",
+    )
+    props = ET.SubElement(root, "properties")
+    for key, value in (
+        ("size", f"{report.size[0]}x{report.size[1]}"),
+        ("tolerance", f"{report.tolerance:g}"),
+        ("renderer", report.renderer),
+        ("baseline_renderer", report.baseline_renderer or ""),
+        ("baselines", str(report.baseline_dir)),
+    ):
+        ET.SubElement(props, "property", name=key, value=value)
+    for item in report.items:
+        case = ET.SubElement(
+            root, "testcase", classname=suite, name=item.label, file=item.file, time="0"
+        )
+        if item.status == "fail":
+            score = "" if item.score is None else f"score {item.score:.4f} > "
+            message = f"{score}tolerance {report.tolerance:g}; diff: {item.diff}"
+            if item.note:
+                message += f" ({item.note})"
+            body = f"render: {item.actual}\nbaseline: {report.baseline_dir / item.file}"
+            ET.SubElement(case, "failure", message=message, type="ImageDiffers").text = body
+        elif item.status == "missing":
+            message = f"no baseline {report.baseline_dir / item.file}; render: {item.actual}"
+            ET.SubElement(case, "failure", message=message, type="BaselineMissing").text = (
+                item.note
+            )
+        elif item.score is not None:
+            ET.SubElement(case, "system-out").text = f"score {item.score:.4f}"
+    if report.stale:
+        ET.SubElement(root, "system-out").text = "baselines with no matching view: " + ", ".join(
+            report.stale
+        )
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def write_junit(report: CheckReport, path: Path | str, suite: str = "citytwin check") -> Path:
+    """Write :func:`junit_report` to ``path`` (via a temp file: CI never reads half
+    a report)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(junit_report(report, suite), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
 def write_reports(report: CheckReport) -> None:
     """``report.md`` and ``report.html`` in the output folder."""
     report.markdown = report.out_dir / "report.md"

@@ -3,10 +3,17 @@
 Every transformer is built with ``always_xy=True`` (lon/lat and easting/northing
 order, never the authority's axis order) and cached, because building a PROJ
 pipeline costs milliseconds and importers ask for the same pair many times.
+
+PROJ calls go through :data:`PROJ_LOCK`: the app transforms on the GUI thread
+(coordinates under the mouse) while an import transforms in its worker thread,
+and a cached transformer building its per-thread PROJ object while another
+thread used it crashed the process (a segfault inside pyproj, seen once in the
+test suite). Transforms are vectorised, so holding the lock costs microseconds.
 """
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 
 import numpy as np
@@ -24,6 +31,10 @@ LOCAL_CRS = (
 )
 
 
+#: Serialises PROJ work across threads (see the module docstring).
+PROJ_LOCK = threading.RLock()
+
+
 class CRSResolutionError(ValueError):
     """A CRS string that pyproj cannot resolve."""
 
@@ -32,7 +43,8 @@ class CRSResolutionError(ValueError):
 def parse_crs(spec: str | int) -> CRS:
     """Resolve ``"EPSG:9208"``, ``9208``, a WKT or a PROJ string to a pyproj CRS."""
     try:
-        return CRS.from_user_input(spec)
+        with PROJ_LOCK:
+            return CRS.from_user_input(spec)
     except CRSError as exc:
         raise CRSResolutionError(f"unknown CRS {spec!r}: {exc}") from None
 
@@ -50,7 +62,8 @@ def require_projected(crs: CRS, what: str = "scene CRS") -> None:
 @lru_cache(maxsize=64)
 def transformer(src: str | int, dst: str | int) -> Transformer:
     """Cached ``src -> dst`` transformer in x/y (easting/northing, lon/lat) order."""
-    return Transformer.from_crs(parse_crs(src), parse_crs(dst), always_xy=True)
+    with PROJ_LOCK:
+        return Transformer.from_crs(parse_crs(src), parse_crs(dst), always_xy=True)
 
 
 def transform_xy(x: np.ndarray, y: np.ndarray, src: str | int, dst: str | int):
@@ -66,9 +79,10 @@ def transform_xy(x: np.ndarray, y: np.ndarray, src: str | int, dst: str | int):
         raise CRSResolutionError(
             "cannot transform between a local (un-georeferenced) CRS and a real one"
         )
-    tx, ty = transformer(src, dst).transform(
-        np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    )
+    with PROJ_LOCK:
+        tx, ty = transformer(src, dst).transform(
+            np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        )
     return np.asarray(tx, dtype=np.float64), np.asarray(ty, dtype=np.float64)
 
 
@@ -80,3 +94,23 @@ def crs_label(spec: str | int) -> str:
     auth = crs.to_authority()
     code = f"{auth[0]}:{auth[1]}" if auth else "custom"
     return f"{code} ({crs.name})"
+
+
+def utm_zone(x: float, y: float, crs: str | int = WGS84) -> tuple[str, float, float] | None:
+    """The WGS 84 UTM zone CRS (``"EPSG:326xx"``/``"EPSG:327xx"``) at a point, and
+    the point's easting/northing in it; None where no zone applies.
+
+    Lon/lat data opens in a metric scene: the zone of its centre keeps scale error
+    small. Every importer asks here so the choice is made one way.
+    """
+    from pyproj.aoi import AreaOfInterest
+    from pyproj.database import query_utm_crs_info
+
+    lon, lat = transform_xy(np.array([x]), np.array([y]), crs, WGS84)
+    lo, la = float(lon[0]), float(lat[0])
+    info = query_utm_crs_info(datum_name="WGS 84", area_of_interest=AreaOfInterest(lo, la, lo, la))
+    if not info:
+        return None
+    utm = f"EPSG:{info[0].code}"
+    ux, uy = transform_xy(np.array([x]), np.array([y]), crs, utm)
+    return utm, float(ux[0]), float(uy[0])

@@ -17,8 +17,21 @@ class Measurement:
     horizontal: float
     dh: float
 
-    def text(self) -> str:
-        return f"{self.distance:.2f} m  (ngang/plan {self.horizontal:.2f} m, Δh {self.dh:+.2f} m)"
+    def text(self, lang: str = "en") -> str:
+        """The label in the view's language (``"en"`` or ``"vi"``; twin has no
+        Qt translator, so the two wordings live here, like the legends')."""
+        words = _WORDS.get(lang, _WORDS["en"])
+        return (
+            f"{self.distance:.2f} m  ({words['plan']} {self.horizontal:.2f} m, "
+            f"{words['dh']} {self.dh:+.2f} m)"
+        )
+
+
+#: The measurement label's words per language.
+_WORDS = {
+    "en": {"plan": "plan", "dh": "Δh"},
+    "vi": {"plan": "ngang", "dh": "Δh"},
+}
 
 
 def measure(a, b) -> Measurement:

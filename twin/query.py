@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin.features import FeatureTable
+from twin.ifc_classes import descendants
 
 OPERATORS = ("!=", ">=", "<=", "==", "~", "=", ">", "<")
 _CONDITION = re.compile(
@@ -71,7 +72,9 @@ def evaluate(table: FeatureTable, conditions: list[Condition]) -> np.ndarray:
 
     Numeric comparisons apply when both the column and the value are numbers
     (NaN never matches); otherwise ``=``/``!=``/``~`` compare text,
-    case-insensitively. An unknown column raises :class:`QueryError`.
+    case-insensitively. ``class = X`` (and ``!=``) follows the IFC schema's
+    inheritance: ``class = IfcWall`` also finds ``IfcWallStandardCase``
+    (:mod:`twin.ifc_classes`). An unknown column raises :class:`QueryError`.
     """
     mask = np.ones(len(table), dtype=bool)
     for cond in conditions:
@@ -79,8 +82,18 @@ def evaluate(table: FeatureTable, conditions: list[Condition]) -> np.ndarray:
             column = table.column(cond.column)
         except KeyError as exc:
             raise QueryError(str(exc.args[0])) from None
-        mask &= _compare(column, cond)
+        if cond.column == "class" and cond.op in ("=", "!="):
+            mask &= _class_match(column, cond)
+        else:
+            mask &= _compare(column, cond)
     return mask
+
+
+def _class_match(column: np.ndarray, cond: Condition) -> np.ndarray:
+    """``class = X``: X or any subclass of X (case-insensitive); ``!=`` negates."""
+    text = np.char.lower(np.asarray(column, dtype=object).astype(str))
+    hit = np.isin(text, list(descendants(cond.value)))
+    return hit if cond.op == "=" else ~hit
 
 
 def _compare(column: np.ndarray, cond: Condition) -> np.ndarray:

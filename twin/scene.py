@@ -8,12 +8,16 @@ Hà Nội northing of 2.3e6 m is 0.25 m).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from psygnal import Signal, SignalGroup
 
 from twin.geo import WGS84, crs_label, parse_crs, require_projected, transform_xy
 from twin.layer import Layer
+
+if TYPE_CHECKING:  # twin.scenefile imports this module
+    from twin.scenefile import SceneSpec
 
 
 @dataclass
@@ -47,6 +51,8 @@ class Scene:
     crs : projected CRS in metres, e.g. ``"EPSG:9208"``.
     origin : (3,) float64 world coordinates subtracted from every vertex.
     default_height : building height (m) for footprints without height data.
+    spec : the scene file this scene was opened from (tours, sensors, view time);
+        None for a scene built around one data file.
     """
 
     crs: str
@@ -55,6 +61,7 @@ class Scene:
     default_height: float = 9.0
     layers: list[Layer] = field(default_factory=list)
     bookmarks: list[Bookmark] = field(default_factory=list)
+    spec: SceneSpec | None = None
 
     def __post_init__(self) -> None:
         require_projected(parse_crs(self.crs))

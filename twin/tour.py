@@ -56,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from twin.scene import Bookmark
+from twin.scene import Bookmark, Scene
 from twin.scenefile import SceneFileError, _Reader, _toml_type
 
 #: Easing names accepted in scene files, with their (start, end) slopes: 0 = at
@@ -707,10 +707,10 @@ def _names(r: _Reader, name: str, layers: set[str]) -> tuple[str, ...]:
     return tuple(values)
 
 
-def scene_tours(scene: Any) -> list[Tour]:
+def scene_tours(scene: Scene) -> list[Tour]:
     """Tours of a scene opened from a scene file (``scene.spec``), validated
     against its current bookmarks and its layers; ``[]`` for a scene without."""
-    spec = getattr(scene, "spec", None)
+    spec = scene.spec
     if spec is None:
         return []
     names = {ls.name for ls in spec.layers} | {la.name for la in scene.layers}

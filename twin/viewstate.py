@@ -52,12 +52,10 @@ def parse_time(text: str, now: datetime | None = None) -> datetime:
 
 def scene_time(scene: Scene) -> datetime | None:
     """The view time the scene file declares (``[scene] time``), if any."""
-    spec = getattr(scene, "spec", None)
-    return getattr(spec, "time", None)
+    return scene.spec.time if scene.spec is not None else None
 
 
 def has_simulation(scene: Scene) -> bool:
     """Does the scene file declare sensors, feeds or plans?"""
-    spec = getattr(scene, "spec", None)
-    extra = getattr(spec, "extra", None) or {}
+    extra = scene.spec.extra if scene.spec is not None else {}
     return any(extra.get(key) for key in ("sensors", "plans", "feeds"))

@@ -82,6 +82,56 @@ class Translatable:
         super().changeEvent(event)
 
 
+#: Contexts in which Qt itself names the standard dialog buttons (QDialogButtonBox,
+#: QMessageBox): the generic, GNOME and KDE platform themes.
+QT_BUTTON_CONTEXTS = ("QPlatformTheme", "QGnomeTheme", "QKdeTheme", "QDialogButtonBox")
+
+
+#: Qt's source text of each standard button -> the literal it has in our table
+#: (the ``&`` variants are the themes'; :func:`standard_button_texts` lists them).
+BUTTON_KEYS = {
+    **{k: k for k in ("OK", "Cancel", "&Yes", "&No", "Yes to &All", "N&o to All", "Apply")},
+    **{k: k for k in ("Close", "Save", "Save All", "Open", "Discard", "Don't Save", "Help")},
+    **{k: k for k in ("Close without Saving", "Reset", "Restore Defaults", "Abort", "Retry")},
+    "Ignore": "Ignore",
+    "&OK": "OK",
+    "&Cancel": "Cancel",
+    "&Close": "Close",
+    "&Save": "Save",
+}
+
+
+def standard_button_texts() -> list[str]:
+    """The standard buttons' texts in the installed language.
+
+    PySide6 ships no ``qtbase_vi.qm``, so OK/Cancel/Yes/No of every dialog would
+    stay English in a Vietnamese window: these literals put them into
+    ``citytwin_vi.ts`` with the rest, and :class:`ButtonTranslator` serves them.
+    """
+    return [
+        tr("OK"), tr("Cancel"), tr("&Yes"), tr("&No"), tr("Yes to &All"), tr("N&o to All"),
+        tr("Apply"), tr("Close"), tr("Save"), tr("Save All"), tr("Open"), tr("Discard"),
+        tr("Don't Save"), tr("Help"), tr("Close without Saving"), tr("Reset"),
+        tr("Restore Defaults"), tr("Abort"), tr("Retry"), tr("Ignore"),
+    ]  # fmt: skip
+
+
+class ButtonTranslator(QTranslator):
+    """Translates Qt's standard button texts through our own translation table
+    (installed with it: :func:`install`)."""
+
+    def __init__(self, main: QTranslator) -> None:
+        super().__init__()
+        self._main = main
+
+    def translate(self, context, source, disambiguation=None, n=-1):
+        key = BUTTON_KEYS.get(source) if context in QT_BUTTON_CONTEXTS else None
+        return self._main.translate(CONTEXT, key) or None if key is not None else None
+
+    def isEmpty(self) -> bool:
+        return False
+
+
 _installed: list[QTranslator] = []
 _current = ["en"]
 
@@ -110,7 +160,11 @@ def install(language: str) -> QTranslator | None:
         if not ts.exists():
             return None
         translator = DictTranslator(read_ts(ts))
+    buttons = ButtonTranslator(translator)
+    # the button translator first, so it has its say before the LanguageChange
+    # the main one triggers reaches the dialogs
+    app.installTranslator(buttons)
     app.installTranslator(translator)
-    _installed.append(translator)
+    _installed.extend([buttons, translator])
     _current[0] = language
     return translator

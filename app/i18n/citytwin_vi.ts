@@ -8,12 +8,40 @@
         <translation>&amp;Tệp</translation>
     </message>
     <message>
+        <source>&amp;No</source>
+        <translation>&amp;Không</translation>
+    </message>
+    <message>
         <source>&amp;Tools</source>
         <translation>&amp;Công cụ</translation>
     </message>
     <message>
         <source>&amp;View</source>
         <translation>&amp;Hiển thị</translation>
+    </message>
+    <message>
+        <source>&amp;Yes</source>
+        <translation>&amp;Có</translation>
+    </message>
+    <message>
+        <source>1 day/s</source>
+        <translation>1 ngày/giây</translation>
+    </message>
+    <message>
+        <source>1 h/s</source>
+        <translation>1 giờ/giây</translation>
+    </message>
+    <message>
+        <source>1 min/s</source>
+        <translation>1 phút/giây</translation>
+    </message>
+    <message>
+        <source>30 days/s</source>
+        <translation>30 ngày/giây</translation>
+    </message>
+    <message>
+        <source>Abort</source>
+        <translation>Hủy bỏ</translation>
     </message>
     <message>
         <source>Add current view</source>
@@ -34,6 +62,10 @@
     <message>
         <source>Append the current view as a keyframe of this tour</source>
         <translation>Thêm góc nhìn hiện tại làm khung hình chính của chuyến tham quan</translation>
+    </message>
+    <message>
+        <source>Apply</source>
+        <translation>Áp dụng</translation>
     </message>
     <message>
         <source>Attribute</source>
@@ -80,6 +112,18 @@
         <translation>Loại đối tượng</translation>
     </message>
     <message>
+        <source>Click a point in the 3D view</source>
+        <translation>Bấm vào một điểm trong khung nhìn 3D</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>Đóng</translation>
+    </message>
+    <message>
+        <source>Close without Saving</source>
+        <translation>Đóng không lưu</translation>
+    </message>
+    <message>
         <source>Colour by</source>
         <translation>Tô màu theo</translation>
     </message>
@@ -104,12 +148,28 @@
         <translation>Sao chép giá trị</translation>
     </message>
     <message>
+        <source>Data far from the scene origin</source>
+        <translation>Dữ liệu ở xa gốc tọa độ của cảnh</translation>
+    </message>
+    <message>
         <source>Delete</source>
         <translation>Xóa</translation>
     </message>
     <message>
         <source>Details</source>
         <translation>Chi tiết</translation>
+    </message>
+    <message>
+        <source>Discard</source>
+        <translation>Bỏ đi</translation>
+    </message>
+    <message>
+        <source>Don't Save</source>
+        <translation>Không lưu</translation>
+    </message>
+    <message>
+        <source>Easting (E)</source>
+        <translation>Tọa độ Đông (E)</translation>
     </message>
     <message>
         <source>Export screenshot</source>
@@ -136,12 +196,32 @@
         <translation>Đến</translation>
     </message>
     <message>
+        <source>Height (H)</source>
+        <translation>Độ cao (H)</translation>
+    </message>
+    <message>
         <source>Height (px)</source>
         <translation>Chiều cao (px)</translation>
     </message>
     <message>
+        <source>Help</source>
+        <translation>Trợ giúp</translation>
+    </message>
+    <message>
+        <source>Ignore</source>
+        <translation>Bỏ qua</translation>
+    </message>
+    <message>
+        <source>Ignore the file's own georeferencing</source>
+        <translation>Bỏ qua tham chiếu địa lý có sẵn trong tệp</translation>
+    </message>
+    <message>
         <source>Import</source>
         <translation>Nhập dữ liệu</translation>
+    </message>
+    <message>
+        <source>Import an IFC model first.</source>
+        <translation>Hãy nhập một mô hình IFC trước.</translation>
     </message>
     <message>
         <source>Import cancelled; nothing was added</source>
@@ -200,6 +280,14 @@
         <translation>Số phút giữa hai lần tự động lưu dự án; 0 là tắt</translation>
     </message>
     <message>
+        <source>Model far from the scene</source>
+        <translation>Mô hình ở xa cảnh</translation>
+    </message>
+    <message>
+        <source>N&amp;o to All</source>
+        <translation>&amp;Không với tất cả</translation>
+    </message>
+    <message>
         <source>New tour</source>
         <translation>Chuyến tham quan mới</translation>
     </message>
@@ -208,12 +296,32 @@
         <translation>Mũi tên hướng Bắc và thước tỷ lệ</translation>
     </message>
     <message>
+        <source>Northing (N)</source>
+        <translation>Tọa độ Bắc (N)</translation>
+    </message>
+    <message>
+        <source>Not written: {0}</source>
+        <translation>Chưa ghi: {0}</translation>
+    </message>
+    <message>
+        <source>Nothing under the cursor there; try again</source>
+        <translation>Không có gì dưới con trỏ ở đó; hãy thử lại</translation>
+    </message>
+    <message>
+        <source>OK</source>
+        <translation>Đồng ý</translation>
+    </message>
+    <message>
         <source>Off</source>
         <translation>Tắt</translation>
     </message>
     <message>
         <source>Opacity</source>
         <translation>Độ mờ đục</translation>
+    </message>
+    <message>
+        <source>Open</source>
+        <translation>Mở</translation>
     </message>
     <message>
         <source>Open data</source>
@@ -244,8 +352,32 @@
         <translation>Tạm dừng</translation>
     </message>
     <message>
+        <source>Pick in view</source>
+        <translation>Chọn trong khung nhìn</translation>
+    </message>
+    <message>
+        <source>Place IFC model</source>
+        <translation>Đặt vị trí mô hình IFC</translation>
+    </message>
+    <message>
+        <source>Place IFC…</source>
+        <translation>Đặt vị trí IFC…</translation>
+    </message>
+    <message>
+        <source>Place by these numbers even where the file has IfcSite latitude/longitude or an IfcMapConversion</source>
+        <translation>Đặt theo các số này ngay cả khi tệp có vĩ độ/kinh độ IfcSite hoặc IfcMapConversion</translation>
+    </message>
+    <message>
+        <source>Place…</source>
+        <translation>Đặt vị trí…</translation>
+    </message>
+    <message>
         <source>Play</source>
         <translation>Phát</translation>
+    </message>
+    <message>
+        <source>Point picked</source>
+        <translation>Đã chọn điểm</translation>
     </message>
     <message>
         <source>Preferences</source>
@@ -274,6 +406,30 @@
     <message>
         <source>Remove</source>
         <translation>Gỡ bỏ</translation>
+    </message>
+    <message>
+        <source>Reset</source>
+        <translation>Đặt lại</translation>
+    </message>
+    <message>
+        <source>Restore Defaults</source>
+        <translation>Khôi phục mặc định</translation>
+    </message>
+    <message>
+        <source>Retry</source>
+        <translation>Thử lại</translation>
+    </message>
+    <message>
+        <source>Rotation (counter-clockwise from grid east)</source>
+        <translation>Góc xoay (ngược chiều kim đồng hồ từ hướng Đông lưới)</translation>
+    </message>
+    <message>
+        <source>Save</source>
+        <translation>Lưu</translation>
+    </message>
+    <message>
+        <source>Save All</source>
+        <translation>Lưu tất cả</translation>
     </message>
     <message>
         <source>Save project</source>
@@ -372,12 +528,32 @@
         <translation>Chiều rộng (px)</translation>
     </message>
     <message>
+        <source>Write placement</source>
+        <translation>Ghi vị trí</translation>
+    </message>
+    <message>
+        <source>Write placement into a copy of the IFC…</source>
+        <translation>Ghi vị trí vào một bản sao của tệp IFC…</translation>
+    </message>
+    <message>
+        <source>Writing {0}…</source>
+        <translation>Đang ghi {0}…</translation>
+    </message>
+    <message>
+        <source>Wrote {0} with its placement in {1}</source>
+        <translation>Đã ghi {0} với vị trí trong {1}</translation>
+    </message>
+    <message>
         <source>X-ray</source>
         <translation>Xuyên thấu</translation>
     </message>
     <message>
         <source>X-ray selected layer</source>
         <translation>Xuyên thấu lớp đang chọn</translation>
+    </message>
+    <message>
+        <source>Yes to &amp;All</source>
+        <translation>&amp;Có với tất cả</translation>
     </message>
     <message>
         <source>Zoom to</source>
@@ -454,6 +630,14 @@
     <message>
         <source>{0} layers, {1} features — click a feature to inspect it</source>
         <translation>{0} lớp, {1} đối tượng — nhấp vào một đối tượng để xem thông tin</translation>
+    </message>
+    <message>
+        <source>{0} lies {1} km from the rest of the scene: it is probably georeferenced elsewhere. Place it in the scene?</source>
+        <translation>{0} cách phần còn lại của cảnh {1} km: có lẽ nó được tham chiếu địa lý ở nơi khác. Đặt nó vào cảnh?</translation>
+    </message>
+    <message>
+        <source>{0}: coordinates in the scene CRS {1}</source>
+        <translation>{0}: tọa độ trong hệ quy chiếu của cảnh {1}</translation>
     </message>
     <message>
         <source>{0}: move the view and press 'Add current view'.</source>

@@ -12,6 +12,37 @@ from app.i18n import Translatable, tr
 from twin.layer import Layer
 
 MAX_DETAIL_ROWS = 2000
+#: The attribute column never takes more than this share of the tree's width,
+#: so values stay readable beside long property-set and property names.
+KEY_SHARE = 0.5
+
+
+class _Tree(QTreeWidget):
+    """A tree that refits its key column whenever its width changes."""
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        fit_key_column(self)
+
+
+def fit_key_column(tree: QTreeWidget) -> None:
+    """Key column as wide as its longest key, but at most :data:`KEY_SHARE` of
+    the width (longer keys are elided and have tooltips); the value column,
+    the last section, stretches over the rest. Group rows span both columns,
+    so a long set name does not widen the key column at all."""
+    width = tree.viewport().width()
+    wanted = tree.sizeHintForColumn(0)
+    if width > 0:
+        wanted = min(wanted, int(width * KEY_SHARE))
+    tree.setColumnWidth(0, max(wanted, 40))
+
+
+def _item(key: object, value: str) -> QTreeWidgetItem:
+    """A key/value row whose tooltips show the full texts (the view may elide them)."""
+    item = QTreeWidgetItem([str(key), value])
+    item.setToolTip(0, str(key))
+    item.setToolTip(1, value)
+    return item
 
 
 class InspectorPanel(Translatable, QDockWidget):
@@ -20,7 +51,9 @@ class InspectorPanel(Translatable, QDockWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("inspector_dock")
-        self.tree = QTreeWidget()
+        self.tree = _Tree()
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.tree.header().setStretchLastSection(True)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.copy_value = QAction(self.tree)
         self.copy_value.setShortcut(QKeySequence.StandardKey.Copy)
@@ -45,6 +78,9 @@ class InspectorPanel(Translatable, QDockWidget):
         if self.layer is not None:
             self.show_feature(self.layer, self.row)
 
+    #: the scene origin (world metres) that feature bounds are relative to
+    origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
     def show_feature(self, layer: Layer | None, row: int | None) -> None:
         """Fill the tree; property sets come from ``layer.details(row)`` (lazy)."""
         self.layer, self.row = layer, row
@@ -52,9 +88,11 @@ class InspectorPanel(Translatable, QDockWidget):
         if layer is None or row is None:
             return
         values = {tr("layer"): layer.name, **layer.features.row(row)}
+        if "bounds" in values:  # stored scene-local; shown in the scene CRS (VN-2000)
+            values["bounds"] = world_bounds_text(values["bounds"], self.origin)
         for key, value in values.items():
             if _present(value):
-                self.tree.addTopLevelItem(QTreeWidgetItem([str(key), _format(value)]))
+                self.tree.addTopLevelItem(_item(key, _format(value)))
         try:
             groups = layer.feature_details(row)
         except Exception as exc:  # a details provider must never break inspection
@@ -62,17 +100,19 @@ class InspectorPanel(Translatable, QDockWidget):
         shown = 0
         for group, entries in groups.items():
             parent = QTreeWidgetItem([str(group), ""])
+            parent.setToolTip(0, str(group))
             font = parent.font(0)
             font.setBold(True)
             parent.setFont(0, font)
             for key, value in (entries or {}).items():
                 if shown >= MAX_DETAIL_ROWS:
                     break
-                parent.addChild(QTreeWidgetItem([str(key), _format(value)]))
+                parent.addChild(_item(key, _format(value)))
                 shown += 1
             self.tree.addTopLevelItem(parent)
+            parent.setFirstColumnSpanned(True)
             parent.setExpanded(True)
-        self.tree.resizeColumnToContents(0)
+        fit_key_column(self.tree)
 
     def show_record(self, values: dict) -> None:
         """Fill the tree with one plain record (a sensor: id, kind, value ...)."""
@@ -80,8 +120,8 @@ class InspectorPanel(Translatable, QDockWidget):
         self.tree.clear()
         for key, value in values.items():
             if _present(value):
-                self.tree.addTopLevelItem(QTreeWidgetItem([str(key), _format(value)]))
-        self.tree.resizeColumnToContents(0)
+                self.tree.addTopLevelItem(_item(key, _format(value)))
+        fit_key_column(self.tree)
 
     def value(self, key: str, group: str | None = None) -> str | None:
         """Displayed value of ``key`` (top level, or inside ``group``)."""
@@ -134,3 +174,11 @@ def _format(value: object) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}: {_format(v)}" for k, v in value.items())
     return str(value)
+
+
+def world_bounds_text(local: tuple[float, ...], origin) -> str:
+    """``E a … b, N c … d, H e … f`` (metres, scene CRS) of scene-local bounds."""
+    o = [float(v) for v in origin]
+    (x0, x1, y0, y1, z0, z1) = (float(v) for v in local)
+    return (f"E {x0 + o[0]:.2f} … {x1 + o[0]:.2f}, N {y0 + o[1]:.2f} … {y1 + o[1]:.2f}, "
+            f"H {z0 + o[2]:.2f} … {z1 + o[2]:.2f}")

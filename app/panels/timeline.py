@@ -29,6 +29,11 @@ TICK_MS = 100
 SPEEDS = ((60.0, "1 min/s"), (3600.0, "1 h/s"), (86_400.0, "1 day/s"), (30 * 86_400.0, "30 days/s"))
 
 
+def speed_labels() -> list[str]:
+    """The SPEEDS labels in the installed language (literals, for the .ts)."""
+    return [tr("1 min/s"), tr("1 h/s"), tr("1 day/s"), tr("30 days/s")]
+
+
 class TimelinePanel(Translatable, QDockWidget):
     """Controls for ``sim.clock`` of a :class:`twin.sim.simulation.Simulation`."""
 
@@ -74,6 +79,8 @@ class TimelinePanel(Translatable, QDockWidget):
     def retranslate(self) -> None:
         """Texts in the installed language, the plan summary included."""
         self.setWindowTitle(tr("Timeline"))
+        for i, label in enumerate(speed_labels()):
+            self.speed_box.setItemText(i, label)
         self._label_play()
         if self.sim is not None:
             self.plan_label.setText(self.plan_text())

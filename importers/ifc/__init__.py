@@ -152,7 +152,7 @@ def extent(path: Path | str) -> tuple[str | None, tuple[float, float, float, flo
 
     from importers.ifc import georef, runner
     from importers.ifc.options import IfcOptions
-    from twin.geo import parse_crs, transform_xy
+    from twin.geo import parse_crs, transform_xy, utm_zone
 
     path = Path(path)
     _precheck(path)
@@ -187,21 +187,11 @@ def extent(path: Path | str) -> tuple[str | None, tuple[float, float, float, flo
             lon, lat = transform_xy(
                 np.array([pt[0]]), np.array([pt[1]]), placement.crs, georef.WGS84
             )
-            utm = _utm(float(lon[0]), float(lat[0]))
-            if utm is None:
+            fit = utm_zone(float(lon[0]), float(lat[0]))
+            if fit is None:
                 result = (georef.WGS84, (float(lon[0]), float(lat[0])) * 2)
             else:
-                x, y = transform_xy(lon, lat, georef.WGS84, utm)
-                result = (utm, (float(x[0]), float(y[0]), float(x[0]), float(y[0])))
+                utm, x, y = fit
+                result = (utm, (x, y, x, y))
     _EXTENTS[memo] = result
     return result
-
-
-def _utm(lon: float, lat: float) -> str | None:
-    from pyproj.aoi import AreaOfInterest
-    from pyproj.database import query_utm_crs_info
-
-    info = query_utm_crs_info(
-        datum_name="WGS 84", area_of_interest=AreaOfInterest(lon, lat, lon, lat)
-    )
-    return f"EPSG:{info[0].code}" if info else None

@@ -199,8 +199,9 @@ class _Failure:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())[:200]
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    from twin.errors import first_line
+
+    return first_line(exc, with_type=True, limit=200)
 
 
 def _label(product: Any) -> str:
@@ -548,7 +549,7 @@ def build_layer(
     """
     import pyvista as pv
 
-    from importers.ifc.layers import place_points
+    from importers.ifc.placing import place_points
     from twin.features import FeatureTable, feature_bounds
     from twin.layer import FEATURE_ARRAY, Layer
     from twin.style import Style

@@ -16,6 +16,8 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from importers.errors import ImportFailed
 
 #: Schemas IfcOpenShell 0.9 parses, by the name it knows them under.
@@ -24,6 +26,12 @@ HEADER_BYTES = 256 * 1024
 #: ifcZIP limits: refuse bombs before inflating (RELIABILITY.md C3).
 ZIP_MAX_RATIO = 100.0
 ZIP_MAX_BYTES = 4 * 1024**3
+#: Bytes scanned at a time when counting instances (:func:`scan_instances`);
+#: the scan's arrays take about 12 bytes per byte of chunk.
+SCAN_CHUNK = 4 * 1024 * 1024
+#: Longest STEP id the scan parses (ids are int64 in practice far shorter).
+_MAX_ID_DIGITS = 18
+_POW10 = 10 ** np.arange(_MAX_ID_DIGITS, dtype=np.int64)
 
 _SCHEMA_RE = re.compile(rb"FILE_SCHEMA\s*\(\s*\(\s*'([^']*)'", re.IGNORECASE)
 _DATA_RE = re.compile(rb"(^|;|\s)DATA\s*(\([^)]*\))?\s*;", re.IGNORECASE)
@@ -246,3 +254,272 @@ def prepare_source(path: Path, workdir: Path) -> tuple[Path, Header]:
             source.unlink(missing_ok=True)
         source = patched
     return source, header
+
+
+# -- did the parser read the whole file? ----------------------------------------------
+
+
+@dataclass
+class InstanceScan:
+    """Every instance definition (``#n=``) of a STEP file, in file order."""
+
+    ids: np.ndarray  # (n,) int64
+    starts: np.ndarray  # (n,) int64 byte offset of each '#'
+    #: Offset of the first ``END-ISO-10303-21`` outside strings and comments:
+    #: readers stop there, so instances after it are not part of the model.
+    end: int | None = None
+
+
+#: A string ('...', quotes doubled inside) or a closed comment, whichever comes
+#: first: the tokens that can hide quotes or '#n=' from the scan.
+_STRING_OR_COMMENT = re.compile(rb"'(?:[^'\\]++|''|\\S\\.|\\)*+'|/\*.*?\*/", re.DOTALL)
+_SPACES = np.array([32, 9, 10, 13], dtype=np.uint8)
+#: Bytes looked at before each '=': up to 18 id digits, '#' and some blanks.
+_WINDOW = 32
+
+
+def _blank_comments(arr: np.ndarray) -> np.ndarray:
+    """``arr`` with closed comments blanked (same length, so offsets hold).
+
+    Only when the text has a ``/*`` at all (rare in exported files), so the
+    usual file costs one search. Strings are matched too, so a ``/*`` inside
+    a string does not open a comment, nor a quote inside a comment a string.
+    An unclosed ``/*`` is left alone: it is exactly the damage this scan looks
+    for, and IfcOpenShell stops reading at it without a word.
+    """
+    data = arr.tobytes()
+    if b"/*" not in data:
+        return arr
+    spans = [m.span() for m in _STRING_OR_COMMENT.finditer(data) if m.group().startswith(b"/*")]
+    if not spans:
+        return arr
+    out = arr.copy()
+    for start, stop in spans:
+        out[start:stop] = 32
+    return out
+
+
+def _outside_strings(arr: np.ndarray) -> np.ndarray:
+    """Mask of the bytes outside '...' strings, for text that starts outside one.
+
+    STEP escapes a quote inside a string by doubling it, so the parity of the
+    quotes seen so far tells inside from outside with no per-byte loop. The
+    one other way a quote appears in a string is ``\\S\\'`` (ISO 8859 high
+    half: the quote stands for 0xA7), which IfcOpenShell reads as a character.
+    """
+    quote = arr == 39
+    if len(arr) > 3:
+        quote[3:] &= ~((arr[:-3] == 92) & (arr[1:-2] == 83) & (arr[2:-1] == 92))
+    return ~np.bitwise_xor.accumulate(quote)
+
+
+def _definitions(arr: np.ndarray, outside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ids and offsets of the ``#n =`` tokens outside strings in one chunk.
+
+    Anchored on each '=' outside strings (in a DATA section only instance
+    definitions have one): read backwards over a short window, past blanks
+    (STEP allows spaces and line breaks there), the token before it must be a
+    run of digits led by '#'. Work is per '=', never per byte of the file.
+    """
+    eq = np.flatnonzero((arr == 61) & outside)
+    if len(eq) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    back = eq[:, None] - 1 - np.arange(_WINDOW)  # window, nearest byte first
+    win = np.where(back >= 0, arr[np.maximum(back, 0)], 0)
+    blank = np.isin(win, _SPACES)
+    lead = np.argmin(blank, axis=1)  # blanks before the '='
+    digit = (win >= 48) & (win <= 57)
+    cols = np.arange(_WINDOW)
+    run = np.argmin(digit | (cols < lead[:, None]), axis=1) - lead  # digits
+    hash_col = lead + run
+    ok = (run > 0) & (run <= _MAX_ID_DIGITS) & (hash_col < _WINDOW)
+    ok[ok] = win[ok, hash_col[ok]] == 35
+    win, lead, run, hash_col = win[ok], lead[ok], run[ok], hash_col[ok]
+    place = np.arange(_MAX_ID_DIGITS)  # 0: the units digit, next to the blanks
+    at = np.minimum(lead[:, None] + place, _WINDOW - 1)
+    digits = np.take_along_axis(win, at, axis=1).astype(np.int64) - 48
+    ids = (np.where(place < run[:, None], digits, 0) * _POW10).sum(axis=1)
+    return ids, (eq[ok] - 1 - hash_col).astype(np.int64)
+
+
+def scan_instances(source: Path, chunk: int = SCAN_CHUNK) -> InstanceScan:
+    """Read ``source`` in chunks and list its instance definitions.
+
+    Chunks are cut after the last ``;`` outside strings and comments, which no
+    ``#n=`` token spans, so each chunk starts outside both; a comment still
+    open at a cut is given up to eight more chunks to close. Memory stays
+    bounded by the chunk size plus two int64 per instance.
+    """
+    ids: list[np.ndarray] = []
+    starts: list[np.ndarray] = []
+    carry, base = b"", 0
+    end: int | None = None
+    with open(source, "rb") as fh:
+        while True:
+            more = fh.read(chunk)
+            buf = carry + more
+            if not buf:
+                break
+            arr = _blank_comments(np.frombuffer(buf, dtype=np.uint8))
+            outside = _outside_strings(arr)
+            cut = len(buf)
+            if more:
+                semis = (arr == 59) & outside
+                opened = np.flatnonzero((arr[:-1] == 47) & (arr[1:] == 42) & outside[:-1])
+                if len(opened) and len(buf) < 8 * chunk:
+                    semis[opened[0] :] = False  # wait for the comment to close
+                found = np.flatnonzero(semis)
+                if len(found) == 0:
+                    carry = buf  # one huge instance or comment: read on
+                    continue
+                cut = int(found[-1]) + 1
+            i, s = _definitions(arr[:cut], outside[:cut])
+            ids.append(i)
+            starts.append(s + base)
+            if end is None:
+                end = _terminator(arr[:cut], outside[:cut], base)
+            carry, base = buf[cut:], base + cut
+            if not more:
+                break
+    if not ids:
+        return InstanceScan(np.zeros(0, np.int64), np.zeros(0, np.int64), end)
+    return InstanceScan(np.concatenate(ids), np.concatenate(starts), end)
+
+
+def _terminator(arr: np.ndarray, outside: np.ndarray, base: int) -> int | None:
+    data = arr.tobytes()
+    at = data.find(b"END-ISO-10303-21")
+    while at >= 0 and not outside[at]:
+        at = data.find(b"END-ISO-10303-21", at + 1)
+    return None if at < 0 else base + at
+
+
+def _line_col(source: Path, offset: int) -> tuple[int, int]:
+    """1-based line and column of a byte offset, counting newlines in chunks."""
+    line, done, last_nl = 1, 0, -1
+    with open(source, "rb") as fh:
+        while done < offset:
+            block = fh.read(min(SCAN_CHUNK, offset - done))
+            if not block:
+                break
+            line += block.count(b"\n")
+            nl = block.rfind(b"\n")
+            if nl >= 0:
+                last_nl = done + nl
+            done += len(block)
+    return line, offset - last_nl
+
+
+def _first_junk(source: Path, start: int, stop: int) -> int | None:
+    """Offset of the first non-blank byte after the ``;`` that ends the
+    instance at ``start`` and before ``stop``: text the parser choked on."""
+    with open(source, "rb") as fh:
+        fh.seek(start)
+        region = fh.read(min(stop - start, 16 * 1024 * 1024))
+    arr = _blank_comments(np.frombuffer(region, dtype=np.uint8))
+    outside = _outside_strings(arr)
+    semis = np.flatnonzero((arr == 59) & outside)
+    if len(semis) == 0:
+        return None
+    rest = arr[semis[0] + 1 :]
+    solid = np.flatnonzero(~((rest == 32) | (rest == 9) | (rest == 10) | (rest == 13)))
+    return None if len(solid) == 0 else start + int(semis[0]) + 1 + int(solid[0])
+
+
+def _of_classes(source: Path, starts: np.ndarray, names: set[str]) -> np.ndarray:
+    """(n,) bool: the instances at ``starts`` whose entity name is in ``names``.
+
+    Reads a short window at each start from a memory map, in batches, and
+    compares the word after '=' with each name (few: the names the parser
+    reported unknown), so there is no loop per instance.
+    """
+    out = np.zeros(len(starts), dtype=bool)
+    if not names or len(starts) == 0:
+        return out
+    mm = np.memmap(source, dtype=np.uint8, mode="r")
+    cols = np.arange(_WINDOW * 3)
+    for b in range(0, len(starts), 65536):
+        win = mm[np.minimum(starts[b : b + 65536, None] + cols, len(mm) - 1)]
+        eq = np.argmax(win == 61, axis=1)
+        solid = ~np.isin(win, _SPACES) & (cols > eq[:, None])
+        word = np.argmax(solid, axis=1)
+        rows = np.arange(len(win))[:, None]
+        for name in names:
+            want = np.frombuffer(name.upper().encode("ascii", "replace"), dtype=np.uint8)
+            at = np.minimum(word[:, None] + np.arange(len(want) + 1), len(cols) - 1)
+            got = win[rows, at]
+            tail = got[:, -1]
+            ends = ~(((tail >= 65) & (tail <= 90)) | ((tail >= 48) & (tail <= 57)) | (tail == 95))
+            out[b : b + len(win)] |= np.all(got[:, :-1] == want, axis=1) & ends
+    return out
+
+
+def check_complete(
+    path: Path,
+    source: Path,
+    read_ids: np.ndarray,
+    parser_offsets: list[int],
+    unknown: set[str] | None = None,
+) -> list[str]:
+    """Fail when IfcOpenShell silently stopped short of the file's end; the
+    warnings to show otherwise (a second model after ``END-ISO-10303-21``).
+
+    IfcOpenShell gives up at some damage (a stray ``*//*`` opens a comment
+    that never closes) without an error and returns the instances read so
+    far, so a damaged file looked like an empty model. Every ``#n=`` of the
+    file (:func:`scan_instances`) must be in the model, except those the parser
+    itself reported (an offset in its log falls inside them, or their entity is
+    one it named ``unknown`` to the schema, RELIABILITY A2/A9: it names each
+    only once), the cut last instance of a truncated file (already warned
+    about) and those after ``END-ISO-10303-21`` (a warning).
+
+    A short model is an import error, not a partial layer: the parser stops
+    at the damage, so the loss is the rest of the file, where exporters write
+    the relationships (storeys, materials, property sets, styles); a layer
+    from the part before would be wrong without looking wrong. RELIABILITY A1
+    asks for the same: a syntax error with its line, no partial scene.
+    """
+    scan = scan_instances(source)
+    if len(scan.ids) == 0:
+        return []
+    missing = ~np.isin(scan.ids, np.asarray(read_ids, dtype=np.int64))
+    if not missing.any():
+        return []
+    n_read = len(scan.ids) - int(missing.sum())
+    if len(parser_offsets):
+        hit = np.searchsorted(scan.starts, np.asarray(parser_offsets, np.int64), "right") - 1
+        missing[hit[hit >= 0]] = False
+    if unknown and missing.any():
+        rows = np.flatnonzero(missing)
+        missing[rows[_of_classes(source, scan.starts[rows], unknown)]] = False
+    if not _has_end(source):
+        missing[-1] = False
+    notes: list[str] = []
+    if scan.end is not None:
+        after = scan.starts > scan.end
+        if (missing & after).any():
+            line, _ = _line_col(source, scan.end)
+            notes.append(
+                f"{int((missing & after).sum()):,} instances after END-ISO-10303-21 "
+                f"(line {line}) were not read: the file holds more than one model"
+            )
+        missing &= ~after
+    lost = np.flatnonzero(missing)
+    if len(lost) == 0:
+        return notes
+    first = int(lost[0])
+    at = int(scan.starts[first])
+    junk = _first_junk(source, int(scan.starts[first - 1]), at) if first > 0 else None
+    line, col = _line_col(source, junk if junk is not None else at)
+    if junk is not None:
+        with open(source, "rb") as fh:
+            fh.seek(junk)
+            text = fh.read(40).split(b"\n")[0].decode("latin-1").strip()
+        what = f"unreadable text {text!r}"
+    else:
+        what = f"instance #{int(scan.ids[first])} cannot be read"
+    raise ImportFailed(
+        path,
+        f"syntax error at line {line}, column {col}: {what}; IfcOpenShell stopped reading "
+        f"there and read {n_read:,} of {len(scan.ids):,} instances",
+    )

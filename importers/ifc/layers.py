@@ -15,11 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from importers.ifc import alignment, georef
+from importers.ifc import alignment, georef, placement_math
 from importers.ifc.colors import palette_for, to_hex
 from importers.ifc.geometry import element_bounds, expand, geometry_bounds, placed_bounds
 from importers.ifc.options import IfcOptions
 from importers.ifc.payload import Payload
+from importers.ifc.placing import place_points as place_points  # re-exported
 from importers.ifc.semantics import Details, tree_nodes
 from twin.features import FeatureTable
 from twin.layer import Layer, TreeNode
@@ -121,22 +122,11 @@ def build(
             layers.append(line_layer)
         else:  # nothing drawn: say why on the main layer
             layers[0].warnings.extend(lines.get("warnings") or [])
+    record = placement_math.placement_record(opts.as_dict(), scene.crs)
+    if record is not None:  # the user's placement, for `citytwin info` and the project
+        for layer in layers:
+            layer.info["placement"] = record
     return layers
-
-
-def place_points(
-    points: np.ndarray, placement: georef.Placement, to_local: np.ndarray | None, scene: Scene
-) -> tuple[np.ndarray, str]:
-    """Model-metre points (n, 3) -> scene-local float64 points, placed as
-    :func:`build` places element vertices: through ``to_local`` when one affine
-    map is exact, else the placement then pyproj per vertex. Also returns the
-    ``reprojection`` label of the layer info."""
-    pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
-    if to_local is not None:
-        return pts @ to_local[:3, :3].T + to_local[:3, 3], "affine"
-    out = pts @ placement.affine[:3, :3].T + placement.affine[:3, 3]
-    georef.reproject_points(out, placement, scene.crs, scene.origin)
-    return out, "per-vertex (pyproj)"
 
 
 def _file_warnings(meta: dict[str, Any], cols: dict[str, list], placement) -> list[str]:

@@ -49,8 +49,11 @@ class IfcOptions:
         on the remaining elements.
     cache : read and write the import cache.
     at : ``[E, N, H, rotation_deg]`` in the scene CRS, used when the file has
-        no georeferencing (or always, with ``override_georef``).
-    override_georef : place with ``at`` even when the file is georeferenced.
+        no map conversion: it beats IfcSite latitude/longitude (metre-level at
+        best); with ``override_georef`` it beats every georeferencing.
+    override_georef : place with ``at`` even when the file has an
+        IfcMapConversion / ePSet_MapConversion (the placement dialog's "Ignore
+        the file's own georeferencing").
     """
 
     threads: int = field(default_factory=default_threads)

@@ -15,9 +15,6 @@ bounds the total, so an import always ends. Cancel kills the worker at once.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing as mp
-import os
-import signal
 import tempfile
 import threading
 import time
@@ -26,202 +23,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from importers.childpool import SPARE_DELAY_S as SPARE_DELAY_S
+from importers.childpool import _describe_death as _describe_death
+from importers.childpool import _rss_mb as _rss_mb
+from importers.childpool import _stop as _stop
+from importers.childpool import context as context
+from importers.childpool import default_memory_limit_mb as default_memory_limit_mb
+from importers.childpool import prepare_spare as prepare_spare
+from importers.childpool import shutdown as shutdown
+from importers.childpool import take_worker as take_worker
+from importers.childpool import warm_up as warm_up
 from importers.errors import ImportCancelled, ImportFailed
 from importers.ifc.options import TEST_HOOKS, IfcOptions
 from importers.ifc.payload import ChunkMerger, Payload
 
 POLL_SECONDS = 0.05
 #: meta key of the centre lines (``importers.ifc.alignment.META_KEY``; not
-#: imported: the parent must not load IfcOpenShell, see worker_entry)
+#: imported: the parent must not load IfcOpenShell, see importers.child_entry)
 ALIGNMENTS_KEY = "alignments"
 #: Parsing gets its own, longer budget than one element: 2 min + 1 s per MB.
 PARSE_SECONDS_BASE = 120.0
 PARSE_SECONDS_PER_MB = 1.0
-
-_CTX: Any = None
-_CTX_LOCK = threading.Lock()
-
-
-def context() -> Any:
-    """The multiprocessing context for workers.
-
-    ``forkserver`` where available: the app has Qt and VTK threads, so plain
-    ``fork`` is unsafe, while forking from a small server that has preloaded
-    IfcOpenShell starts a worker in about 30 ms (``spawn`` takes ~0.8 s).
-    """
-    global _CTX
-    with _CTX_LOCK:
-        if _CTX is None:
-            if "forkserver" in mp.get_all_start_methods():
-                ctx = mp.get_context("forkserver")
-                # GDAL readers too: importers.sandbox runs them in the same workers.
-                ctx.set_forkserver_preload(
-                    [
-                        "importers.ifc.preload",
-                        "importers.gdal_read",
-                        "pyogrio",
-                        "importers.raster_read",
-                        "rasterio",
-                    ]
-                )
-            else:
-                ctx = mp.get_context("spawn")
-            _CTX = ctx
-        return _CTX
-
-
-_PREP_LOCK = threading.Lock()
-
-try:  # POSIX only; elsewhere the worker uses plain ``spawn``
-    from multiprocessing import popen_forkserver as _popen_forkserver
-    from multiprocessing import spawn as _spawn
-    from multiprocessing.context import ForkServerProcess as _ForkServerProcess
-except ImportError:  # pragma: no cover - Windows
-    _popen_forkserver = None
-
-
-if _popen_forkserver is not None:
-
-    class _NoMainPopen(_popen_forkserver.Popen):
-        """Forkserver launch without the main-module entries (see :class:`_WorkerProcess`)."""
-
-        def _launch(self, process_obj: Any) -> None:
-            original = _spawn.get_preparation_data
-
-            def prep(name: str) -> dict[str, Any]:
-                data = original(name)
-                data.pop("init_main_from_name", None)
-                data.pop("init_main_from_path", None)
-                return data
-
-            with _PREP_LOCK:
-                _spawn.get_preparation_data = prep
-                try:
-                    super()._launch(process_obj)
-                finally:
-                    _spawn.get_preparation_data = original
-
-    class _WorkerProcess(_ForkServerProcess):
-        """A forkserver process that does not re-run the caller's ``__main__``.
-
-        ``spawn``/``forkserver`` children normally re-import the main script so
-        that functions pickled from it resolve; the worker's target lives in
-        this package, so that is pure cost, and it breaks callers whose script
-        has no ``if __name__ == "__main__"`` guard.
-        """
-
-        @staticmethod
-        def _Popen(process_obj: Any) -> Any:
-            return _NoMainPopen(process_obj)
-
-
-def _process_class(ctx: Any) -> Any:
-    if ctx.get_start_method() == "forkserver" and _popen_forkserver is not None:
-        return _WorkerProcess
-    return ctx.Process
-
-
-def warm_up() -> None:
-    """Start the forkserver now (e.g. at app start) so the first import does
-    not pay its ~1 s start-up, and fork a spare worker for it."""
-    ctx = context()
-    if ctx.get_start_method() == "forkserver":
-        from multiprocessing import forkserver
-
-        forkserver.ensure_running()
-    prepare_spare()
-
-
-# -- worker processes: one spare is kept forked and waiting ---------------------------
-_SPARE: tuple[Any, Any] | None = None
-_SPARE_LOCK = threading.Lock()
-
-
-def _start_worker() -> tuple[Any, Any]:
-    """Fork a worker that waits for its job on the returned connection."""
-    from importers.ifc import worker_entry  # not ``worker``: see worker_entry's docstring
-
-    ctx = context()
-    mine, theirs = ctx.Pipe(duplex=True)
-    proc = _process_class(ctx)(target=worker_entry.serve, args=(theirs,), daemon=True)
-    try:
-        proc.start()
-    except BaseException:
-        mine.close()
-        raise
-    finally:
-        theirs.close()
-    return proc, mine
-
-
-def _retire(worker: tuple[Any, Any]) -> None:
-    proc, conn = worker
-    with contextlib.suppress(OSError):
-        conn.close()  # the spare reads EOF and returns
-    _stop(proc, at_once=True)
-
-
-def take_worker() -> tuple[Any, Any]:
-    """The spare worker if one is waiting and alive, else a freshly forked one.
-
-    Forking costs ~25 ms of the import's wall time; the spare was forked in the
-    background after the previous import (or by :func:`warm_up`).
-    """
-    global _SPARE
-    with _SPARE_LOCK:
-        spare, _SPARE = _SPARE, None
-    if spare is not None:
-        if spare[0].is_alive():
-            return spare
-        _retire(spare)
-    return _start_worker()
-
-
-#: After an import the app draws the new layer: a software-GL frame needs both
-#: cores, so the spare is forked a little later.
-SPARE_DELAY_S = 0.5
-
-
-def prepare_spare(delay: float = 0.0) -> None:
-    """Fork the next import's worker in the background (no-op if one waits)."""
-
-    def fork() -> None:
-        global _SPARE
-        if delay:
-            time.sleep(delay)
-        with _SPARE_LOCK:
-            if _SPARE is not None:
-                return
-        try:
-            made = _start_worker()
-        except (OSError, RuntimeError, ValueError):
-            return  # the next import forks its own and reports any failure
-        with _SPARE_LOCK:
-            if _SPARE is None:
-                _SPARE = made
-                return
-        _retire(made)
-
-    threading.Thread(target=fork, name="ifc-spare-worker", daemon=True).start()
-
-
-def default_memory_limit_mb() -> float:
-    """Three quarters of physical memory, at least 2 GB."""
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
-    except (ValueError, OSError, AttributeError):
-        total = 8192.0
-    return max(2048.0, 0.75 * total)
-
-
-def _rss_mb(pid: int) -> float | None:
-    try:
-        with open(f"/proc/{pid}/statm", "rb") as fh:
-            pages = int(fh.read().split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-
 
 @dataclass
 class Outcome:
@@ -246,17 +68,6 @@ class RunStats:
     seconds: dict[str, float] = field(default_factory=dict)
     cpu_s: float = 0.0
     table_reader: str = ""
-
-
-def _describe_death(code: int | None) -> str:
-    if code is None:
-        return "did not exit"
-    if code < 0:
-        try:
-            return f"crashed ({signal.Signals(-code).name})"
-        except ValueError:
-            return f"crashed (signal {-code})"
-    return f"exited with code {code}"
 
 
 class Supervisor:
@@ -564,33 +375,6 @@ class Supervisor:
         if out.kind != "end" or out.end is None:
             raise ImportFailed(self.path, f"could not be read: the IFC parser {out.message}")
         return out.end
-
-
-def _stop(proc: Any, at_once: bool = False) -> None:
-    """Terminate, then kill: a worker stuck in native code may ignore SIGTERM.
-
-    ``at_once`` (a worker that has said all it had to say): kill it and reap it
-    in the background: tearing down its memory takes ~8 ms that nobody needs
-    to wait for.
-    """
-    if at_once and proc.is_alive():
-        proc.kill()
-        threading.Thread(target=_reap, args=(proc,), name="ifc-reaper", daemon=True).start()
-        return
-    if proc.is_alive():
-        proc.terminate()
-        proc.join(0.5)
-    if proc.is_alive():
-        proc.kill()
-        proc.join(2.0)
-    with contextlib.suppress(ValueError, AttributeError):
-        proc.close()
-
-
-def _reap(proc: Any) -> None:
-    proc.join(5.0)
-    with contextlib.suppress(ValueError, AttributeError):
-        proc.close()
 
 
 def run(

@@ -74,7 +74,7 @@ import numpy as np
 from importers.errors import ImportFailed
 from importers.ifc import alignment, georef, selection, semantics
 from importers.ifc.geometry import Collector, box_mesh
-from importers.ifc.header import prepare_source
+from importers.ifc.header import check_complete, prepare_source
 from importers.ifc.options import FALLBACK_KERNEL, TEST_HOOKS
 
 PROGRESS_SECONDS = 0.1
@@ -177,7 +177,9 @@ def wait_for(pid: int) -> str:
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:300]
+    from twin.errors import first_line
+
+    return first_line(exc, limit=300)
 
 
 def _quiet(log: str | None) -> None:
@@ -218,6 +220,10 @@ class Worker:
         self.failures: dict[int, str] = {}
         self.log_errors: dict[int, list[str]] = {}
         self.parse_messages: list[str] = []
+        #: Byte offsets the parser complained at (instances it skipped on purpose).
+        self.parse_offsets: list[int] = []
+        #: Entity names the parser said are not in the schema (it skips those).
+        self.unknown_entities: set[str] = set()
         self.unit_m = float(job.get("unit_m") or 1.0)
 
     # -- parsing -----------------------------------------------------------------
@@ -237,6 +243,11 @@ class Worker:
             detail = "; ".join(self.parse_messages[:3]) or _one_line(exc)
             raise ImportFailed(self.path, f"syntax error: {detail}") from None
         self._read_log()
+        # IfcOpenShell stops silently at some damage: never pass a short model on.
+        notes = check_complete(
+            self.path, source, f.entity_names(), self.parse_offsets, self.unknown_entities
+        )
+        header.notes.extend(notes)
         return f, header
 
     def _where(self, msg: str) -> str:
@@ -274,6 +285,12 @@ class Worker:
             inst = rec.get("instance")
             if level not in ("error", "warning") or not msg or rec.get("code") == "SYS033":
                 continue
+            at = re.search(r"at offset (\d+)", msg)
+            if at is not None and not inst:
+                self.parse_offsets.append(int(at.group(1)))
+            unknown = re.search(r"Entity with name '([^']+)' not found", msg)
+            if unknown is not None:
+                self.unknown_entities.add(unknown.group(1))
             if inst:
                 m = re.match(r"#(\d+)=", str(inst))
                 if m:

@@ -164,7 +164,7 @@ class Annotations:
         # the process (the export beside the window); tubes draw the same everywhere
         line.GetProperty().SetRenderLinesAsTubes(True)
         self.plotter.add_point_labels(
-            ((la + lb) / 2)[None, :], [m.text()], name="measure_label",
+            ((la + lb) / 2)[None, :], [m.text(self.language)], name="measure_label",
             font_file=str(font_file()), font_size=max(8, round(14 * s)), show_points=False,
             always_visible=True, reset_camera=False, render=False,
         )

@@ -23,13 +23,11 @@ import numpy as np
 import vtk
 from vtkmodules.util.numpy_support import numpy_to_vtk, numpy_to_vtkIdTypeArray
 
-import twin
+from twin.render.captions import font_file
 from twin.render.legend_model import LegendSpec, Swatch
 
 log = logging.getLogger(__name__)
 
-_SHIPPED_FONT = Path(twin.__file__).resolve().parents[1] / "assets" / "fonts" / "DejaVuSans.ttf"
-_SYSTEM_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 CORNERS = ("top-right", "top-left", "bottom-right", "bottom-left")
 PANEL_RGB = (1.0, 1.0, 1.0)
@@ -43,14 +41,6 @@ LEGEND_SCALE = 0.021
 #: Icon aliases: glyph shapes are drawn as their 2D silhouette.
 _ICON = {"sphere": "circle", "cube": "square", "cone": "triangle"}
 _RAMP_STEPS = 64
-
-
-def legend_font() -> Path:
-    """DejaVu Sans as shipped in assets/fonts, else the system copy."""
-    for candidate in (_SHIPPED_FONT, _SYSTEM_FONT):
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(f"{_SHIPPED_FONT}: legend font missing (see assets/fonts/README.md)")
 
 
 class SwatchSample(NamedTuple):
@@ -181,7 +171,7 @@ class LegendOverlay:
     def __init__(self, renderer, font: Path | None = None, corner: str = "top-right",
                  offset: tuple[float, float] = (0.0, 0.0), scale: float = 1.0) -> None:
         self.renderer = renderer
-        self.font = str(font or legend_font())
+        self.font = str(font or font_file())
         self.corner = corner if corner in CORNERS else "top-right"
         self.offset = (float(offset[0]), float(offset[1]))
         self.scale = float(scale) if scale and math.isfinite(scale) and scale > 0 else 1.0

@@ -121,7 +121,7 @@ class Simulation:
     def from_scene(cls, scene: Scene, store_path: Path | str = ":memory:",
                    start_feeds: bool = False, options: SimOptions | None = None) -> Simulation:
         """Build from the ``sensors``, ``feeds`` and ``plans`` of ``scene.spec``."""
-        spec = getattr(scene, "spec", None)
+        spec = scene.spec
         extra = spec.extra if spec is not None else {}
         path = spec.path if spec is not None else Path("scene")
         sensors = resolve_sensors(parse_sensors(path, extra.get("sensors")), scene, path)

@@ -1,8 +1,8 @@
-"""The worker process's entry point, kept apart from :mod:`importers.ifc.worker`.
+"""What a reader child runs, kept apart from :mod:`importers.ifc.worker`.
 
-A worker waits for one job: an IFC import (:func:`importers.ifc.worker.main`)
-or a sandboxed call (:func:`importers.sandbox.run_in_child`), so one spare
-serves both.
+A child of :mod:`importers.childpool` waits for one job: an IFC import
+(:func:`importers.ifc.worker.main`) or a sandboxed call
+(:func:`importers.sandbox_child.run_in_child`), so one spare serves both.
 
 
 Starting a process pickles its target by reference, so the parent imports the
@@ -23,9 +23,9 @@ def serve(conn: Any) -> None:
     except (EOFError, OSError):
         return  # the parent went away or retired the spare
     if "call" in job:
-        from importers import sandbox
+        from importers import sandbox_child
 
-        sandbox.run_in_child(conn, job)
+        sandbox_child.run_in_child(conn, job)
     else:
         from importers.ifc import worker
 

@@ -16,7 +16,7 @@ drives lanes, lot sizes, building heights and which ordinary houses exist.
 
 Regenerate the bundled asset with::
 
-    python -m twin.synth.district -o assets/viet_tri/viet_tri_district.gpkg --seed 269
+    python -m tools.synth.district -o assets/viet_tri/viet_tri_district.gpkg --seed 269
 """
 
 from __future__ import annotations
@@ -1318,7 +1318,7 @@ def _write_layers(district: District, path: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: regenerate the bundled GeoPackage."""
     parser = argparse.ArgumentParser(
-        prog="python -m twin.synth.district",
+        prog="python -m tools.synth.district",
         description="Generate the synthetic Việt Trì pilot district (EPSG:9208) as a GeoPackage.",
     )
     parser.add_argument("-o", "--output", type=Path, required=True, help="GeoPackage to write")

@@ -1,0 +1,1 @@
+"""Developer tools that make assets (not shipped in the ``citytwin`` distribution)."""
