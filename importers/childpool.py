@@ -15,6 +15,7 @@ import atexit
 import contextlib
 import multiprocessing as mp
 import os
+import select
 import signal
 import threading
 import time
@@ -54,7 +55,13 @@ def context() -> Any:
 
 _PREP_LOCK = threading.Lock()
 
+#: A worker's pid comes back from the forkserver in milliseconds, or after the
+#: forkserver's own start-up (preloading IfcOpenShell, GDAL: seconds on a loaded
+#: machine). Past this the forkserver is taken as hung and is restarted.
+FORKSERVER_ANSWER_S = 60.0
+
 try:  # POSIX only; elsewhere the worker uses plain ``spawn``
+    from multiprocessing import forkserver as _forkserver
     from multiprocessing import popen_forkserver as _popen_forkserver
     from multiprocessing import spawn as _spawn
     from multiprocessing.context import ForkServerProcess as _ForkServerProcess
@@ -78,10 +85,12 @@ if _popen_forkserver is not None:
 
             with _PREP_LOCK:
                 _spawn.get_preparation_data = prep
+                _forkserver.read_signed = _read_signed_in_time
                 try:
                     super()._launch(process_obj)
                 finally:
                     _spawn.get_preparation_data = original
+                    _forkserver.read_signed = _read_signed
 
     class _WorkerProcess(_ForkServerProcess):
         """A forkserver process that does not re-run the caller's ``__main__``.
@@ -95,6 +104,30 @@ if _popen_forkserver is not None:
         @staticmethod
         def _Popen(process_obj: Any) -> Any:
             return _NoMainPopen(process_obj)
+
+
+if _popen_forkserver is not None:
+    _read_signed = _forkserver.read_signed
+
+    def _read_signed_in_time(fd: int) -> int:
+        """The forkserver's answer (a new worker's pid), or :class:`TimeoutError`
+        when it does not come: a hung forkserver must not hang every import."""
+        ready, _, _ = select.select([fd], [], [], FORKSERVER_ANSWER_S)
+        if not ready:
+            raise TimeoutError(f"the reader forkserver did not answer in {FORKSERVER_ANSWER_S:g} s")
+        return _read_signed(fd)
+
+
+def _restart_forkserver() -> None:
+    """Kill a forkserver that stopped answering; the next worker starts a new one."""
+    server = getattr(_forkserver, "_forkserver", None)
+    pid = getattr(server, "_forkserver_pid", None)
+    if server is None or pid is None:
+        return
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+    with server._lock, contextlib.suppress(OSError, TypeError):
+        server._stop_unlocked()
 
 
 def _process_class(ctx: Any) -> Any:
@@ -123,17 +156,25 @@ def _start_worker() -> tuple[Any, Any]:
     """Fork a worker that waits for its job on the returned connection."""
     from importers import child_entry  # imports nothing heavy: see its docstring
 
-    ctx = context()
-    mine, theirs = ctx.Pipe(duplex=True)
-    proc = _process_class(ctx)(target=child_entry.serve, args=(theirs,), daemon=True)
-    try:
-        proc.start()
-    except BaseException:
-        mine.close()
-        raise
-    finally:
-        theirs.close()
-    return proc, mine
+    for attempt in (1, 2):
+        ctx = context()
+        mine, theirs = ctx.Pipe(duplex=True)
+        proc = _process_class(ctx)(target=child_entry.serve, args=(theirs,), daemon=True)
+        try:
+            proc.start()
+        except TimeoutError:
+            mine.close()
+            if attempt == 2:
+                raise
+            _restart_forkserver()  # hung: a fresh forkserver, then once more
+            continue
+        except BaseException:
+            mine.close()
+            raise
+        finally:
+            theirs.close()
+        return proc, mine
+    raise AssertionError("unreachable")
 
 
 def _retire(worker: tuple[Any, Any]) -> None:

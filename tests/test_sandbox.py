@@ -49,3 +49,36 @@ def test_cancel_stops_the_reader():
     threading.Timer(0.3, cancel.set).start()
     with pytest.raises(ImportCancelled):
         sandbox.call(FILE, "time:sleep", 30, cancel=cancel)
+
+
+def test_a_hung_forkserver_is_restarted_not_waited_on_forever():
+    """A forkserver that stops answering (here: SIGSTOP) costs one time-out, then
+    a fresh forkserver serves the read; before, every import hung for good."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    code = (
+        "import os, signal, time\n"
+        "from multiprocessing import forkserver\n"
+        "from importers import childpool, sandbox\n"
+        "childpool.FORKSERVER_ANSWER_S = 3.0\n"
+        "childpool.warm_up()\n"
+        "proc, conn = childpool.take_worker(); conn.close(); childpool._stop(proc)\n"
+        "pid = forkserver._forkserver._forkserver_pid\n"
+        "with childpool._SPARE_LOCK:\n"
+        "    spare, childpool._SPARE = childpool._SPARE, None\n"
+        "if spare: childpool._retire(spare)\n"
+        "os.kill(pid, signal.SIGSTOP)\n"
+        "t0 = time.monotonic()\n"
+        "proc, conn = childpool.take_worker()\n"
+        "assert forkserver._forkserver._forkserver_pid != pid\n"
+        "assert proc.is_alive()\n"
+        "print('recovered in', round(time.monotonic() - t0, 1))\n"
+        "conn.close(); childpool._stop(proc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "recovered in" in out.stdout
