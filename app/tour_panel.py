@@ -1,6 +1,6 @@
 """Tour dock: play, pause, stop and scrub a scene's tours; record new keyframes.
 
-A thin view over :mod:`twin.tour` and :func:`twin.video.apply_state`: a QTimer
+A thin view over :mod:`twin.tour` and :func:`twin.render.tourstate.apply_state`: a QTimer
 on the GUI thread samples the tour at wall-clock time and draws it into the
 main window's plotter, with the same caption the video export draws, so what
 the presenter rehearses is what the exported video shows. When the tour stops

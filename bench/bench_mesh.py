@@ -1,4 +1,4 @@
-"""Mesh importer (importers/mesh.py) on ~1M-triangle files.
+"""Mesh importer (importers/mesh/) on ~1M-triangle files.
 
 Three generated files: one 1,002,528-triangle Y-up grid as GLB (a terrain or a
 photogrammetry tile), the same grid as OBJ, and a GLB of 1,000 nodes instancing

@@ -1,4 +1,4 @@
-"""glTF/GLB/OBJ/PLY/STL importer (importers/mesh.py): real files, written by hand or
+"""glTF/GLB/OBJ/PLY/STL importer (importers/mesh/): real files, written by hand or
 by trimesh's exporters, read back through the public ``importers.open``."""
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ moves linearly between keyframes that set one; the simulation clock (sensor
 playback, planned projects) consumes it from :class:`TourState`. Layer
 visibility changes apply when the camera reaches their keyframe.
 
-Nothing here touches VTK or Qt: :mod:`twin.video` and the app apply a sampled
+Nothing here touches VTK or Qt: :mod:`twin.render.tourstate` and the app apply a sampled
 :class:`TourState` to a view.
 """
 
