@@ -225,6 +225,7 @@ class MainWindow(Translatable, QMainWindow):
         self._bind(scene)
         self._north_and_scale(self.north_action.isChecked())
         self.set_legend(self.legend_action.isChecked())
+        self.set_underground(self.underground_action.isChecked())
         self.request_render()
 
     def _start_simulation(self, scene: Scene) -> None:
@@ -307,6 +308,7 @@ class MainWindow(Translatable, QMainWindow):
         self.north_action = self._action(self._north_and_scale, "N", checkable=True)
         self.north_action.setChecked(True)
         self.legend_action = self._action(self.set_legend, "L", checkable=True)
+        self.underground_action = self._action(self.set_underground, "U", checkable=True)
         self.place_action = self._action(lambda: self.ask_place())
         self.preferences_action = self._action(
             self.ask_preferences, QKeySequence.StandardKey.Preferences
@@ -361,6 +363,7 @@ class MainWindow(Translatable, QMainWindow):
             self.xray_action,
             self.north_action,
             self.legend_action,
+            self.underground_action,
         ):
             tools.addAction(a)
         tools.addSeparator()
@@ -413,6 +416,7 @@ class MainWindow(Translatable, QMainWindow):
             (self.xray_action, tr("X-ray selected layer")),
             (self.north_action, tr("North arrow and scale")),
             (self.legend_action, tr("Legend")),
+            (self.underground_action, tr("Underground view")),
             (self.place_action, tr("Place IFC…")),
             (self.preferences_action, tr("Preferences…")),
         ):
@@ -699,6 +703,12 @@ class MainWindow(Translatable, QMainWindow):
         if not self._closed:
             self.view.annotations.language = i18n.current()
             self.view.annotations.set_legend(on)
+
+    def set_underground(self, on: bool) -> None:
+        """See and pick underground works: the ground and what covers it turn
+        see-through (Tools → Underground view)."""
+        if not self._closed:
+            self.view.set_underground(on)
 
     @property
     def scale_bar(self):

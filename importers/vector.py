@@ -333,15 +333,19 @@ def building_heights(
 
     Height comes from ``height``, else ``building:levels`` x 3.2 m, else the
     default; the base from ``min_height``, else ``building:min_level`` x 3.2 m,
-    else 0, plus the ``base_elevation`` option.
+    else 0, plus the ``base_elevation`` option. A negative ``min_height`` with a
+    ``height`` at or below 0 is an underground body between the two.
     """
     height = numeric(columns.get(options.get("height_field", "height")), n)
     levels = numeric(columns.get("building:levels"), n) * LEVEL_HEIGHT
-    use_levels = ~(height > 0) & (levels > 0)
-    height = np.where(use_levels, levels, height)
-    defaulted = ~(height > 0) | ~np.isfinite(height)
-    height = np.where(defaulted, default, height)
     base = numeric(columns.get("min_height"), n)
+    # Underground works (a car park from -9 m to -0.4 m): a negative base under a
+    # top at or below the ground is a body below ground, never a missing height.
+    underground = np.isfinite(height) & (height <= 0) & np.isfinite(base) & (base < height)
+    use_levels = ~(height > 0) & (levels > 0) & ~underground
+    height = np.where(use_levels, levels, height)
+    defaulted = (~(height > 0) | ~np.isfinite(height)) & ~underground
+    height = np.where(defaulted, default, height)
     min_level = numeric(columns.get("building:min_level"), n) * LEVEL_HEIGHT
     base = np.where(np.isfinite(base), base, np.where(np.isfinite(min_level), min_level, 0.0))
     base = base + float(options.get("base_elevation", 0.0)) - scene_z(options)

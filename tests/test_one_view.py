@@ -417,3 +417,32 @@ def test_clicking_a_sensor_glyph_selects_the_sensor(qtbot, window):
     assert window.inspector.value(window.inspector.tree.topLevelItem(0).text(0)) == sensor_id
     assert window.sensors_panel.table.currentRow() == row
     assert window.view.selection is None  # the sensor, not the building behind it
+
+
+@pytest.mark.render
+def test_the_underground_car_park_is_below_ground_and_picked_in_the_underground_view(pilot):
+    """PL-PARK-U (min_height -9, height -0.4) stands below the station square: hidden
+    by the ground in the normal view, seen and picked in the underground view."""
+    from twin.scene import Bookmark
+
+    built = datetime(2027, 7, 1, 12, 0, tzinfo=ICT)
+    plan = next(la for la in pilot.layers if "PL-PARK-U" in set(la.features.ids.tolist()))
+    row = int(np.flatnonzero(plan.features.ids == "PL-PARK-U")[0])
+    b = plan.features.bounds[row]
+    assert b[4] == pytest.approx(-9.0) and b[5] == pytest.approx(-0.4)
+    centre = pilot.to_world(np.array([(b[0] + b[1]) / 2, (b[2] + b[3]) / 2, -5.0]))
+    camera = Bookmark("square", tuple(centre + np.array([60.0, -120.0, 110.0])), tuple(centre))
+    with OffscreenRenderer(pilot, (320, 240)) as renderer:
+        normal = renderer.draw(ViewState(camera=camera, time=built))
+        view = renderer.view
+        x, y = view.display_point(centre)
+        hit = view.pick(x, y)
+        assert hit is None or hit.layer is not plan  # the ground is in front
+        view.set_underground(True)
+        below = renderer.frame()
+        hit = view.pick(x, y)
+        assert hit is not None and hit.layer is plan and hit.row == row
+        view.set_underground(False)
+        again = renderer.frame()
+    assert _diff(below, normal) > 0.03  # the ground turned see-through over the car park
+    assert _diff(again, normal) < 0.002  # and back

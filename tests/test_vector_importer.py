@@ -223,3 +223,29 @@ def test_unknown_extension_and_missing_file(tmp_path, scene):
         importers.open(tmp_path / "x.xyz", scene)
     with pytest.raises(ImportFailed, match="file not found"):
         importers.open(tmp_path / "missing.geojson", scene)
+
+
+def test_underground_works_stay_below_ground(tmp_path):
+    """The plan's 2-level car park (min_height -9, height -0.4) is a body from -9 m
+    to -0.4 m, not a 9 m block on the station square (the default height)."""
+    from conftest import polygon_feature, write_geojson
+
+    import importers
+    from twin.scene import Scene
+
+    e, n = 568300.0, 2357700.0
+    ring = [(e, n), (e + 40, n), (e + 40, n + 30), (e, n + 30), (e, n)]
+    path = write_geojson(tmp_path / "park.geojson", [
+        polygon_feature("PARK-U", ring, height=-0.4, min_height=-9.0),
+        polygon_feature("KIOSK", [(x + 60, y) for x, y in ring], height=3.0),
+        polygon_feature("NO-HEIGHT", [(x + 120, y) for x, y in ring]),
+    ], crs="EPSG:9208")
+    scene = Scene(crs="EPSG:9208", origin=np.array([e, n, 0.0]), default_height=9.0)
+    (layer,) = importers.open(path, scene)
+    bounds = {fid: layer.features.bounds[i] for i, fid in enumerate(layer.features.ids)}
+    assert bounds["PARK-U"][4] == pytest.approx(-9.0)
+    assert bounds["PARK-U"][5] == pytest.approx(-0.4)
+    assert bounds["KIOSK"][5] == pytest.approx(3.0)
+    assert bounds["NO-HEIGHT"][5] == pytest.approx(9.0)  # still the scene default
+    notes = layer.warnings + layer.info.get("notes", [])
+    assert any("1 footprints had no height" in w for w in notes)

@@ -512,6 +512,10 @@
         <translation>Không tải được chuyến tham quan: {0}</translation>
     </message>
     <message>
+        <source>Underground view</source>
+        <translation>Nhìn xuyên lòng đất</translation>
+    </message>
+    <message>
         <source>Unit</source>
         <translation>Đơn vị</translation>
     </message>

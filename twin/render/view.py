@@ -48,6 +48,10 @@ DEPTH_PEELS = 4
 BACKGROUND_TOP = "#9ec3e6"
 BACKGROUND_BOTTOM = "#eef3f7"
 GROUND_COLOR = "#c9cfc4"
+#: Layer kinds that cover the ground: see-through (at this opacity) and not
+#: pickable in the underground view.
+GROUND_KINDS = frozenset({"areas", "roads", "terrain"})
+UNDERGROUND_OPACITY = 0.25
 #: The default camera: from the south-east, looking down at ~40 degrees.
 OVERVIEW_DIRECTION = np.array([0.55, -0.75, 0.65])
 OVERVIEW_VIEW_ANGLE = 30.0
@@ -115,6 +119,8 @@ class SceneView:
         self.annotations = Annotations(self)
         #: set by the simulation overlay: (renderer, x, y) -> sensor row or None
         self.sensor_picker = None
+        #: underground view: ground, terrain and roads see-through and not pickable
+        self.underground = False
         plotter.set_background(BACKGROUND_BOTTOM, top=BACKGROUND_TOP)
         for layer in scene.layers:
             self._add(layer)
@@ -206,7 +212,7 @@ class SceneView:
             scalars=COLOR_ARRAY,
             rgb=True,
             copy_mesh=False,
-            opacity=layer.style.opacity,
+            opacity=self._opacity(layer),
             show_scalar_bar=False,
             name=f"layer:{id(layer)}",
             pickable=True,
@@ -303,7 +309,7 @@ class SceneView:
             had_alpha = layer in self._alpha
             if (self._set_alpha(layer) is not None) != had_alpha:
                 self._reshape_colors(layer)
-            actor.GetProperty().SetOpacity(layer.style.opacity)
+            actor.GetProperty().SetOpacity(self._opacity(layer))
             _line_style(actor, layer)
             self._recolor(layer)
             self._sync_translucency()
@@ -348,6 +354,25 @@ class SceneView:
         elif self._shown.pop(layer, None) is not None:
             actor.GetMapper().SetInputData(self._drawn[layer])
             self._recolor(layer)
+
+    # -- underground view -------------------------------------------------------------
+    def set_underground(self, on: bool) -> None:
+        """See below the ground: the ground plane and the layers that cover it
+        (land use, roads, terrain) turn see-through and clicks pass through them,
+        so underground works (a car park, a future metro) can be seen and picked."""
+        self.underground = bool(on)
+        for layer, actor in self.actors.items():
+            actor.GetProperty().SetOpacity(self._opacity(layer))
+        if self._ground is not None:
+            self._ground.GetProperty().SetOpacity(UNDERGROUND_OPACITY if on else 1.0)
+        self.request_frame()
+
+    def _covers_ground(self, layer: Layer) -> bool:
+        return self.underground and layer.kind in GROUND_KINDS
+
+    def _opacity(self, layer: Layer) -> float:
+        opacity = float(layer.style.opacity)
+        return opacity * UNDERGROUND_OPACITY if self._covers_ground(layer) else opacity
 
     # -- section plane ---------------------------------------------------------------
     def set_section(self, origin, normal) -> None:
@@ -663,7 +688,7 @@ class SceneView:
         renderer = self.plotter.renderer
         surfaces, lines = [], []
         for layer, actor in self.actors.items():
-            if actor.GetVisibility():
+            if actor.GetVisibility() and not self._covers_ground(layer):
                 (lines if _is_lines(layer.mesh) else surfaces).append(
                     (actor, self.drawn_mesh(layer))
                 )
