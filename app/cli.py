@@ -133,6 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="also write a JUnit XML report (one test case per image) for CI systems",
     )
+    from app import sun_cmd, sunhours_cmd
+
+    sun_cmd.add_parser(sub)
+    sunhours_cmd.add_parser(sub)
     return p
 
 
@@ -144,6 +148,13 @@ def _view_args(p: argparse.ArgumentParser) -> None:
         "a render never reads the wall clock unless asked",
     )
     p.add_argument("--legend", action="store_true", help="draw the legends of every colour")
+    p.add_argument("--sun", action="store_true",
+                   help="light the scene by the sun at the view time (sky, dusk, night)")
+    p.add_argument(
+        "--looks", default="auto", metavar="LIST",
+        help="auto (what this GL affords, as the window) | all | none | a list of "
+        "ao,edges,edl,textures",
+    )
     p.add_argument("--lang", choices=("en", "vi"), default=None,
                    help="legend language (default: from LANG, else en)")
 
@@ -155,6 +166,20 @@ def _time(text: str):
         return parse_time(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _looks(text: str):
+    """``--looks``: "auto", None for "none", else the named options."""
+    from twin.render.looks import LookOptions
+
+    if text == "auto":
+        return "auto"
+    if text == "none":
+        return None
+    try:
+        return LookOptions.parse(text)
+    except ValueError as exc:
+        raise UserError(f"--looks {text!r}: {exc}") from None
 
 
 def _language(choice: str | None) -> str:
@@ -219,7 +244,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     if args.bookmark is not None:
         scene.bookmark(args.bookmark)  # fail before rendering if unknown
     state = ViewState(camera=args.bookmark, time=args.time, legend=args.legend)
-    with OffscreenRenderer(scene, args.size, time=args.time) as renderer:
+    with OffscreenRenderer(scene, args.size, time=args.time, looks=_looks(args.looks),
+                           sun=args.sun) as renderer:
         renderer.view.annotations.language = _language(args.lang)
         image = renderer.draw(state)
         shown = renderer.sim.clock.time if renderer.sim is not None else None
@@ -593,6 +619,14 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_tour(args)
         if args.command == "check":
             return cmd_check(args)
+        if args.command == "sunhours":
+            from app import sunhours_cmd
+
+            return sunhours_cmd.run(args)
+        if args.command == "sun":
+            from app import sun_cmd
+
+            return sun_cmd.run(args)
         if args.command == "open":
             return cmd_gui(args.path, args.at, args.crs)
         return cmd_gui(DEFAULT_SCENE)

@@ -9,6 +9,7 @@ persist in QSettings (tests pass their own ini-file settings).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
@@ -51,9 +52,10 @@ from twin.layer import Layer
 from twin.measure import Measurement
 from twin.origin import OriginReport, distance_to_content, judge_import, layer_extent, recentre
 from twin.render import OffscreenRenderer, Pick, SceneView, save_png
+from twin.render.looks import LookOptions, applied_looks, apply_looks, default_looks
 from twin.render.overlays import SimulationOverlay
 from twin.scene import Scene
-from twin.viewstate import ViewState
+from twin.viewstate import ViewState, scene_time
 
 log = logging.getLogger(__name__)
 CLICK_SLOP_PX = 4
@@ -117,6 +119,7 @@ class MainWindow(Translatable, QMainWindow):
         #: anti-aliasing chosen for this GL (None until the window is first shown)
         self.render_quality: str | None = None
         self.sim_overlay: SimulationOverlay | None = None
+        self.sun_light = None
         self.resize(1400, 860)
         self.setAcceptDrops(True)
 
@@ -226,6 +229,8 @@ class MainWindow(Translatable, QMainWindow):
         self._north_and_scale(self.north_action.isChecked())
         self.set_legend(self.legend_action.isChecked())
         self.set_underground(self.underground_action.isChecked())
+        self._look_toggled()
+        self.set_sun_light(self.sun_action.isChecked())
         self.request_render()
 
     def _start_simulation(self, scene: Scene) -> None:
@@ -242,6 +247,9 @@ class MainWindow(Translatable, QMainWindow):
                 for feed in sim.feeds:
                     if feed.kind not in ("synthetic", "csv"):
                         feed.start()  # live feeds (MQTT, SensorThings) in their threads
+                declared = scene_time(scene)
+                if declared is not None:  # the view time renders use too: one twin
+                    sim.clock.set_time(declared)
                 with self.view.hold_render():
                     self.sim_overlay = SimulationOverlay(self.view, sim)
                 self.sim = sim
@@ -254,6 +262,8 @@ class MainWindow(Translatable, QMainWindow):
 
     def _stop_simulation(self) -> None:
         if self.sim is not None:
+            with contextlib.suppress(TypeError, ValueError):
+                self.sim.clock.events.time_changed.disconnect(self._sun_follow)
             self.timeline_panel.bind(None)
             self.sensors_panel.bind(None)
             if self.sim_overlay is not None:
@@ -309,6 +319,7 @@ class MainWindow(Translatable, QMainWindow):
         self.north_action.setChecked(True)
         self.legend_action = self._action(self.set_legend, "L", checkable=True)
         self.underground_action = self._action(self.set_underground, "U", checkable=True)
+        self.sun_action = self._action(self.set_sun_light, "Shift+S", checkable=True)
         self.place_action = self._action(lambda: self.ask_place())
         self.preferences_action = self._action(
             self.ask_preferences, QKeySequence.StandardKey.Preferences
@@ -332,6 +343,12 @@ class MainWindow(Translatable, QMainWindow):
         self.view_menu = view_menu = menu.addMenu("")
         view_menu.addAction(self.overview_action)
         view_menu.addAction(self.bookmark_action)
+        view_menu.addSeparator()
+        self.looks_menu = view_menu.addMenu("")
+        self.look_actions: dict[str, QAction] = {}
+        for name in ("ambient_occlusion", "edges", "eye_dome", "textures"):
+            self.look_actions[name] = action = self._action(self._look_toggled, checkable=True)
+            self.looks_menu.addAction(action)
         view_menu.addSeparator()
         docks = [
             self.layers_panel,
@@ -364,6 +381,7 @@ class MainWindow(Translatable, QMainWindow):
             self.north_action,
             self.legend_action,
             self.underground_action,
+            self.sun_action,
         ):
             tools.addAction(a)
         tools.addSeparator()
@@ -417,6 +435,7 @@ class MainWindow(Translatable, QMainWindow):
             (self.north_action, tr("North arrow and scale")),
             (self.legend_action, tr("Legend")),
             (self.underground_action, tr("Underground view")),
+            (self.sun_action, tr("Sun light")),
             (self.place_action, tr("Place IFC…")),
             (self.preferences_action, tr("Preferences…")),
         ):
@@ -426,6 +445,14 @@ class MainWindow(Translatable, QMainWindow):
         self.file_menu.setTitle(tr("&File"))
         self.recent_menu.setTitle(tr("Recent files"))
         self.view_menu.setTitle(tr("&View"))
+        self.looks_menu.setTitle(tr("Looks"))
+        for name, text in (
+            ("ambient_occlusion", tr("Ambient occlusion")),
+            ("edges", tr("Building edges")),
+            ("eye_dome", tr("Eye-dome lighting (point clouds)")),
+            ("textures", tr("Textures")),
+        ):
+            self.look_actions[name].setText(text)
         self.language_menu.setTitle(tr("Language"))
         self.tools_menu.setTitle(tr("&Tools"))
         for key, label in language_choices():
@@ -704,6 +731,51 @@ class MainWindow(Translatable, QMainWindow):
             self.view.annotations.language = i18n.current()
             self.view.annotations.set_legend(on)
 
+    def set_looks(self, options: LookOptions) -> None:
+        """Ambient occlusion, building edges, eye-dome lighting, textures
+        (View → Looks); the menu follows."""
+        if self._closed:
+            return
+        apply_looks(self.view, options)
+        for name, action in self.look_actions.items():
+            action.blockSignals(True)
+            action.setChecked(bool(getattr(options, name)))
+            action.blockSignals(False)
+        self.request_render()
+
+    def _look_toggled(self, *_: object) -> None:
+        self.set_looks(LookOptions(**{n: a.isChecked() for n, a in self.look_actions.items()}))
+
+    def set_sun_light(self, on: bool) -> None:
+        """Light the view by the sun at the clock time: sky, dusk and night follow
+        the timeline (Tools → Sun light)."""
+        from twin.render.lighting import SunLight
+
+        if self._closed:
+            return
+        clock = self.sim.clock if self.sim is not None else None
+        if on and self.sun_light is None:
+            self.sun_light = SunLight()
+        if self.sun_light is None:
+            return
+        if clock is not None:
+            with contextlib.suppress(TypeError, ValueError):
+                clock.events.time_changed.disconnect(self._sun_follow)
+        if on:
+            if clock is not None:
+                clock.events.time_changed.connect(self._sun_follow)
+            self._sun_follow()
+        else:
+            self.sun_light.remove()
+            self.sun_light = None
+        self.request_render()
+
+    def _sun_follow(self, *_: object) -> None:
+        when = self.sim.clock.time if self.sim is not None else None
+        if self.sun_light is not None and when is not None and not self._closed:
+            self.sun_light.apply(self.plotter, self.scene, when)
+            self.request_render()
+
     def set_underground(self, on: bool) -> None:
         """See and pick underground works: the ground and what covers it turn
         see-through (Tools → Underground view)."""
@@ -749,7 +821,8 @@ class MainWindow(Translatable, QMainWindow):
             angle = float(np.degrees(2 * np.arctan(np.tan(half) * ratio)))
             state.camera = replace(cam, view_angle=min(angle, 170.0))
         with OffscreenRenderer(self.scene, size, simulation=self.sim,
-                               multi_samples=multi_samples) as renderer:
+                               multi_samples=multi_samples, looks=applied_looks(self.view),
+                               sun=self.sun_light is not None) as renderer:
             renderer.view.annotations.language = self.view.annotations.language
             image = renderer.draw(state)
         self.request_render()
@@ -1143,6 +1216,9 @@ class MainWindow(Translatable, QMainWindow):
         if not self._closed:
             self.render_quality = render_quality.fit_to_renderer(self.plotter)
             self.view.prewarm_translucency()  # renders (twice)
+            # looks this GL affords (a GPU: all; software GL: those within 1.3x a frame)
+            gl = render_quality.renderer_string(self.plotter.ren_win)
+            self.set_looks(default_looks(gl))
 
     # -- closing ----------------------------------------------------------------------------
     def closeEvent(self, event) -> None:

@@ -333,6 +333,7 @@ def test_timeline_moves_planned_projects_and_sensor_values(qtbot, main_window):
     panel = main_window.timeline_panel
     name = next(n for n in sim.plans if "planned projects" in n and "buildings" in n)
     layer = main_window.scene.layer(name)
+    panel.show_all()  # the default window is the sensor data; the plan needs the years
     panel.slider.setValue(0)
     assert sim.plan_summary()[name]["planned"] > 0
     start_text = panel.plan_label.text()

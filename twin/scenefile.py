@@ -10,9 +10,10 @@ returned as specs that ``importers.open_scene`` turns into data.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,8 @@ class SceneSpec:
     default_height: float = 9.0
     #: the view time of renders without ``--time`` (aware datetime), or None
     time: datetime | None = None
+    #: ``[scene] timezone``: the zone of "that day" (sunrise, sun-hours), +07:00 by default
+    timezone: timezone = field(default_factory=lambda: timezone(timedelta(hours=7)))
     layers: list[LayerSpec] = field(default_factory=list)
     bookmarks: list[Bookmark] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -241,6 +244,8 @@ def parse_scene(text: str, path: Path | str) -> SceneSpec:
         raise scene.fail("default_height", f"must be positive, got {spec.default_height}")
     if "time" in scene.table:
         spec.time = _aware_time(scene, "time")
+    if "timezone" in scene.table:
+        spec.timezone = _utc_offset(scene, "timezone")
     scene.get("description", str, "")
     scene.check_unknown()
     for i, table in enumerate(_table_list(top, "layers")):
@@ -270,6 +275,19 @@ def _aware_time(r: _Reader, name: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise r.fail(name, "needs a UTC offset, e.g. 2025-06-02T09:00:00+07:00")
     return value
+
+
+def _utc_offset(r: _Reader, name: str) -> timezone:
+    """A fixed UTC offset such as ``"+07:00"`` (or ``"Z"``/``"UTC"``); Vietnam
+    has no daylight saving, so a fixed offset is the whole story."""
+    value = r.get(name, str).strip()
+    if value.upper() in ("Z", "UTC"):
+        return UTC
+    m = re.fullmatch(r"(?:UTC)?([+-])(\d{1,2})(?::?(\d{2}))?", value, re.IGNORECASE)
+    if m is None or int(m[2]) > 14 or int(m[3] or 0) > 59:
+        raise r.fail(name, f"expected a UTC offset such as \"+07:00\", got {value!r}")
+    sign = 1 if m[1] == "+" else -1
+    return timezone(sign * timedelta(hours=int(m[2]), minutes=int(m[3] or 0)))
 
 
 def _table_list(r: _Reader, name: str) -> list[dict[str, Any]]:

@@ -52,12 +52,20 @@
         <translation>Cảnh báo</translation>
     </message>
     <message>
+        <source>All</source>
+        <translation>Tất cả</translation>
+    </message>
+    <message>
         <source>All layers</source>
         <translation>Tất cả các lớp</translation>
     </message>
     <message>
         <source>All supported files</source>
         <translation>Mọi tệp được hỗ trợ</translation>
+    </message>
+    <message>
+        <source>Ambient occlusion</source>
+        <translation>Che khuất môi trường (AO)</translation>
     </message>
     <message>
         <source>Append the current view as a keyframe of this tour</source>
@@ -98,6 +106,10 @@
     <message>
         <source>Bookmarks</source>
         <translation>Điểm nhìn đã lưu</translation>
+    </message>
+    <message>
+        <source>Building edges</source>
+        <translation>Đường viền công trình</translation>
     </message>
     <message>
         <source>Cancel</source>
@@ -168,6 +180,10 @@
         <translation>Không lưu</translation>
     </message>
     <message>
+        <source>Earlier (Shift + mouse wheel)</source>
+        <translation>Sớm hơn (Shift + con lăn chuột)</translation>
+    </message>
+    <message>
         <source>Easting (E)</source>
         <translation>Tọa độ Đông (E)</translation>
     </message>
@@ -180,6 +196,10 @@
         <translation>Xuất ảnh chụp…</translation>
     </message>
     <message>
+        <source>Eye-dome lighting (point clouds)</source>
+        <translation>Chiếu sáng eye-dome (đám mây điểm)</translation>
+    </message>
+    <message>
         <source>Features</source>
         <translation>Đối tượng</translation>
     </message>
@@ -190,6 +210,18 @@
     <message>
         <source>Find features</source>
         <translation>Tìm đối tượng</translation>
+    </message>
+    <message>
+        <source>First data</source>
+        <translation>Dữ liệu đầu tiên</translation>
+    </message>
+    <message>
+        <source>Fit window (~30 s)</source>
+        <translation>Vừa khung (~30 giây)</translation>
+    </message>
+    <message>
+        <source>Follow wall time: live feeds show as they arrive</source>
+        <translation>Theo giờ thực: dữ liệu trực tiếp hiện ngay khi đến</translation>
     </message>
     <message>
         <source>Go</source>
@@ -240,12 +272,28 @@
         <translation>Đang nhập {0}…</translation>
     </message>
     <message>
+        <source>Jump to</source>
+        <translation>Đi tới</translation>
+    </message>
+    <message>
         <source>Kind</source>
         <translation>Loại</translation>
     </message>
     <message>
+        <source>LIVE</source>
+        <translation>TRỰC TIẾP</translation>
+    </message>
+    <message>
         <source>Language</source>
         <translation>Ngôn ngữ</translation>
+    </message>
+    <message>
+        <source>Last data</source>
+        <translation>Dữ liệu cuối cùng</translation>
+    </message>
+    <message>
+        <source>Later (Shift + mouse wheel)</source>
+        <translation>Muộn hơn (Shift + con lăn chuột)</translation>
     </message>
     <message>
         <source>Layer</source>
@@ -258,6 +306,14 @@
     <message>
         <source>Legend</source>
         <translation>Chú giải</translation>
+    </message>
+    <message>
+        <source>Live</source>
+        <translation>Trực tiếp</translation>
+    </message>
+    <message>
+        <source>Looks</source>
+        <translation>Hiển thị</translation>
     </message>
     <message>
         <source>Main</source>
@@ -288,8 +344,20 @@
         <translation>&amp;Không với tất cả</translation>
     </message>
     <message>
+        <source>Nearest data: {0}</source>
+        <translation>Dữ liệu gần nhất: {0}</translation>
+    </message>
+    <message>
         <source>New tour</source>
         <translation>Chuyến tham quan mới</translation>
+    </message>
+    <message>
+        <source>No data at this time for any sensor.</source>
+        <translation>Không cảm biến nào có dữ liệu tại thời điểm này.</translation>
+    </message>
+    <message>
+        <source>No data at this time for {0} of {1} sensors.</source>
+        <translation>{0} trên {1} cảm biến không có dữ liệu tại thời điểm này.</translation>
     </message>
     <message>
         <source>North arrow and scale</source>
@@ -306,6 +374,10 @@
     <message>
         <source>Nothing under the cursor there; try again</source>
         <translation>Không có gì dưới con trỏ ở đó; hãy thử lại</translation>
+    </message>
+    <message>
+        <source>Now (Live)</source>
+        <translation>Bây giờ (Trực tiếp)</translation>
     </message>
     <message>
         <source>OK</source>
@@ -370,6 +442,10 @@
     <message>
         <source>Place…</source>
         <translation>Đặt vị trí…</translation>
+    </message>
+    <message>
+        <source>Plan phase: {0}</source>
+        <translation>Giai đoạn quy hoạch: {0}</translation>
     </message>
     <message>
         <source>Play</source>
@@ -476,6 +552,10 @@
         <translation>Cảm biến và cảnh báo</translation>
     </message>
     <message>
+        <source>Show the whole timeline</source>
+        <translation>Hiện toàn bộ dòng thời gian</translation>
+    </message>
+    <message>
         <source>Simulation not started: {0}</source>
         <translation>Chưa khởi động mô phỏng: {0}</translation>
     </message>
@@ -488,12 +568,28 @@
         <translation>Màu gốc của tệp</translation>
     </message>
     <message>
+        <source>Step back (1 % of the window)</source>
+        <translation>Lùi một bước (1 % khung)</translation>
+    </message>
+    <message>
+        <source>Step forward (1 % of the window)</source>
+        <translation>Tiến một bước (1 % khung)</translation>
+    </message>
+    <message>
         <source>Stop</source>
         <translation>Dừng</translation>
     </message>
     <message>
+        <source>Sun light</source>
+        <translation>Ánh sáng mặt trời</translation>
+    </message>
+    <message>
         <source>System</source>
         <translation>Theo hệ thống</translation>
+    </message>
+    <message>
+        <source>Textures</source>
+        <translation>Vân bề mặt (texture)</translation>
     </message>
     <message>
         <source>This scene has no tours yet.</source>
@@ -506,6 +602,10 @@
     <message>
         <source>Tour</source>
         <translation>Tham quan</translation>
+    </message>
+    <message>
+        <source>Tour: {0}</source>
+        <translation>Chuyến tham quan: {0}</translation>
     </message>
     <message>
         <source>Tours not loaded: {0}</source>
@@ -560,6 +660,14 @@
         <translation>&amp;Có với tất cả</translation>
     </message>
     <message>
+        <source>Zoom in (mouse wheel over the slider)</source>
+        <translation>Phóng to (con lăn chuột trên thanh trượt)</translation>
+    </message>
+    <message>
+        <source>Zoom out (mouse wheel over the slider)</source>
+        <translation>Thu nhỏ (con lăn chuột trên thanh trượt)</translation>
+    </message>
+    <message>
         <source>Zoom to</source>
         <translation>Phóng tới</translation>
     </message>
@@ -590,6 +698,10 @@
     <message>
         <source>name, id, GlobalId — or height &gt; 30, class = IfcWall</source>
         <translation>tên, mã, GlobalId — hoặc height &gt; 30, class = IfcWall</translation>
+    </message>
+    <message>
+        <source>no data at this time</source>
+        <translation>không có dữ liệu tại thời điểm này</translation>
     </message>
     <message>
         <source>no history</source>
@@ -628,8 +740,16 @@
         <translation>đang xây dựng</translation>
     </message>
     <message>
+        <source>{0} days</source>
+        <translation>{0} ngày</translation>
+    </message>
+    <message>
         <source>{0} features found</source>
         <translation>Tìm thấy {0} đối tượng</translation>
+    </message>
+    <message>
+        <source>{0} h</source>
+        <translation>{0} giờ</translation>
     </message>
     <message>
         <source>{0} layers, {1} features — click a feature to inspect it</source>
@@ -646,6 +766,10 @@
     <message>
         <source>{0}: move the view and press 'Add current view'.</source>
         <translation>{0}: di chuyển góc nhìn rồi nhấn 'Thêm góc nhìn hiện tại'.</translation>
+    </message>
+    <message>
+        <source>{0}: no data at this time.</source>
+        <translation>{0}: không có dữ liệu tại thời điểm này.</translation>
     </message>
     <message>
         <source>{0}: {1} keyframes, {2} s. 'Copy as TOML' to keep it in the scene file.</source>

@@ -12,8 +12,10 @@ from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import (
     QDockWidget,
+    QHBoxLayout,
     QLabel,
     QListWidget,
+    QPushButton,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -99,6 +101,22 @@ class SensorsPanel(Translatable, QDockWidget):
         self.table.currentCellChanged.connect(lambda r, *_: self.show_history(r))
         self.table.cellDoubleClicked.connect(lambda r, _c: self.fly_to_sensor(r))
         self.chart = HistoryChart()
+        table_box = QWidget()
+        tlay = QVBoxLayout(table_box)
+        tlay.setContentsMargins(0, 0, 0, 0)
+        tlay.addWidget(self.table)
+        nodata = QHBoxLayout()
+        self.nodata_label = QLabel()
+        self.nodata_label.setWordWrap(True)
+        self.nearest_button = QPushButton()
+        self.nearest_button.clicked.connect(self.go_to_nearest)
+        nodata.addWidget(self.nodata_label, 1)
+        nodata.addWidget(self.nearest_button)
+        tlay.addLayout(nodata)
+        self.nearest_time = None
+        self._alerts_key: tuple | None = None
+        self.nodata_label.hide()
+        self.nearest_button.hide()
         alerts_box = QWidget()
         lay = QVBoxLayout(alerts_box)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -107,7 +125,7 @@ class SensorsPanel(Translatable, QDockWidget):
         self.alerts = QListWidget()
         self.alerts.itemClicked.connect(self._on_alert)
         lay.addWidget(self.alerts)
-        for w in (self.table, self.chart, alerts_box):
+        for w in (table_box, self.chart, alerts_box):
             split.addWidget(w)
         self.setWidget(split)
         self._dirty = False
@@ -123,6 +141,9 @@ class SensorsPanel(Translatable, QDockWidget):
         self.table.setHorizontalHeaderLabels([tr("Sensor"), tr("Kind"), tr("Value"), tr("Unit")])
         self.alerts_label.setText(tr("Alerts"))
         self.chart.update()
+        if self.sim is not None:
+            self._alerts_key = None
+            self.refresh()
 
     def bind(self, sim) -> None:
         if self.sim is not None:
@@ -149,23 +170,66 @@ class SensorsPanel(Translatable, QDockWidget):
             for i in range(len(s)):
                 for c, text in enumerate((s.ids[i], s.kinds[i], "", s.units[i])):
                     self.table.setItem(i, c, QTableWidgetItem(str(text)))
+        no_data = tr("no data at this time")
         for i in range(len(s)):
             value = sim.values[i]
             item = self.table.item(i, 2)
             item.setText("—" if not np.isfinite(value) else f"{value:.4g}")
+            item.setToolTip(no_data if not np.isfinite(value) else "")
             color = LEVEL_COLORS.get(int(sim.levels[i]))
             item.setBackground(color if color is not None else QColor(0, 0, 0, 0))
-        alerts = sim.alerts.alerts
-        if self.alerts.count() != len(alerts):
+        # Past alerts are history up to the clock time; live ones are marked.
+        alerts = sim.alerts.history(sim.clock.ms)
+        key = (len(alerts), alerts[-1] if alerts else None)
+        if self._alerts_key != key:
+            self._alerts_key = key
             self.alerts.clear()
             for alert in alerts[-500:][::-1]:
-                self.alerts.addItem(alert.text())
+                mark = tr("LIVE") + " " if alert.live else ""
+                self.alerts.addItem(mark + alert.text())
                 self.alerts.item(self.alerts.count() - 1).setData(
                     Qt.ItemDataRole.UserRole, alert.sensor
                 )
         row = self.table.currentRow()
         if row >= 0:
             self.show_history(row)
+        self._show_no_data(row)
+
+    def _show_no_data(self, row: int) -> None:
+        """Say why values are missing and offer the nearest time with data: for
+        the selected sensor when it has none, else for any sensor without one."""
+        sim = self.sim
+        status = sim.values_status()
+        missing = [i for i, st in enumerate(status) if st != "ok"]
+        if not missing:
+            self.nearest_time = None
+            self.nodata_label.hide()
+            self.nearest_button.hide()
+            return
+        if 0 <= row < len(status) and status[row] != "ok":
+            which, text = row, tr("{0}: no data at this time.").replace(
+                "{0}", str(sim.sensors.ids[row]))
+        elif len(missing) == len(status):
+            which, text = None, tr("No data at this time for any sensor.")
+        else:
+            which = None
+            text = tr("No data at this time for {0} of {1} sensors.").replace(
+                "{0}", str(len(missing))).replace("{1}", str(len(status)))
+        self.nearest_time = sim.nearest_data_time(sim.clock.time, which)
+        self.nodata_label.setText(text)
+        self.nodata_label.show()
+        if self.nearest_time is not None and (which is not None or len(missing) == len(status)):
+            self.nearest_button.setText(tr("Nearest data: {0}").replace(
+                "{0}", f"{self.nearest_time:%Y-%m-%d %H:%M}"))
+            self.nearest_button.show()
+        else:
+            self.nearest_button.hide()
+
+    def go_to_nearest(self) -> None:
+        """Move the clock to the offered nearest time with data."""
+        if self.sim is not None and self.nearest_time is not None:
+            self.sim.clock.set_time(self.nearest_time)
+            self.refresh()
 
     def show_history(self, row: int) -> None:
         if self.sim is None or not (0 <= row < len(self.sim.sensors)):

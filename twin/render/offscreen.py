@@ -59,7 +59,14 @@ class OffscreenRenderer:
         multi_samples: int | None = None,
         simulation="auto",
         time: datetime | None = None,
+        looks="auto",
+        sun: bool = False,
     ) -> None:
+        """``sun``: light the scene by the sun at the clock time
+        (:class:`twin.render.lighting.SunLight`). ``looks``: ``"auto"`` (what
+        this GL affords, as the window: see
+        :func:`twin.render.looks.default_looks`), ``None`` (plain), or a
+        :class:`~twin.render.looks.LookOptions`."""
         import vtk
 
         use_offscreen_gl()
@@ -95,6 +102,16 @@ class OffscreenRenderer:
             self.base_time = self.sim.clock.time
             self.overlay = SimulationOverlay(self.view, self.sim)
         self.view.annotations.simulation = self.sim
+        self.sun_light = None
+        if sun:
+            from twin.render.lighting import SunLight
+
+            self.sun_light = SunLight()
+        if looks is not None:
+            from twin.render.looks import apply_looks, default_looks
+
+            apply_looks(self.view, default_looks(self.renderer_info()) if looks == "auto"
+                        else looks)
 
     def _start_simulation(self) -> None:
         from twin.sim.simulation import Simulation
@@ -118,6 +135,11 @@ class OffscreenRenderer:
 
     def close(self) -> None:
         try:
+            from twin.render.looks import remove_looks
+
+            remove_looks(self.view)
+            if self.sun_light is not None:
+                self.sun_light.remove()
             if self.overlay is not None:
                 self.overlay.close()
             if self._own_sim and self.sim is not None:
@@ -180,6 +202,9 @@ class OffscreenRenderer:
     def draw(self, state: ViewState) -> np.ndarray:
         """Put the renderer in ``state`` and render it."""
         self.set_time(state.time)
+        when = self.sim.clock.time if self.sim is not None else (state.time or self.base_time)
+        if self.sun_light is not None and when is not None:
+            self.sun_light.apply(self.plotter, self.scene, when)
         view = self.view
         if state.camera is None:
             view.default_camera()
@@ -210,6 +235,7 @@ def render_image(
     time: datetime | None = None,
     legend: bool = False,
     simulation="auto",
+    looks="auto",
 ) -> np.ndarray:
     """Render ``scene`` offscreen and return an (h, w, 3) uint8 image.
 
@@ -218,7 +244,8 @@ def render_image(
     data); ``simulation=None`` draws the bare scene.
     """
     state = ViewState(camera=bookmark, time=time, legend=legend)
-    with OffscreenRenderer(scene, size, simulation=simulation, time=time) as renderer:
+    with OffscreenRenderer(scene, size, simulation=simulation, time=time,
+                           looks=looks) as renderer:
         return renderer.draw(state)
 
 

@@ -27,6 +27,8 @@ FLOOD_RGB = (45, 105, 200)
 STATUS_LINE_WIDTH = 3.0
 #: Sensor glyph size band in pixels at an ~800 px tall view (scaled with the view).
 GLYPH_MIN_PX, GLYPH_MAX_PX = 6.0, 16.0
+#: Names of the overlay props this class owns.
+OWN_PREFIXES = ("glyphs:", "heatmap", "flood", "status:")
 #: Layer name words that mean "the sensor sites": hiding such a layer hides the glyphs.
 SENSOR_LAYER_WORDS = ("sensor", "iot")
 
@@ -74,7 +76,8 @@ class SimulationOverlay:
             self.glyphs.detach()
             self.view.sensor_picker = None
         for name in list(self.view.overlay_actors):
-            self.view.remove_overlay_actor(name)
+            if name.startswith(OWN_PREFIXES):  # looks (edges) and others stay
+                self.view.remove_overlay_actor(name)
         for layer in self.view.scene.layers:
             self.view.set_feature_colors(layer, None)
 

@@ -48,6 +48,8 @@ DEPTH_PEELS = 4
 BACKGROUND_TOP = "#9ec3e6"
 BACKGROUND_BOTTOM = "#eef3f7"
 GROUND_COLOR = "#c9cfc4"
+#: How far below the content the ground plane lies, as a share of its extent.
+GROUND_DROP = 0.003
 #: Layer kinds that cover the ground: see-through (at this opacity) and not
 #: pickable in the underground view.
 GROUND_KINDS = frozenset({"areas", "roads", "terrain"})
@@ -231,9 +233,17 @@ class SceneView:
         if bounds is None:
             return
         cx, cy = (bounds[0] + bounds[1]) / 2, (bounds[2] + bounds[3]) / 2
-        size = max(bounds[1] - bounds[0], bounds[3] - bounds[2]) * 3 + 200
+        extent = max(bounds[1] - bounds[0], bounds[3] - bounds[2])
+        size = extent * 3 + 200
+        # The plane is a backdrop, set a little below the lowest ground-level base
+        # (0.3 % of the content's extent, 9 m for the 3 km pilot): see-through
+        # sheets a few decimetres up (heat map, water) are composited by VTK's
+        # order-independent transparency against a copy of the opaque depth that
+        # is too coarse at overview distances to tell them from a plane 0.05 m
+        # below; they vanished (seen in the pilot's overview).
+        drop = max(0.05, GROUND_DROP * extent)
         plane = pv.Plane(
-            center=(cx, cy, self._ground_z(bounds[4]) - 0.05),
+            center=(cx, cy, self._ground_z(bounds[4]) - drop),
             direction=(0, 0, 1),
             i_size=size,
             j_size=size,

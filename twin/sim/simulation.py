@@ -20,6 +20,7 @@ clock timer at 10-30 Hz.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -60,6 +61,22 @@ STATUS_RGB = np.array(
 )
 
 
+@dataclass(frozen=True)
+class TimeRange:
+    """A span of the timeline that has something to show: ``kind`` is
+    ``"sensors"``, ``"plan"`` or ``"tour"``; ``start``/``end`` in epoch ms (the
+    store's unit), so the timeline draws them without converting."""
+
+    kind: str
+    label: str
+    start: int
+    end: int
+
+
+#: what :meth:`Simulation.values_status` says per sensor
+STATUS_OK, STATUS_NO_DATA = "ok", "no data at this time"
+
+
 class SimulationEvents(SignalGroup):
     """What the render package listens to; the simulation never knows who listens."""
 
@@ -95,7 +112,7 @@ class Simulation:
             if lp is not None:
                 self.plans[layer.name] = lp
         self.clock = clock or self._default_clock()
-        self.alerts = AlertMonitor(sensors)
+        self.alerts = AlertMonitor(sensors, stamp=self._message_time)
         self.values = np.full(len(sensors), np.nan)
         self.levels = np.full(len(sensors), -1, dtype=np.int8)
         self.plan_states: dict[str, np.ndarray] = {}
@@ -176,6 +193,67 @@ class Simulation:
         self.clock.events.time_changed.disconnect(self._on_time)
         self.release_scene()
         self.store.close()
+
+    # -- the timeline --------------------------------------------------------------------
+    def time_ranges(self, tours: Iterable[tuple[str, datetime | int, datetime | int]] = ()
+                    ) -> list[TimeRange]:
+        """What has data, per source: the sensor history (from the store), each
+        plan phase (per layer, from its LayerPlan), and ``tours`` given as
+        ``(label, start, end)`` with aware datetimes or ms. The timeline draws
+        them as bands and offers jumps to their starts."""
+        out: list[TimeRange] = []
+        rng = self.store.time_range()
+        if rng is not None:
+            out.append(TimeRange("sensors", "sensors", rng[0], rng[1]))
+        for name, lp in self.plans.items():
+            planned = lp.start >= 0
+            for phase in sorted(set(lp.phase[planned].tolist()), key=str):
+                rows = planned & (lp.phase == phase)
+                label = f"{name}: {phase}" if phase else name
+                out.append(TimeRange("plan", label, int(lp.start[rows].min()),
+                                     int(lp.end[rows].max())))
+        for label, start, end in tours:
+            out.append(TimeRange("tour", str(label), _ms(start), _ms(end)))
+        return out
+
+    def nearest_data_time(self, t: datetime | int, sensor_row: int | None = None
+                          ) -> datetime | None:
+        """The time nearest ``t`` where ``sensor_row`` (None: any sensor) has a
+        value in the store, so "no data at this time" can offer where data are."""
+        ms = self.store.nearest_time(_ms(t), sensor_row)
+        return None if ms is None else from_ms(ms)
+
+    def values_status(self) -> list[str]:
+        """Per sensor, why its value shows or not at the clock time:
+        ``STATUS_OK`` or ``STATUS_NO_DATA`` (no observation within the store's
+        freshness window, or a gap), instead of a bare dash."""
+        return [STATUS_OK if np.isfinite(v) else STATUS_NO_DATA for v in self.values]
+
+    def _message_time(self, row: int, t_ms: int) -> int | None:
+        """Alerts' stamp: the time of the observation behind a value."""
+        try:
+            return self.store.observed_at(row, t_ms)
+        except Exception:  # a broken store must not stop alerts
+            return None
+
+    @property
+    def live(self) -> bool:
+        return self.alerts.live
+
+    def set_live(self, on: bool) -> None:
+        """Live mode: the clock follows wall time (:meth:`follow_now`) and only
+        crossings seen now are live alerts."""
+        self.alerts.live = bool(on)
+        if on:
+            self.follow_now()
+
+    def follow_now(self, now: datetime | None = None) -> None:
+        """Extend the clock's end to ``now`` (default: wall time) and move there,
+        so values just written by a live feed show without scrubbing."""
+        now = now or datetime.now(ICT)
+        if to_ms(now) > to_ms(self.clock.end):
+            self.clock.end = now
+        self.clock.set_time(now)
 
     def feed_reports(self) -> list[dict]:
         return [f.report() for f in self.feeds]
@@ -376,6 +454,10 @@ class Simulation:
              "row": int(s.row[i])}
             for i in range(len(s))
         ]
+
+
+def _ms(t: datetime | int | float) -> int:
+    return to_ms(t) if isinstance(t, datetime) else int(t)
 
 
 def _has_layer(scene: Scene, name: str) -> bool:

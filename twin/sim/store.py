@@ -179,3 +179,31 @@ class HistoryStore:
         with self._lock:
             lo, hi = self._db.execute("SELECT MIN(t), MAX(t) FROM obs").fetchone()
         return None if lo is None else (int(lo), int(hi))
+
+    def nearest_time(self, t_ms: int, sensor: int | str | None = None) -> int | None:
+        """The observation time (ms) with a value (gaps skipped) nearest to ``t_ms``,
+        for one sensor or, with ``sensor=None``, any sensor; None when the store
+        has none. Two indexed seeks (one each way), so the app may ask per refresh."""
+        where, args = "value IS NOT NULL", []
+        if sensor is not None:
+            idx = self.sensor_ids.index(sensor) if isinstance(sensor, str) else int(sensor)
+            where, args = "sensor = ? AND value IS NOT NULL", [int(self._db_idx[idx])]
+        with self._lock:
+            before = self._db.execute(
+                f"SELECT MAX(t) FROM obs WHERE {where} AND t <= ?", (*args, int(t_ms))
+            ).fetchone()[0]
+            after = self._db.execute(
+                f"SELECT MIN(t) FROM obs WHERE {where} AND t >= ?", (*args, int(t_ms))
+            ).fetchone()[0]
+        found = [int(x) for x in (before, after) if x is not None]
+        return min(found, key=lambda x: abs(x - int(t_ms))) if found else None
+
+    def observed_at(self, sensor: int, t_ms: int) -> int | None:
+        """Time (ms) of the observation ``values_at`` shows for ``sensor`` at
+        ``t_ms``: its latest row at or before it (an alert's message time)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT MAX(t) FROM obs WHERE sensor = ? AND t <= ?",
+                (int(self._db_idx[int(sensor)]), int(t_ms)),
+            ).fetchone()
+        return None if row[0] is None else int(row[0])

@@ -1,13 +1,22 @@
-"""Alerts: threshold crossings become events the app lists and the scene highlights."""
+"""Alerts: threshold crossings become events the app lists and the scene highlights.
+
+An alert is an event in the data, not in the scrubbing: the monitor keeps the
+history of crossings it has seen, so scrubbing back and forth over an alarm
+shows it again as history and never raises it twice. Only crossings from live
+data while the app follows wall time (``live``) are flagged ``live`` — those
+are the ones an operations centre should be sent.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
 from psygnal import Signal
 
+from twin.sim.clock import ICT, from_ms
 from twin.sim.sensors import SensorSet, levels
 
 LEVEL_NAMES = {-1: "no data", 0: "normal", 1: "warning", 2: "alarm"}
@@ -15,7 +24,8 @@ LEVEL_NAMES = {-1: "no data", 0: "normal", 1: "warning", 2: "alarm"}
 
 @dataclass(frozen=True)
 class Alert:
-    """One crossing: ``sensor`` went from ``previous`` to ``level`` at ``time``."""
+    """One crossing: ``sensor`` went from ``previous`` to ``level`` at ``time``
+    (the observation's time); ``live``: raised from live data in live mode."""
 
     time: datetime
     sensor: str
@@ -24,6 +34,7 @@ class Alert:
     previous: str
     kind: str = ""
     unit: str = ""
+    live: bool = False
 
     def text(self) -> str:
         return (f"{self.time:%Y-%m-%d %H:%M} {self.sensor} ({self.kind}) "
@@ -33,41 +44,78 @@ class Alert:
 class AlertMonitor:
     """Tracks each sensor's level and records crossings as the clock moves forward.
 
-    Moving the clock backwards (scrubbing) re-bases the levels silently: an
-    alert is an event in time, and going back in time does not re-raise it.
+    Moving the clock backwards (scrubbing) re-bases the levels silently. Moving
+    forward over a crossing already in :attr:`alerts` (the sensor's latest
+    recorded alert at or before the clock has the same level) lists it in
+    :attr:`recent` as history and raises nothing.
+
+    Parameters
+    ----------
+    stamp : ``(sensor_row, t_ms) -> ms or None``, the time of the observation a
+        value came from (the message time); None stamps alerts with the clock.
     """
 
     alert_raised = Signal(object)
 
-    def __init__(self, sensors: SensorSet, max_alerts: int = 10_000) -> None:
+    def __init__(self, sensors: SensorSet, max_alerts: int = 10_000,
+                 stamp: Callable[[int, int], int | None] | None = None) -> None:
         self.sensors = sensors
         self.levels = np.full(len(sensors), -1, dtype=np.int8)
         self.alerts: list[Alert] = []
+        #: crossings met again by this update (history, never raised again)
+        self.recent: list[Alert] = []
         self.max_alerts = max_alerts
+        self.stamp = stamp
+        #: True while the app follows wall time on live feeds
+        self.live = False
         self._last_ms: int | None = None
 
     def active(self) -> np.ndarray:
         """Rows of sensors currently at warning or alarm."""
         return np.flatnonzero(self.levels >= 1)
 
+    def history(self, t_ms: int) -> list[Alert]:
+        """Recorded alerts at or before ``t_ms``, oldest first (what scrubbing shows)."""
+        return [a for a in self.alerts if a.time.timestamp() * 1000 <= t_ms]
+
+    def _known(self, sensor: str, level: str, t_ms: int) -> Alert | None:
+        """The recorded alert this crossing repeats, if any."""
+        for alert in reversed(self.alerts):
+            if alert.sensor == sensor and alert.time.timestamp() * 1000 <= t_ms:
+                return alert if alert.level == level else None
+        return None
+
+    def _time(self, row: int, t: datetime, t_ms: int) -> datetime:
+        ms = self.stamp(row, t_ms) if self.stamp is not None else None
+        return t if ms is None else from_ms(ms, t.tzinfo or ICT)  # type: ignore[arg-type]
+
     def update(self, t: datetime, t_ms: int, values: np.ndarray) -> list[Alert]:
+        """Fold the values at ``t`` in; returns the alerts raised as new."""
         s = self.sensors
         new = levels(values, s.warning, s.alarm)
         forward = self._last_ms is not None and t_ms > self._last_ms
         out: list[Alert] = []
+        self.recent = []
         if forward:
             # rises into warning/alarm and returns to normal are events; data
             # dropouts (-1) are the feed's business, not an alert
             changed = np.flatnonzero((new != self.levels) & (new >= 0)
                                      & ((new >= 1) | (self.levels >= 1)))
             for i in changed:
-                out.append(Alert(t, str(s.ids[i]), float(values[i]), LEVEL_NAMES[int(new[i])],
-                                 LEVEL_NAMES[int(self.levels[i])], str(s.kinds[i]),
-                                 str(s.units[i])))
+                level = LEVEL_NAMES[int(new[i])]
+                known = self._known(str(s.ids[i]), level, t_ms)
+                if known is not None:
+                    self.recent.append(replace(known, live=False))
+                    continue
+                out.append(Alert(self._time(int(i), t, t_ms), str(s.ids[i]), float(values[i]),
+                                 level, LEVEL_NAMES[int(self.levels[i])], str(s.kinds[i]),
+                                 str(s.units[i]), live=self.live))
         self.levels = new
         self._last_ms = t_ms
-        self.alerts.extend(out)
-        del self.alerts[: max(0, len(self.alerts) - self.max_alerts)]
+        if out:
+            self.alerts.extend(out)
+            self.alerts.sort(key=lambda a: a.time)
+            del self.alerts[: max(0, len(self.alerts) - self.max_alerts)]
         for alert in out:
             self.alert_raised.emit(alert)
         return out

@@ -1,0 +1,1 @@
+"""Analyses over a scene's geometry (no drawing): sun-hours, ..."""

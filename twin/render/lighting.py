@@ -1,0 +1,220 @@
+"""Sun light: a directional light where the sun is, and a sky that follows the time.
+
+VTK's default light kit lights a model the same at noon and at midnight. A
+:class:`SunLight` replaces it (only while it is on; :meth:`SunLight.remove`
+puts back the lights and background that were there) with:
+
+- the **sun**: one directional scene light from :func:`twin.sun.scene_sun`'s
+  direction, white at day, warm and weaker near the horizon, off below it;
+- a **sky fill** from the side of the sky opposite the sun, 50° up (blue by
+  day, pink at dusk, moonlight at night) so that walls in the sun's shadow,
+  roofs and ground are never black;
+- a weak **camera fill** (a headlight) so façades in the sun's shadow and the
+  whole city at night stay readable;
+- a **gradient background** (the sky) whose colours follow the sun's elevation.
+
+Everything is a smooth function of the sun's apparent elevation, keyed at night
+(< -6°), civil twilight, dusk/dawn (0-8°) and day. The work happens in
+:meth:`SunLight.apply` and only when the minute shown changes: no per-frame cost.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from twin.sun import SunPosition, scene_sun, sun_direction_local
+
+RGB = tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class SkyLook:
+    """The light and sky at one sun elevation."""
+
+    sun_color: RGB
+    sun_intensity: float
+    fill_color: RGB
+    fill_intensity: float
+    head_intensity: float
+    sky_bottom: RGB
+    sky_top: RGB
+
+
+def _hex(code: str) -> RGB:
+    code = code.lstrip("#")
+    return tuple(int(code[i : i + 2], 16) / 255.0 for i in (0, 2, 4))  # type: ignore[return-value]
+
+
+#: (apparent sun elevation °, look): interpolated linearly in between.
+KEYS: tuple[tuple[float, SkyLook], ...] = (
+    # Night: no sun; a dim blue "moonlight", readable not bright.
+    (-12.0, SkyLook(_hex("#ffffff"), 0.0, _hex("#8ea2d8"), 0.30, 0.24,
+                    _hex("#1b2644"), _hex("#03060f"))),
+    (-6.0, SkyLook(_hex("#ff9a5c"), 0.0, _hex("#a3a8d8"), 0.32, 0.26,
+                   _hex("#4a3a5e"), _hex("#0b1330"))),
+    # Sun on the horizon: warm, weak, orange-pink horizon.
+    (0.0, SkyLook(_hex("#ff8a4a"), 0.45, _hex("#e0a8b4"), 0.35, 0.28,
+                  _hex("#f59a6e"), _hex("#34497e"))),
+    (4.0, SkyLook(_hex("#ffae70"), 0.60, _hex("#e6c4c4"), 0.35, 0.28,
+                  _hex("#f8b58a"), _hex("#4f73ad"))),
+    # Day: white-ish sun, blue sky gradient (the app's own sky at full day).
+    (8.0, SkyLook(_hex("#fff0dc"), 0.70, _hex("#cddcf2"), 0.30, 0.25,
+                  _hex("#e9eef2"), _hex("#7fb0df"))),
+    (25.0, SkyLook(_hex("#fffaf0"), 0.75, _hex("#d6e4f7"), 0.30, 0.25,
+                   _hex("#eef3f7"), _hex("#6fa6dc"))),
+)
+
+
+def look_at_elevation(elevation_deg: float) -> SkyLook:
+    """The keyed look for a sun elevation (clamped at the ends)."""
+    e = float(elevation_deg)
+    if e <= KEYS[0][0]:
+        return KEYS[0][1]
+    if e >= KEYS[-1][0]:
+        return KEYS[-1][1]
+    for (e0, a), (e1, b) in itertools.pairwise(KEYS):
+        if e0 <= e <= e1:
+            t = (e - e0) / (e1 - e0)
+            return _mix(a, b, t)
+    return KEYS[-1][1]
+
+
+def _mix(a: SkyLook, b: SkyLook, t: float) -> SkyLook:
+    def lerp(x, y):
+        if isinstance(x, tuple):
+            return tuple(float(u + (v - u) * t) for u, v in zip(x, y, strict=True))
+        return float(x + (y - x) * t)
+
+    return SkyLook(*(lerp(getattr(a, f), getattr(b, f)) for f in SkyLook.__dataclass_fields__))
+
+
+def phase(elevation_deg: float) -> str:
+    """``"day"``, ``"dusk"`` (sun 0-8°, or civil twilight down to -6°) or ``"night"``."""
+    if elevation_deg >= 8.0:
+        return "day"
+    if elevation_deg >= -6.0:
+        return "dusk"
+    return "night"
+
+
+class SunLight:
+    """The sun, the sky fill and the sky background on one renderer.
+
+    ``apply(renderer, scene, when)`` turns it on (or moves it); ``remove()``
+    restores the renderer's previous lights and background. ``renderer`` is a
+    ``vtkRenderer`` or anything with a ``.renderer`` (a pyvista plotter).
+    """
+
+    def __init__(self) -> None:
+        import vtk
+
+        self.sun = vtk.vtkLight()
+        self.sun.SetLightTypeToSceneLight()
+        self.sun.SetPositional(False)
+        self.fill = vtk.vtkLight()
+        self.fill.SetLightTypeToSceneLight()
+        self.fill.SetPositional(False)
+        self.head = vtk.vtkLight()
+        self.head.SetLightTypeToHeadlight()
+        self.renderer = None
+        self._saved: dict | None = None
+        self._key: tuple | None = None
+        self.position: SunPosition | None = None
+        self.look: SkyLook | None = None
+
+    @property
+    def on(self) -> bool:
+        return self.renderer is not None
+
+    def apply(self, renderer, scene, when: datetime) -> SunPosition:
+        """Light ``renderer`` as the sun over ``scene`` at ``when`` (aware).
+
+        Cheap when nothing changed: the sun is recomputed only when the minute
+        shown or the scene's origin changes."""
+        ren = getattr(renderer, "renderer", renderer)
+        if self.renderer is not None and ren is not self.renderer:
+            self.remove()
+        if self.renderer is None:
+            self._install(ren)
+        key = (int(when.timestamp() // 60), tuple(np.round(scene.origin, 3)), scene.crs)
+        if key == self._key and self.position is not None:
+            return self.position
+        self._key = key
+        self.position = scene_sun(scene, when)
+        self._set(self.position)
+        return self.position
+
+    def _install(self, ren) -> None:
+        lights = ren.GetLights()
+        lights.InitTraversal()
+        saved = [lights.GetNextItem() for _ in range(lights.GetNumberOfItems())]
+        self._saved = {
+            "lights": saved,
+            "auto": ren.GetAutomaticLightCreation(),
+            "bg": ren.GetBackground(),
+            "bg2": ren.GetBackground2(),
+            "gradient": ren.GetGradientBackground(),
+        }
+        ren.RemoveAllLights()
+        ren.SetAutomaticLightCreation(False)
+        for light in (self.sun, self.fill, self.head):
+            ren.AddLight(light)
+        self.renderer = ren
+
+    def _set(self, pos: SunPosition) -> None:
+        look = look_at_elevation(pos.apparent_elevation_deg)
+        self.look = look
+        # Light from the sun's direction (a directional light shines from its
+        # position towards its focal point); never from below the ground.
+        elevation = max(float(pos.apparent_elevation_deg), 0.5)
+        d = sun_direction_local(pos.azimuth_deg, elevation)
+        self.sun.SetFocalPoint(0.0, 0.0, 0.0)
+        self.sun.SetPosition(*(float(v) for v in d))
+        self.sun.SetColor(*look.sun_color)
+        self.sun.SetIntensity(look.sun_intensity)
+        self.sun.SetSwitch(look.sun_intensity > 0.0)
+        self.fill.SetFocalPoint(0.0, 0.0, 0.0)
+        self.fill.SetPosition(
+            *(float(v) for v in sun_direction_local((pos.azimuth_deg + 180.0) % 360.0, 50.0))
+        )
+        self.fill.SetColor(*look.fill_color)
+        self.fill.SetIntensity(look.fill_intensity)
+        self.head.SetColor(*look.fill_color)
+        self.head.SetIntensity(look.head_intensity)
+        ren = self.renderer
+        ren.SetBackground(*look.sky_bottom)
+        ren.SetBackground2(*look.sky_top)
+        ren.GradientBackgroundOn()
+        ren.Modified()
+
+    def remove(self) -> None:
+        """Back to the lights and background the renderer had before."""
+        ren, saved = self.renderer, self._saved
+        if ren is None or saved is None:
+            return
+        ren.RemoveAllLights()
+        for light in saved["lights"]:
+            ren.AddLight(light)
+        ren.SetAutomaticLightCreation(saved["auto"])
+        ren.SetBackground(*saved["bg"])
+        ren.SetBackground2(*saved["bg2"])
+        ren.SetGradientBackground(saved["gradient"])
+        ren.Modified()
+        self.renderer = None
+        self._saved = None
+        self._key = None
+
+
+def enable_shadows(plotter) -> None:
+    """Shadow maps for every light (VTK's vtkShadowMapPass, via pyvista).
+
+    Costly in software GL: see bench/RESULTS.md "Sun and shadows"."""
+    plotter.enable_shadows()
+
+
+def disable_shadows(plotter) -> None:
+    plotter.disable_shadows()
