@@ -93,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="anti-aliasing samples (default as the app; 0 renders 2-4x faster in software)",
     )
     t.add_argument("--list", action="store_true", help="list the scene's tours and exit")
+    t.add_argument("--sun", action="store_true",
+                   help="light each frame by the sun at its keyframe's scene time")
     c = sub.add_parser(
         "check",
         help="render bookmarks (and tour frames) and compare with baseline PNGs",
@@ -490,6 +492,7 @@ def _export(scene, tour, args: argparse.Namespace) -> int:
             crf=args.crf,
             preset=args.preset,
             multi_samples=args.msaa,
+            sun=args.sun,
         )
     except ExportInterrupted as stop:
         bar.finish()

@@ -54,3 +54,23 @@ def test_render_lights_the_scene_by_the_sun(tmp_path):
         images[name] = read_png(path)[:, :, :3].astype(float)
     assert images["night"].mean() < 0.6 * images["noon"].mean()  # dark ...
     assert images["night"].mean() > 0.05 * images["noon"].mean()  # ... but readable
+
+
+@pytest.mark.render
+def test_tour_frames_are_lit_by_the_sun_at_their_scene_time():
+    import importers
+    from twin.render import use_offscreen_gl
+    from twin.render.video import export_tour
+    from twin.tour import scene_tours
+
+    use_offscreen_gl()
+    scene = importers.open_scene(SCENES / "viet_tri.toml")
+    tour = scene_tours(scene)[0]
+    frames: dict[bool, list[np.ndarray]] = {True: [], False: []}
+    for sun in (True, False):
+        export_tour(scene, tour, None, size=(160, 90), times=[0.5, tour.duration - 0.5],
+                    sun=sun, on_frame=lambda _k, img, sun=sun: frames[sun].append(img))
+    dawn, dusk = (f.astype(float) for f in frames[True])
+    plain = frames[False][0].astype(float)
+    assert np.abs(dawn - plain).mean() > 5  # the sun light, not the light kit
+    assert np.abs(dawn - dusk).mean() > 3  # 06:00 and 18:00 differ

@@ -30,6 +30,14 @@ from twin.sun import SunPosition, scene_sun, sun_direction_local
 
 RGB = tuple[float, float, float]
 
+#: How far (m) the sun and the fill are put along their directions: beyond any
+#: scene (a district is a few km), near enough for float32 shader precision.
+LIGHT_DISTANCE = 1.0e5
+#: The shadow map's side in texels: sharp enough for a district at rest.
+SHADOW_MAP_SIZE = 2048
+#: A cheaper map while the camera moves (see bench/RESULTS.md "Shadows").
+SHADOW_MAP_SIZE_MOVING = 1024
+
 
 @dataclass(frozen=True)
 class SkyLook:
@@ -115,9 +123,15 @@ class SunLight:
         self.sun = vtk.vtkLight()
         self.sun.SetLightTypeToSceneLight()
         self.sun.SetPositional(False)
+        # The fill is a *positional* light far away with a 180° cone: it shades
+        # like a directional light, and VTK's shadow map pass skips it
+        # (vtkShadowMapBakerPass::LightCreatesShadow: directional or spot lights
+        # only), so only the sun casts shadows.
         self.fill = vtk.vtkLight()
         self.fill.SetLightTypeToSceneLight()
-        self.fill.SetPositional(False)
+        self.fill.SetPositional(True)
+        self.fill.SetConeAngle(180.0)
+        self.fill.SetAttenuationValues(1.0, 0.0, 0.0)
         self.head = vtk.vtkLight()
         self.head.SetLightTypeToHeadlight()
         self.renderer = None
@@ -170,17 +184,18 @@ class SunLight:
         self.look = look
         # Light from the sun's direction (a directional light shines from its
         # position towards its focal point); never from below the ground.
+        # The position is far along the sun's direction: the shadow map pass
+        # builds the sun's depth camera from it (a directional scene light).
         elevation = max(float(pos.apparent_elevation_deg), 0.5)
         d = sun_direction_local(pos.azimuth_deg, elevation)
         self.sun.SetFocalPoint(0.0, 0.0, 0.0)
-        self.sun.SetPosition(*(float(v) for v in d))
+        self.sun.SetPosition(*(float(v) * LIGHT_DISTANCE for v in d))
         self.sun.SetColor(*look.sun_color)
         self.sun.SetIntensity(look.sun_intensity)
         self.sun.SetSwitch(look.sun_intensity > 0.0)
         self.fill.SetFocalPoint(0.0, 0.0, 0.0)
-        self.fill.SetPosition(
-            *(float(v) for v in sun_direction_local((pos.azimuth_deg + 180.0) % 360.0, 50.0))
-        )
+        fill_dir = sun_direction_local((pos.azimuth_deg + 180.0) % 360.0, 50.0)
+        self.fill.SetPosition(*(float(v) * LIGHT_DISTANCE for v in fill_dir))
         self.fill.SetColor(*look.fill_color)
         self.fill.SetIntensity(look.fill_intensity)
         self.head.SetColor(*look.fill_color)
@@ -209,12 +224,49 @@ class SunLight:
         self._key = None
 
 
-def enable_shadows(plotter) -> None:
-    """Shadow maps for every light (VTK's vtkShadowMapPass, via pyvista).
+def set_shadows(plotter, on: bool, size: int = SHADOW_MAP_SIZE) -> None:
+    """Turn VTK's shadow map pass on (``size`` x ``size`` texels) or off.
 
-    Costly in software GL: see bench/RESULTS.md "Sun and shadows"."""
+    Shadows are cast only by the :class:`SunLight`'s sun (the fill, headlights
+    and pyvista's light kit cast none), and none at night since the sun is
+    switched off there. Off restores the plain pipeline (no render pass). Call
+    again with another ``size`` to change the map's resolution, e.g.
+    :data:`SHADOW_MAP_SIZE_MOVING` while the mouse drags.
+    """
+    if not on:
+        plotter.disable_shadows()
+        return
     plotter.enable_shadows()
+    smp = shadow_pass(plotter)
+    if smp is not None:
+        baker = smp.GetShadowMapBakerPass()
+        if baker.GetResolution() != int(size):
+            baker.SetResolution(int(size))
+            baker.Modified()  # the maps are reallocated at the next bake
+
+
+def shadow_pass(plotter):
+    """The plotter's ``vtkShadowMapPass``, or ``None`` when shadows are off.
+
+    pyvista keeps it in a private attribute; its public API has no getter."""
+    renderer = getattr(plotter, "renderer", plotter)
+    passes = getattr(renderer, "_render_passes", None)
+    return getattr(passes, "_shadow_map_pass", None)
+
+
+def shadow_map_size(plotter) -> int | None:
+    """The shadow map's resolution, or ``None`` when shadows are off."""
+    smp = shadow_pass(plotter)
+    return None if smp is None else int(smp.GetShadowMapBakerPass().GetResolution())
+
+
+def enable_shadows(plotter, size: int = SHADOW_MAP_SIZE) -> None:
+    """Shadow maps from the sun (see :func:`set_shadows`).
+
+    Costly in software GL: see bench/RESULTS.md "Shadows"."""
+    set_shadows(plotter, True, size)
 
 
 def disable_shadows(plotter) -> None:
-    plotter.disable_shadows()
+    """Back to the plain pipeline (see :func:`set_shadows`)."""
+    set_shadows(plotter, False)

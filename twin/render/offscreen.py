@@ -166,6 +166,15 @@ class OffscreenRenderer:
         if when is not None and self.sim is not None:
             self.sim.clock.set_time(when)
 
+    def light_by_sun(self, when: datetime | None = None) -> None:
+        """Put the sun light at the clock's time (or ``when`` for a scene
+        without a simulation); no-op unless made with ``sun=True``."""
+        if self.sun_light is None:
+            return
+        when = self.sim.clock.time if self.sim is not None else (when or self.base_time)
+        if when is not None:
+            self.sun_light.apply(self.plotter, self.scene, when)
+
     # -- frames -----------------------------------------------------------------------
     def frame(self) -> np.ndarray:
         """Render and read back: (h, w, 3) uint8, top row first."""
@@ -188,6 +197,7 @@ class OffscreenRenderer:
     def tour_frame(self, state: TourState) -> np.ndarray:
         """A tour moment: camera, visibility, caption and the clock at its scene time."""
         self.set_time(state.scene_time)
+        self.light_by_sun(state.scene_time)
         apply_state(self.view, state, self.base_visibility, self.caption)
         return self.frame()
 
@@ -202,9 +212,7 @@ class OffscreenRenderer:
     def draw(self, state: ViewState) -> np.ndarray:
         """Put the renderer in ``state`` and render it."""
         self.set_time(state.time)
-        when = self.sim.clock.time if self.sim is not None else (state.time or self.base_time)
-        if self.sun_light is not None and when is not None:
-            self.sun_light.apply(self.plotter, self.scene, when)
+        self.light_by_sun(state.time)
         view = self.view
         if state.camera is None:
             view.default_camera()

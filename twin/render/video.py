@@ -200,6 +200,7 @@ def export_tour(
     queue_depth: int = 6,
     on_frame: Callable[[int, np.ndarray], None] | None = None,
     multi_samples: int | None = None,
+    sun: bool = False,
 ) -> ExportResult:
     """Render ``tour`` offscreen and encode it as H.264 to ``output``.
 
@@ -223,6 +224,7 @@ def export_tour(
     on_frame : called with (index, image) for every frame (hashing, benchmarks).
     multi_samples : MSAA samples; None keeps pyvista's default, as ``render`` and
         the app use. 0 roughly halves the frame time on a software renderer.
+    sun : light every frame by the sun at its scene time (as the window's Sun light).
     """
     size = (int(size[0]), int(size[1]))
     check_size(size)
@@ -261,7 +263,7 @@ def export_tour(
     recent: deque[float] = deque(maxlen=30)
     try:
         try:
-            renderer = OffscreenRenderer(scene, size, multi_samples=multi_samples)
+            renderer = OffscreenRenderer(scene, size, multi_samples=multi_samples, sun=sun)
             if out is not None and tmp is not None:
                 encoder = _Encoder(tmp, size, fps, crf, preset, queue_depth)
                 encoder.start()
@@ -273,6 +275,7 @@ def export_tour(
                 if on_state is not None:
                     on_state(state)
                 renderer.set_time(state.scene_time)
+                renderer.light_by_sun(state.scene_time)
                 apply_state(renderer.view, state, renderer.base_visibility, renderer.caption)
                 timings["state"] += time.perf_counter() - t0
                 image = renderer.frame()
