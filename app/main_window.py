@@ -44,6 +44,7 @@ from app.panels.inspector import InspectorPanel
 from app.panels.layers import LayersPanel
 from app.panels.search import SearchPanel
 from app.panels.sensors import SensorsPanel
+from app.panels.sunstudy import SunStudyPanel
 from app.panels.timeline import TimelinePanel
 from app.preferences import Preferences, PreferencesDialog, language_choices
 from app.workers import ImportJob, ImportWorker
@@ -144,6 +145,10 @@ class MainWindow(Translatable, QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.timeline_panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.sensors_panel)
         self.tabifyDockWidget(self.search_panel, self.sensors_panel)
+        self.sunstudy_panel = SunStudyPanel(self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.sunstudy_panel)
+        self.tabifyDockWidget(self.sensors_panel, self.sunstudy_panel)
+        self.search_panel.raise_()
         self.search_panel.raise_()
         self.sim = None
         self.tour_panel = self._optional_tour_panel()
@@ -320,6 +325,7 @@ class MainWindow(Translatable, QMainWindow):
         self.legend_action = self._action(self.set_legend, "L", checkable=True)
         self.underground_action = self._action(self.set_underground, "U", checkable=True)
         self.sun_action = self._action(self.set_sun_light, "Shift+S", checkable=True)
+        self.shadows_action = self._action(self.set_shadows, checkable=True)
         self.place_action = self._action(lambda: self.ask_place())
         self.preferences_action = self._action(
             self.ask_preferences, QKeySequence.StandardKey.Preferences
@@ -382,6 +388,8 @@ class MainWindow(Translatable, QMainWindow):
             self.legend_action,
             self.underground_action,
             self.sun_action,
+            self.shadows_action,
+            self.sunstudy_panel.toggleViewAction(),
         ):
             tools.addAction(a)
         tools.addSeparator()
@@ -436,6 +444,7 @@ class MainWindow(Translatable, QMainWindow):
             (self.legend_action, tr("Legend")),
             (self.underground_action, tr("Underground view")),
             (self.sun_action, tr("Sun light")),
+            (self.shadows_action, tr("Shadows")),
             (self.place_action, tr("Place IFC…")),
             (self.preferences_action, tr("Preferences…")),
         ):
@@ -544,6 +553,8 @@ class MainWindow(Translatable, QMainWindow):
     # -- mouse: picking, hover coordinates, measurement ----------------------------------------
     def _install_mouse(self) -> None:
         iren = self.plotter.iren
+        iren.add_observer("StartInteractionEvent", lambda *_: self._shadows_while_moving(True))
+        iren.add_observer("EndInteractionEvent", lambda *_: self._shadows_while_moving(False))
         iren.add_observer("LeftButtonPressEvent", self._on_press)
         iren.add_observer("LeftButtonReleaseEvent", self._on_release)
         iren.add_observer("MouseMoveEvent", self._on_move)
@@ -766,9 +777,30 @@ class MainWindow(Translatable, QMainWindow):
                 clock.events.time_changed.connect(self._sun_follow)
             self._sun_follow()
         else:
-            self.sun_light.remove()
+            self.sun_light.remove()  # shadows go with it
             self.sun_light = None
+            self.shadows_action.setChecked(False)
         self.request_render()
+
+    def set_shadows(self, on: bool) -> None:
+        """The sun casts shadows (turns the sun light on). ~2.6x the frame time on
+        software GL, so they are dropped while the view is dragged."""
+        from twin.render.lighting import set_shadows
+
+        if self._closed:
+            return
+        if on and not self.sun_action.isChecked():
+            self.sun_action.setChecked(True)
+        set_shadows(self.plotter, on and self.sun_light is not None)
+        self.request_render()
+
+    def _shadows_while_moving(self, moving: bool) -> None:
+        from twin.render.lighting import set_shadows
+
+        if self.shadows_action.isChecked() and self.sun_light is not None:
+            set_shadows(self.plotter, not moving)
+            if not moving:
+                self.request_render()
 
     def _sun_follow(self, *_: object) -> None:
         when = self.sim.clock.time if self.sim is not None else None
@@ -1232,6 +1264,7 @@ class MainWindow(Translatable, QMainWindow):
                 job.cancel()
                 job.wait(10_000)
             self._save_settings()
+            self.sunstudy_panel.shutdown()
             self._stop_simulation()
             self.view.close()
             self.plotter.close()

@@ -68,6 +68,10 @@
         <translation>Che khuất môi trường (AO)</translation>
     </message>
     <message>
+        <source>Animate day</source>
+        <translation>Mô phỏng nắng trong ngày</translation>
+    </message>
+    <message>
         <source>Append the current view as a keyframe of this tour</source>
         <translation>Thêm góc nhìn hiện tại làm khung hình chính của chuyến tham quan</translation>
     </message>
@@ -94,6 +98,14 @@
     <message>
         <source>Autosave failed: {0}</source>
         <translation>Tự động lưu thất bại: {0}</translation>
+    </message>
+    <message>
+        <source>Before/after phase</source>
+        <translation>Trước/sau giai đoạn</translation>
+    </message>
+    <message>
+        <source>Before/after phase…</source>
+        <translation>Trước/sau giai đoạn…</translation>
     </message>
     <message>
         <source>Bookmark name:</source>
@@ -124,6 +136,10 @@
         <translation>Loại đối tượng</translation>
     </message>
     <message>
+        <source>Clear</source>
+        <translation>Xóa</translation>
+    </message>
+    <message>
         <source>Click a point in the 3D view</source>
         <translation>Bấm vào một điểm trong khung nhìn 3D</translation>
     </message>
@@ -138,6 +154,14 @@
     <message>
         <source>Colour by</source>
         <translation>Tô màu theo</translation>
+    </message>
+    <message>
+        <source>Compute sun-hours</source>
+        <translation>Tính số giờ nắng</translation>
+    </message>
+    <message>
+        <source>Computing sun-hours…</source>
+        <translation>Đang tính số giờ nắng…</translation>
     </message>
     <message>
         <source>Copied {0} as a [[tours]] section.</source>
@@ -164,6 +188,10 @@
         <translation>Dữ liệu ở xa gốc tọa độ của cảnh</translation>
     </message>
     <message>
+        <source>Date</source>
+        <translation>Ngày</translation>
+    </message>
+    <message>
         <source>Delete</source>
         <translation>Xóa</translation>
     </message>
@@ -186,6 +214,14 @@
     <message>
         <source>Easting (E)</source>
         <translation>Tọa độ Đông (E)</translation>
+    </message>
+    <message>
+        <source>Export CSV…</source>
+        <translation>Xuất CSV…</translation>
+    </message>
+    <message>
+        <source>Export PNG…</source>
+        <translation>Xuất PNG…</translation>
     </message>
     <message>
         <source>Export screenshot</source>
@@ -226,6 +262,10 @@
     <message>
         <source>Go</source>
         <translation>Đến</translation>
+    </message>
+    <message>
+        <source>Grid spacing (m)</source>
+        <translation>Khoảng cách lưới (m)</translation>
     </message>
     <message>
         <source>Height (H)</source>
@@ -424,6 +464,10 @@
         <translation>Tạm dừng</translation>
     </message>
     <message>
+        <source>Phase {0}: {1} points lose sun, {2} gain; at most {3} h lost</source>
+        <translation>Giai đoạn {0}: {1} điểm mất nắng, {2} điểm được thêm nắng; mất nhiều nhất {3} giờ</translation>
+    </message>
+    <message>
         <source>Pick in view</source>
         <translation>Chọn trong khung nhìn</translation>
     </message>
@@ -442,6 +486,10 @@
     <message>
         <source>Place…</source>
         <translation>Đặt vị trí…</translation>
+    </message>
+    <message>
+        <source>Plan phase:</source>
+        <translation>Giai đoạn quy hoạch:</translation>
     </message>
     <message>
         <source>Plan phase: {0}</source>
@@ -552,6 +600,10 @@
         <translation>Cảm biến và cảnh báo</translation>
     </message>
     <message>
+        <source>Shadows</source>
+        <translation>Bóng đổ</translation>
+    </message>
+    <message>
         <source>Show the whole timeline</source>
         <translation>Hiện toàn bộ dòng thời gian</translation>
     </message>
@@ -568,6 +620,10 @@
         <translation>Màu gốc của tệp</translation>
     </message>
     <message>
+        <source>Step (min)</source>
+        <translation>Bước thời gian (phút)</translation>
+    </message>
+    <message>
         <source>Step back (1 % of the window)</source>
         <translation>Lùi một bước (1 % khung)</translation>
     </message>
@@ -582,6 +638,22 @@
     <message>
         <source>Sun light</source>
         <translation>Ánh sáng mặt trời</translation>
+    </message>
+    <message>
+        <source>Sun study</source>
+        <translation>Nghiên cứu nắng</translation>
+    </message>
+    <message>
+        <source>Sun-hours</source>
+        <translation>Số giờ nắng</translation>
+    </message>
+    <message>
+        <source>Sun-hours change</source>
+        <translation>Thay đổi số giờ nắng</translation>
+    </message>
+    <message>
+        <source>Sun-hours failed: {0}</source>
+        <translation>Không tính được số giờ nắng: {0}</translation>
     </message>
     <message>
         <source>System</source>
@@ -758,6 +830,10 @@
     <message>
         <source>{0} lies {1} km from the rest of the scene: it is probably georeferenced elsewhere. Place it in the scene?</source>
         <translation>{0} cách phần còn lại của cảnh {1} km: có lẽ nó được tham chiếu địa lý ở nơi khác. Đặt nó vào cảnh?</translation>
+    </message>
+    <message>
+        <source>{0} points, sun-hours {1}–{2} h (mean {3} h)</source>
+        <translation>{0} điểm, số giờ nắng {1}–{2} giờ (trung bình {3} giờ)</translation>
     </message>
     <message>
         <source>{0}: coordinates in the scene CRS {1}</source>

@@ -105,6 +105,8 @@ class Annotations:
         self.scale_bar: ScaleBar | None = None
         self.legend = None
         self._legend_specs: list | None = None
+        #: legends of analyses drawn in the view (sun-hours ...), after the others
+        self.extra_specs: list = []
         self.legend_on = False
         #: "en" or "vi": the language of legends
         self.language = "en"
@@ -235,6 +237,7 @@ class Annotations:
             if sim.flood is not None and "flood" in self.view.overlay_actors:
                 level = sim.flood_level()
                 specs.append(lg.flood_legend(lang, level=level if np.isfinite(level) else None))
+        specs.extend(self.extra_specs)
         return specs
 
     def refresh_legend(self) -> None:

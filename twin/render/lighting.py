@@ -207,10 +207,15 @@ class SunLight:
         ren.Modified()
 
     def remove(self) -> None:
-        """Back to the lights and background the renderer had before."""
+        """Back to the lights and background the renderer had before.
+
+        Also turns shadows off: with the sun gone, the light kit's lights would
+        cast them (five shadows from nowhere)."""
         ren, saved = self.renderer, self._saved
         if ren is None or saved is None:
             return
+        if hasattr(ren, "disable_shadows"):  # a pyvista renderer
+            ren.disable_shadows()
         ren.RemoveAllLights()
         for light in saved["lights"]:
             ren.AddLight(light)

@@ -61,9 +61,11 @@ class OffscreenRenderer:
         time: datetime | None = None,
         looks="auto",
         sun: bool = False,
+        shadows: bool = False,
     ) -> None:
         """``sun``: light the scene by the sun at the clock time
-        (:class:`twin.render.lighting.SunLight`). ``looks``: ``"auto"`` (what
+        (:class:`twin.render.lighting.SunLight`); ``shadows``: the sun casts
+        shadows (implies ``sun``). ``looks``: ``"auto"`` (what
         this GL affords, as the window: see
         :func:`twin.render.looks.default_looks`), ``None`` (plain), or a
         :class:`~twin.render.looks.LookOptions`."""
@@ -103,7 +105,8 @@ class OffscreenRenderer:
             self.overlay = SimulationOverlay(self.view, self.sim)
         self.view.annotations.simulation = self.sim
         self.sun_light = None
-        if sun:
+        self.shadows = bool(shadows)
+        if sun or shadows:
             from twin.render.lighting import SunLight
 
             self.sun_light = SunLight()
@@ -174,6 +177,10 @@ class OffscreenRenderer:
         when = self.sim.clock.time if self.sim is not None else (when or self.base_time)
         if when is not None:
             self.sun_light.apply(self.plotter, self.scene, when)
+            if self.shadows:
+                from twin.render.lighting import set_shadows
+
+                set_shadows(self.plotter, True)
 
     # -- frames -----------------------------------------------------------------------
     def frame(self) -> np.ndarray:
