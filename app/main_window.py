@@ -444,7 +444,7 @@ class MainWindow(Translatable, QMainWindow):
             (self.legend_action, tr("Legend")),
             (self.underground_action, tr("Underground view")),
             (self.sun_action, tr("Sun light")),
-            (self.shadows_action, tr("Shadows")),
+            (self.shadows_action, tr("Shadows (experimental)")),
             (self.place_action, tr("Place IFC…")),
             (self.preferences_action, tr("Preferences…")),
         ):

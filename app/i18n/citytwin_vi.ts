@@ -600,8 +600,8 @@
         <translation>Cảm biến và cảnh báo</translation>
     </message>
     <message>
-        <source>Shadows</source>
-        <translation>Bóng đổ</translation>
+        <source>Shadows (experimental)</source>
+        <translation>Bóng đổ (thử nghiệm)</translation>
     </message>
     <message>
         <source>Show the whole timeline</source>
