@@ -62,15 +62,12 @@ def _when(text: str | None, scene, tz: timezone) -> datetime:
         if spec_time is None:
             raise UserError("--time: the scene declares no [scene] time; give --time ISO")
         return spec_time.astimezone(tz)
-    if text.strip().lower() == "now":
-        return datetime.now(tz)
+    from twin.viewstate import parse_time
+
     try:
-        value = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise UserError(
-            f"--time {text!r}: not an ISO 8601 date-time, e.g. 2025-12-21T09:00+07:00"
-        ) from None
-    return value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
+        return parse_time(text, tz=tz).astimezone(tz)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
 
 
 def sun_report(scene, when: datetime) -> dict:

@@ -10,7 +10,7 @@ rest — camera, clock time, selection, measurement and which annotations are on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 import numpy as np
 
@@ -36,18 +36,18 @@ class ViewState:
     caption: str | None = None
 
 
-def parse_time(text: str, now: datetime | None = None) -> datetime:
+def parse_time(text: str, now: datetime | None = None, tz: tzinfo = ICT) -> datetime:
     """``--time`` values: an ISO 8601 date-time with offset (a time without one
-    is read as Vietnam time, +07:00), or ``now`` for the wall clock."""
+    is read in ``tz``, Vietnam time +07:00 by default), or ``now`` for the wall clock."""
     if text.strip().lower() == "now":
-        return now or datetime.now(ICT)
+        return now or datetime.now(tz)
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(
             f"--time {text!r}: not an ISO 8601 date-time, e.g. 2025-06-02T13:00+07:00, or 'now'"
         ) from None
-    return value if value.tzinfo is not None else value.replace(tzinfo=ICT)
+    return value if value.tzinfo is not None else value.replace(tzinfo=tz)
 
 
 def scene_time(scene: Scene) -> datetime | None:
