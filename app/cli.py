@@ -519,9 +519,9 @@ def _export(scene, tour, args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from twin.check import check_scene
     from twin.imagecompare import DEFAULT_TOLERANCE
     from twin.render import use_offscreen_gl
+    from twin.render.check import check_scene
     from twin.tour import find_tour
 
     if args.tour_frames < 1 or args.tour_frames > 100:
@@ -562,7 +562,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     for name in report.stale:
         print(f"STALE    {name} (baseline with no matching view)")
     if args.junit is not None:
-        from twin.check import write_junit
+        from twin.render.check import write_junit
 
         write_junit(report, args.junit, suite=f"citytwin check {args.scene.name}")
         print(f"junit: {args.junit}")

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from conftest import ROOT, run_cli
 
-from twin.check import check_scene, slug
 from twin.imagecompare import compare, read_png
+from twin.render.check import check_scene, slug
 
 pytestmark = pytest.mark.render
 
@@ -215,8 +215,8 @@ def test_check_draws_the_twin_at_a_time_and_records_it(tmp_path):
     from conftest import SCENES
 
     import importers
-    from twin.check import check_scene
     from twin.render import use_offscreen_gl
+    from twin.render.check import check_scene
     from twin.sim.clock import ICT
 
     use_offscreen_gl()

@@ -9,7 +9,7 @@ import pytest
 from conftest import run_cli
 from test_check import write_scene
 
-from twin.check import CheckItem, CheckReport, junit_report, write_junit
+from twin.render.check import CheckItem, CheckReport, junit_report, write_junit
 
 
 def _report(tmp_path: Path) -> CheckReport:

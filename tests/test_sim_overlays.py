@@ -15,6 +15,7 @@ from twin.features import FeatureTable
 from twin.layer import Layer
 from twin.render import SceneView, render_image, save_png
 from twin.render.glyphs import LEVEL_RGB, GlyphOverlay
+from twin.render.overlays import water_sheet
 from twin.scene import Scene
 from twin.sim.clock import ICT, to_ms
 from twin.sim.overlays.alerts import AlertMonitor
@@ -187,11 +188,11 @@ def test_flood_counts_features_below_the_water():
     flood = FloodModel(river, (-60, 400, -20, 30), bank=2.0, slope=0.01, resolution=60)
     layer = boxes_layer(4)  # centres at x = 5, 105, 205, 305: 55 .. 355 m from the river
     flood.set_level(1.0)
-    assert flood.flooded(layer).sum() == 0 and flood.surface.n_points == 0
+    assert flood.flooded(layer).sum() == 0 and water_sheet(flood).n_points == 0
     flood.set_level(2.0 + 0.01 * 160)  # reaches 160 m inland
     assert flood.flooded(layer).tolist() == [True, True, False, False]
-    assert flood.surface.n_cells > 0
-    assert flood.surface.bounds[1] < 200  # the sheet stops where the ground rises above it
+    assert water_sheet(flood).n_cells > 0
+    assert water_sheet(flood).bounds[1] < 200  # the sheet stops where the ground rises above it
     flood.set_level(10.0)
     assert flood.flooded(layer).all()
 

@@ -72,15 +72,13 @@ def compare(
 
 def read_png(path) -> np.ndarray:
     """(h, w, 3) uint8 image from a PNG file, top row first."""
-    import vtk
-    from vtk.util.numpy_support import vtk_to_numpy
+    from PIL import Image, UnidentifiedImageError
 
-    reader = vtk.vtkPNGReader()
-    if not reader.CanReadFile(str(path)):
-        raise OSError(f"{path}: not a readable PNG file")
-    reader.SetFileName(str(path))
-    reader.Update()
-    data = reader.GetOutput()
-    w, h, _ = data.GetDimensions()
-    arr = vtk_to_numpy(data.GetPointData().GetScalars()).reshape(h, w, -1)
-    return np.ascontiguousarray(arr[::-1, :, :3])
+    try:
+        with Image.open(path) as img:
+            if img.format != "PNG":
+                raise OSError(f"{path}: not a readable PNG file")
+            arr = np.asarray(img.convert("RGB"))
+    except (UnidentifiedImageError, FileNotFoundError, ValueError):
+        raise OSError(f"{path}: not a readable PNG file") from None
+    return np.ascontiguousarray(arr[:, :, :3])

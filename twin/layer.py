@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyvista as pv
 
 from twin.features import FeatureTable
 from twin.style import Style
+
+if TYPE_CHECKING:  # the mesh is a pyvista PolyData; the model never imports pyvista
+    import pyvista as pv
 
 FEATURE_ARRAY = "feature"
 

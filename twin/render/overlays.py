@@ -42,6 +42,7 @@ class SimulationOverlay:
         self.glyphs: GlyphOverlay | None = None
         self._status_keys: dict[str, bytes] = {}
         self._status_meshes: dict[str, pv.PolyData] = {}
+        self._heat: pv.ImageData | None = None
         opts = sim.options
         if opts.glyphs and len(sim.sensors):
             self.glyphs = GlyphOverlay(sim.sensors, base_size=opts.glyph_size,
@@ -51,10 +52,11 @@ class SimulationOverlay:
                 view.add_overlay_actor(f"glyphs:{kind}", actor)
             self.glyphs.attach(view.plotter.renderer)
             view.sensor_picker = self.glyphs.pick
-        if sim.heatmap is not None:
+        self._heat = heatmap_sheet(sim.heatmap) if sim.heatmap is not None else None
+        if self._heat is not None:
             view.add_overlay_actor(
                 "heatmap",
-                sim.heatmap.mesh,
+                self._heat,
                 scalars="rgb",
                 rgb=True,
                 opacity=opts.heatmap_opacity,
@@ -89,12 +91,16 @@ class SimulationOverlay:
         if self.glyphs is not None:
             self.glyphs.update(sim.values, sim.levels)
         heat = view.overlay_actors.get("heatmap")
+        if self._heat is not None:
+            self._heat.point_data["rgb"][:] = sim.heatmap.rgb
+            self._heat.Modified()
         if heat is not None:  # no data at this time: no sheet, rather than a grey one
             rows = sim.heatmap_rows
             heat.SetVisibility(bool(rows.size and np.isfinite(sim.values[rows]).any()))
         flood = sim.flood
-        if flood is not None and flood.surface.n_points:
-            view.add_overlay_actor("flood", flood.surface, color=FLOOD_RGB, opacity=0.8,
+        sheet = water_sheet(flood) if flood is not None else None
+        if sheet is not None and sheet.n_points:
+            view.add_overlay_actor("flood", sheet, color=FLOOD_RGB, opacity=0.8,
                                    smooth_shading=False, specular=0.4)
         else:
             view.remove_overlay_actor("flood")
@@ -151,6 +157,36 @@ class SimulationOverlay:
             shown[:] = False
         kinds = sensors.kinds.astype(str)
         self.glyphs.set_visible({str(k) for k in np.unique(kinds[shown])})
+
+
+def _grid(resolution: int, origin, spacing, z: float) -> pv.ImageData:
+    """The simulation's (resolution x resolution) grid as VTK image data: points
+    in the same order as its arrays (x varying fastest)."""
+    return pv.ImageData(dimensions=(resolution, resolution, 1),
+                        spacing=(spacing[0], spacing[1], 1.0), origin=(origin[0], origin[1], z))
+
+
+def heatmap_sheet(heatmap) -> pv.ImageData:
+    """The heat map's grid, coloured by its ``rgb`` array (updated in place)."""
+    sheet = _grid(heatmap.resolution, heatmap.origin, heatmap.spacing, heatmap.z)
+    sheet.point_data["rgb"] = heatmap.rgb.copy()
+    return sheet
+
+
+def water_sheet(flood) -> pv.PolyData:
+    """The water surface of a :class:`twin.sim.overlays.flood.FloodModel` at its
+    level: the wet part of its grid, each point at its depth (at least 5 cm)."""
+    if not flood.wet:
+        return pv.PolyData()
+    grid = _grid(flood.resolution, flood.origin, flood.spacing, 0.0)
+    grid.point_data["depth"] = flood.depth
+    wet = grid.threshold(0.0, scalars="depth", all_scalars=False).extract_surface(
+        algorithm="dataset_surface"
+    )
+    pts = np.asarray(wet.points).copy()
+    pts[:, 2] = np.clip(wet.point_data["depth"], 0.05, None)
+    wet.points = pts
+    return wet
 
 
 def is_sensor_layer(name: str) -> bool:

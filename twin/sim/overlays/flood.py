@@ -12,7 +12,6 @@ and counted per layer.
 from __future__ import annotations
 
 import numpy as np
-import pyvista as pv
 
 from twin.layer import Layer
 
@@ -56,15 +55,16 @@ class FloodModel:
         self.river_xy = np.asarray(river_xy, dtype=np.float64)
         self.bank, self.slope = float(bank), float(slope)
         xmin, xmax, ymin, ymax = (float(b) for b in bounds[:4])
-        self.grid = pv.ImageData(
-            dimensions=(resolution, resolution, 1),
-            spacing=((xmax - xmin) / (resolution - 1), (ymax - ymin) / (resolution - 1), 1.0),
-            origin=(xmin, ymin, 0.0),
-        )
-        gxy = np.asarray(self.grid.points[:, :2], dtype=np.float64)
-        self.grid_ground = self.ground(gxy)
+        #: the ground grid (x varying fastest): the render package builds the sheet
+        self.resolution = int(resolution)
+        self.origin = (xmin, ymin)
+        self.spacing = ((xmax - xmin) / (resolution - 1), (ymax - ymin) / (resolution - 1))
+        gx, gy = np.meshgrid(np.linspace(xmin, xmax, resolution),
+                             np.linspace(ymin, ymax, resolution))
+        self.grid_ground = self.ground(np.column_stack([gx.ravel(), gy.ravel()]))
         self.level: float = np.nan
-        self.surface = pv.PolyData()
+        #: water depth (m) per grid point at the current level; <= 0 is dry
+        self.depth = np.full(len(self.grid_ground), -1.0)
         self._feature_ground: dict[int, np.ndarray] = {}
 
     def ground(self, xy: np.ndarray) -> np.ndarray:
@@ -73,22 +73,19 @@ class FloodModel:
         return self.bank + self.slope * distance_to(np.asarray(xy, dtype=np.float64),
                                                     self.river_xy)
 
-    def set_level(self, level: float) -> pv.PolyData:
-        """Rebuild the water sheet for ``level`` (m above datum); returns it."""
+    def set_level(self, level: float) -> np.ndarray:
+        """Water depth per grid point for ``level`` (m above datum); returns it."""
         self.level = float(level)
-        depth = self.level - self.grid_ground
-        if not np.isfinite(self.level) or (depth <= 0).all():
-            self.surface = pv.PolyData()
-            return self.surface
-        self.grid.point_data["depth"] = depth
-        wet = self.grid.threshold(0.0, scalars="depth", all_scalars=False).extract_surface(
-            algorithm="dataset_surface"
-        )
-        pts = np.asarray(wet.points).copy()
-        pts[:, 2] = np.clip(wet.point_data["depth"], 0.05, None)
-        wet.points = pts
-        self.surface = wet
-        return wet
+        if np.isfinite(self.level):
+            self.depth = self.level - self.grid_ground
+        else:
+            self.depth = np.full(len(self.grid_ground), -1.0)
+        return self.depth
+
+    @property
+    def wet(self) -> bool:
+        """Is any of the grid under water?"""
+        return bool((self.depth > 0).any())
 
     def flooded(self, layer: Layer) -> np.ndarray:
         """(n_features,) bool: water at the feature's centre is above its base."""

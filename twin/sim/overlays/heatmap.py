@@ -2,14 +2,14 @@
 
 Inverse-distance weighting (power 2) with every station, vectorised as one
 (grid points x stations) matrix; a grid of 120 x 120 over the district with a
-dozen stations is well under a millisecond of numpy per clock step. The grid
-mesh is built once; updates rewrite its colour array in place.
+dozen stations is well under a millisecond of numpy per clock step. This holds
+the grid's points and colours as arrays; the render package draws them
+(:func:`twin.render.overlays.heatmap_sheet`) and rewrites its colours in place.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pyvista as pv
 
 from twin.sim.overlays.thematic import Legend
 from twin.style import colormap_lut
@@ -49,14 +49,16 @@ class HeatMap:
                  clim: tuple[float, float] = (0.0, 200.0), unit: str = "AQI",
                  title: str = "air_quality", z: float = 0.6) -> None:
         xmin, xmax, ymin, ymax = (float(b) for b in bounds[:4])
-        self.mesh = pv.Plane(
-            center=((xmin + xmax) / 2, (ymin + ymax) / 2, z), direction=(0, 0, 1),
-            i_size=xmax - xmin, j_size=ymax - ymin,
-            i_resolution=resolution - 1, j_resolution=resolution - 1,
-        )
-        self.xy = np.asarray(self.mesh.points[:, :2], dtype=np.float64)
-        self.values = np.full(self.mesh.n_points, np.nan)
-        self.mesh.point_data["rgb"] = np.zeros((self.mesh.n_points, 3), dtype=np.uint8)
+        #: a ``resolution`` x ``resolution`` grid, x varying fastest
+        self.resolution, self.z = int(resolution), float(z)
+        self.origin = (xmin, ymin)
+        self.spacing = ((xmax - xmin) / (resolution - 1), (ymax - ymin) / (resolution - 1))
+        gx, gy = np.meshgrid(np.linspace(xmin, xmax, resolution),
+                             np.linspace(ymin, ymax, resolution))
+        self.xy = np.column_stack([gx.ravel(), gy.ravel()])
+        self.values = np.full(len(self.xy), np.nan)
+        #: (n, 3) uint8 colour per grid point, rewritten in place by :meth:`update`
+        self.rgb = np.zeros((len(self.xy), 3), dtype=np.uint8)
         self.lut = colormap_lut(cmap)
         self.legend = Legend(title=title, cmap=cmap, clim=clim, unit=unit)
 
@@ -66,5 +68,4 @@ class HeatMap:
         idx = np.clip((np.nan_to_num(self.values, nan=lo) - lo) / (hi - lo), 0, 1)
         rgb = self.lut[np.round(idx * (len(self.lut) - 1)).astype(np.intp)]
         rgb[~np.isfinite(self.values)] = (200, 200, 200)
-        self.mesh.point_data["rgb"][:] = rgb
-        self.mesh.Modified()
+        self.rgb[:] = rgb
