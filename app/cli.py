@@ -36,6 +36,14 @@ EXIT_INTERNAL = 3
 EXIT_NOTHING_TO_DRAW = 4
 EXIT_INTERRUPTED = 130
 
+#: Commands that live in their own module: ``add_parser(subparsers)`` registers
+#: the command, ``run(args) -> int`` runs it. Each module imports only what
+#: ``--help`` needs at the top, so the command line stays instant.
+COMMAND_MODULES: dict[str, str] = {
+    "sun": "app.sun_cmd",
+    "sunhours": "app.sunhours_cmd",
+}
+
 
 def _size(text: str) -> tuple[int, int]:
     try:
@@ -135,10 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="also write a JUnit XML report (one test case per image) for CI systems",
     )
-    from app import sun_cmd, sunhours_cmd
+    import importlib
 
-    sun_cmd.add_parser(sub)
-    sunhours_cmd.add_parser(sub)
+    for module in COMMAND_MODULES.values():
+        importlib.import_module(module).add_parser(sub)
     return p
 
 
@@ -625,14 +633,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_tour(args)
         if args.command == "check":
             return cmd_check(args)
-        if args.command == "sunhours":
-            from app import sunhours_cmd
+        if args.command in COMMAND_MODULES:
+            import importlib
 
-            return sunhours_cmd.run(args)
-        if args.command == "sun":
-            from app import sun_cmd
-
-            return sun_cmd.run(args)
+            return importlib.import_module(COMMAND_MODULES[args.command]).run(args)
         if args.command == "open":
             return cmd_gui(args.path, args.at, args.crs)
         return cmd_gui(DEFAULT_SCENE)
