@@ -18,8 +18,13 @@ cold
 cached
     the same call with the cache on, the entry already written.
 
+kernel only
+    ours cold with the fast path off (``fastpath = false``: the importer before
+    issue 20), so "not slower than today" is measured in the same run.
+
 Reports min and median of ``--repeat`` runs (after one warm-up of each), the
-ratios against the targets (cold <= 1.10 x raw, cached >= 20 x faster than
+ratios against the targets (issue 20: cold >= 2x faster than raw on the towers,
+not slower than kernel-only on the shared models; cached >= 20 x faster than
 cold), elements/s, triangles, and peak RSS: the raw child's (RUSAGE_CHILDREN),
 our worker's (its own ``ru_maxrss``, reported back), and this process's.
 
@@ -28,6 +33,7 @@ Run from the repository root::
     .venv/bin/python bench/bench_ifc.py                  # 4 largest files, 5 repeats
     .venv/bin/python bench/bench_ifc.py --repeat 3 FILE.ifc ...
     .venv/bin/python bench/bench_ifc.py --append-results  # also append to bench/RESULTS.md
+    .venv/bin/python bench/bench_ifc.py --towers 20 150 --repeat 3  # the seeded towers only
 """
 
 from __future__ import annotations
@@ -155,9 +161,10 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run_ours(path: Path, cache: bool) -> tuple[float, list]:
+def run_ours(path: Path, cache: bool, fastpath: bool = True) -> tuple[float, list]:
     """Wall seconds and layers; ``layers[0].info["bench_cpu_s"]`` is this process's
-    CPU during the call plus the worker's own (all threads)."""
+    CPU during the call plus the worker's own (all threads). ``fastpath=False``:
+    every element to the kernel (the importer before issue 20)."""
     import importers
     from twin.scene import Scene
 
@@ -165,7 +172,7 @@ def run_ours(path: Path, cache: bool) -> tuple[float, list]:
     settle()
     c0 = _cpu()
     t0 = time.perf_counter()
-    layers = importers.open(path, scene, {"cache": cache})
+    layers = importers.open(path, scene, {"cache": cache, "fastpath": fastpath})
     dt = time.perf_counter() - t0
     layers[0].info["bench_cpu_s"] = _cpu() - c0 + float(layers[0].info.get("worker_cpu_s") or 0)
     return dt, layers
@@ -175,33 +182,46 @@ def stats(values: list[float]) -> tuple[float, float]:
     return min(values), statistics.median(values)
 
 
-def bench_file(path: Path, repeat: int) -> dict:
+def bench_file(
+    path: Path, repeat: int, kernel_too: bool = True, warm: bool = True, plain_runs: int = 3
+) -> dict:
+    """``kernel_too``: also time our import with the fast path off (paired);
+    ``warm``: one untimed run of each first (off for the 150 MB tower)."""
     from importers.ifc import cache as ifc_cache
     from importers.ifc.options import IfcOptions
 
     opts = IfcOptions()
     raw_t, cold_t, raw_info, worker_rss = [], [], None, []
-    raw_cpu, cold_cpu = [], []
-    # warm-up (forkserver start, page cache, pyproj databases): not counted
-    run_raw(path, opts.threads, opts.kernel)
-    run_ours(path, cache=False)
+    raw_cpu, cold_cpu, kern_t, fast_info = [], [], [], {}
+    if warm:  # forkserver start, page cache, pyproj databases: not counted
+        run_raw(path, opts.threads, opts.kernel)
+        run_ours(path, cache=False)
     # Each repeat runs raw and ours back to back, so their ratio sees the same
     # moment of a shared VM whose speed drifts by tens of percent.
     for i in range(repeat):
-        order = ("raw", "ours") if i % 2 == 0 else ("ours", "raw")
+        order = ["raw", "ours"] if i % 2 == 0 else ["ours", "raw"]
+        if kernel_too:
+            order.append("kernel only")
         for which in order:
             if which == "raw":
                 raw_info = run_raw(path, opts.threads, opts.kernel)
                 raw_t.append(raw_info["seconds"])
                 raw_cpu.append(raw_info["cpu_s"])
+            elif which == "kernel only":
+                kern_t.append(run_ours(path, cache=False, fastpath=False)[0])
             else:
                 dt, layers = run_ours(path, cache=False)
                 cold_t.append(dt)
                 cold_cpu.append(layers[0].info["bench_cpu_s"])
                 worker_rss.append(layers[0].info.get("worker_peak_rss_mb") or 0.0)
+                fast_info = layers[0].info.get("fastpath") or {}
     # the plain loop (no include list), for context: what a script calling the
     # iterator without choosing elements pays
-    plain = [run_raw(path, opts.threads, opts.kernel, plain=True) for _ in range(min(3, repeat))]
+    plain = [
+        run_raw(path, opts.threads, opts.kernel, plain=True) for _ in range(min(plain_runs, repeat))
+    ] or [{"seconds": float("nan"), "elements": 0}]
+    if not kernel_too:
+        kern_t = [float("nan")]
     # cached: write the entry once, then reopen
     run_ours(path, cache=True)
     ifc_cache.flush()
@@ -229,6 +249,8 @@ def bench_file(path: Path, repeat: int) -> dict:
         "cold_cpu": stats(cold_cpu),
         "cold": stats(cold_t),
         "paired": sorted(c / r for c, r in zip(cold_t, raw_t, strict=True)),
+        "kernel_only": stats(kern_t),
+        "fastpath": fast_info,
         "plain": stats([p["seconds"] for p in plain]),
         "plain_elements": plain[0]["elements"],
         "cached": stats(cached_t),
@@ -251,8 +273,10 @@ def table(rows: list[dict]) -> str:
         "cold min / med (s) | cold / raw wall (min, med) | cold / raw paired: med [min-max] | "
         "plain iterator min / med (s) (elements) | CPU raw / cold, min (s) | "
         "cold / raw CPU | cached min / med | cold / cached (min) | elements/s cold | "
-        "peak RSS raw / worker / parent (MB) | cache MB |\n"
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        "peak RSS raw / worker / parent (MB) | cache MB | raw / cold speed-up (min) | "
+        "kernel-only cold min / med (s) | fast path / kernel elements |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "---:|---:|---:|\n"
     )
     lines = []
     for r in rows:
@@ -270,7 +294,9 @@ def table(rows: list[dict]) -> str:
             f"{r['cold'][0] / r['cached'][0]:.0f}x | "
             f"{r['elements'] / r['cold'][1]:.0f} | "
             f"{r['raw_rss_mb']:.0f} / {r['worker_rss_mb']:.0f} / {r['parent_rss_mb']:.0f} | "
-            f"{r['cache_mb']:.1f} |"
+            f"{r['cache_mb']:.1f} | **{r['raw'][0] / r['cold'][0]:.2f}x** | "
+            f"{r['kernel_only'][0]:.2f} / {r['kernel_only'][1]:.2f} | "
+            f"{r['fastpath'].get('elements', 0)} / {r['fastpath'].get('kernel', '-')} |"
         )
     return head + "\n".join(lines) + "\n"
 
@@ -293,8 +319,17 @@ def main() -> int:
     ap.add_argument("--count", type=int, default=4, help="how many of the largest files")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--append-results", action="store_true", help="append to bench/RESULTS.md")
+    ap.add_argument(
+        "--towers", type=float, nargs="*", default=[],
+        help="the seeded bench towers of these sizes (MB, bench/ifc_towers.py), without "
+        "warm-up, plain loop or kernel-only run; those of 100 MB or more run once",
+    )  # fmt: skip
+    ap.add_argument("--no-kernel-only", action="store_true", help="skip the fast-path-off runs")
     args = ap.parse_args()
-    files = args.files or largest_files(args.count)
+    from ifc_towers import towers
+
+    tower_files = towers(tuple(args.towers)) if args.towers else []
+    files = tower_files + (args.files or ([] if args.towers else largest_files(args.count)))
     if not files:
         print(f"no IFC files (looked in {SHARED_IFC})")
         return 1
@@ -307,15 +342,26 @@ def main() -> int:
     rows = []
     for path in files:
         print(f"... {path.name}", flush=True)
-        rows.append(bench_file(path, args.repeat))
+        tower = path in tower_files
+        big = tower and path.stat().st_size >= 100e6
+        rows.append(
+            bench_file(
+                path,
+                1 if big else args.repeat,
+                kernel_too=not (tower or args.no_kernel_only),
+                warm=not tower,
+                plain_runs=0 if tower else 3,
+            )
+        )
     wall = time.perf_counter() - t0
     text = table(rows)
     print(text)
     print(json.dumps(rows, indent=1))
     if args.append_results:
         cmd = "bench/bench_ifc.py " + " ".join(sys.argv[1:])
+        title = "IFC import: fast path on the seeded towers (issue 20)" if args.towers else ""
         section = (
-            "\n## IFC import\n\n"
+            f"\n## {title or 'IFC import'}\n\n"
             f"Machine: {machine()}. Command: `.venv/bin/python {cmd.strip()}` "
             f"({wall:.0f} s wall, {args.repeat} interleaved repeats after one warm-up; "
             f"{rows[0]['threads']} geometry threads, kernel `{rows[0]['kernel']}`).\n\n" + text

@@ -114,6 +114,7 @@ def read(
         "worker_peak_rss_mb": payload.meta.get("worker_peak_rss_mb") if fresh else None,
         "worker_cpu_s": payload.meta.get("worker_cpu_s") if fresh else None,
         "table_reader": payload.meta.get("table_reader") if fresh else None,
+        "fastpath": payload.meta.get("fastpath") if fresh else None,
     }
     t2 = time.perf_counter()
     try:

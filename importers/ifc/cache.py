@@ -70,6 +70,14 @@ def file_digest(path: Path) -> str:
     return digest
 
 
+def fastpath_version() -> int:
+    """The fast path's output version, so entries meshed by an older fast
+    path are not reused."""
+    from importers.ifc import fastpath
+
+    return fastpath.VERSION
+
+
 def key(digest: str, opts: IfcOptions) -> str:
     material = json.dumps(
         {
@@ -77,6 +85,7 @@ def key(digest: str, opts: IfcOptions) -> str:
             "importer": IMPORTER_VERSION,
             "options": opts.geometry_key(),
             "ifcopenshell": ifcopenshell_version(),
+            "fastpath": fastpath_version() if opts.fastpath else 0,
         },
         sort_keys=True,
     )

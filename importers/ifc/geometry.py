@@ -100,6 +100,17 @@ class Collector:
             transparency = float(mat.transparency)
         except (RuntimeError, TypeError, ValueError, AttributeError):
             iid, rgb, transparency = -1, (0.8, 0.8, 0.8), 0.0
+        return self._row(iid, name, rgb, transparency)
+
+    def material_row(self, iid: int, name: str, rgb: tuple, transparency: float) -> int:
+        """A style read by the fast path: the row the kernel's material of the
+        same name has or will have (one row per style on both paths)."""
+        known = self.by_name.get(name)
+        if known is None:
+            known = self.by_name[name] = self._row(iid, name, rgb, transparency)
+        return known
+
+    def _row(self, iid: int, name: str, rgb: tuple, transparency: float) -> int:
         if not all(math.isfinite(c) for c in rgb):
             rgb = (0.8, 0.8, 0.8)
         if not math.isfinite(transparency):
@@ -155,6 +166,29 @@ class Collector:
         self.e_matrix.append(matrix.reshape(4, 4).T)
         self.n_elements += 1
         self.n_triangles += nf
+        if self.bytes > FLUSH_BYTES or time.monotonic() - self.last_flush > FLUSH_SECONDS:
+            self.flush()
+
+    def add_mesh(self, key: str, verts: np.ndarray, faces: np.ndarray, fmat: np.ndarray) -> int:
+        """A geometry meshed by the fast path; its row (place it with :meth:`add_instance`)."""
+        gi = self.geom_index[key] = self.g_next
+        self.g_next += 1
+        self.verts.append(np.asarray(verts, dtype=np.float64).reshape(-1, 3))
+        self.faces.append(np.asarray(faces, dtype=np.int32).reshape(-1, 3))
+        self.fmat.append(np.asarray(fmat, dtype=np.int32))
+        self.g_nv.append(len(verts))
+        self.g_nf.append(len(faces))
+        self.nf_of[gi] = len(faces)
+        self.bytes += self.verts[-1].nbytes + self.faces[-1].nbytes
+        return gi
+
+    def add_instance(self, step: int, gi: int, matrix: np.ndarray) -> None:
+        """One element showing geometry row ``gi`` under ``matrix`` (model metres)."""
+        self.e_step.append(int(step))
+        self.e_geom.append(gi)
+        self.e_matrix.append(np.asarray(matrix, dtype=np.float64).reshape(4, 4))
+        self.n_elements += 1
+        self.n_triangles += self.nf_of[gi]
         if self.bytes > FLUSH_BYTES or time.monotonic() - self.last_flush > FLUSH_SECONDS:
             self.flush()
 

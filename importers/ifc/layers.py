@@ -22,6 +22,7 @@ from importers.ifc.options import IfcOptions
 from importers.ifc.payload import Payload
 from importers.ifc.placing import place_points as place_points  # re-exported
 from importers.ifc.semantics import Details, tree_nodes
+from twin import crs_record
 from twin.features import FeatureTable
 from twin.layer import Layer, TreeNode
 from twin.meshing import TriMesh
@@ -86,9 +87,13 @@ def build(
         meta.get("georef") or {}, bbox, scene.crs, scene.origin, opts.at, opts.override_georef
     )
     to_local, _ = georef.scene_affine(placement, scene.crs, scene.origin, bbox)
+    unit_m = float((meta.get("georef") or {}).get("unit_m") or 1.0)
+    ops = placement_math.crs_operations(
+        placement, scene.crs, scene.origin, bbox, to_local is not None, unit_m
+    )
 
     failures = {int(k): str(v) for k, v in (meta.get("failures") or {}).items()}
-    common = _file_warnings(meta, cols, placement)
+    common = _file_warnings(meta, cols, placement) + crs_record.warnings_of(ops)
     stem = Path(path).name
     for suffix in (".ifczip", ".ifc"):
         if stem.lower().endswith(suffix):
@@ -122,6 +127,8 @@ def build(
             layers.append(line_layer)
         else:  # nothing drawn: say why on the main layer
             layers[0].warnings.extend(lines.get("warnings") or [])
+    for layer in layers:
+        layer.crs_operations = list(ops)
     record = placement_math.placement_record(opts.as_dict(), scene.crs)
     if record is not None:  # the user's placement, for `citytwin info` and the project
         for layer in layers:

@@ -19,8 +19,8 @@ FALLBACK_KERNEL = "opencascade"
 
 
 def default_threads() -> int:
-    """At most 4 geometry threads: more does not pay for one file (PERFORMANCE.md)."""
-    return max(1, min(4, os.cpu_count() or 1))
+    """Every core: the kernel's threads take what the fast path leaves (issue 20)."""
+    return max(1, min(64, os.cpu_count() or 1))
 
 
 class OptionError(ValueError):
@@ -28,7 +28,7 @@ class OptionError(ValueError):
 
 
 #: The test-hook options (GlobalId lists), passed to the worker as they are.
-TEST_HOOKS = ("test_hang", "test_crash", "test_slow_booleans", "test_garble")
+TEST_HOOKS = ("test_hang", "test_crash", "test_slow_booleans", "test_garble", "test_fastpath_error")
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,9 @@ class IfcOptions:
     cache: bool = True
     at: tuple[float, ...] | None = None
     override_georef: bool = False
+    #: mesh common representations with CityTwin's own numpy fast path
+    #: (``importers.ifc.fastpath``); false: every element to the kernel.
+    fastpath: bool = True
     #: Test hooks (not for users): GlobalIds whose geometry makes the worker
     #: hang or crash, to exercise the watchdog without a pathological file.
     test_hang: tuple[str, ...] = ()
@@ -74,6 +77,8 @@ class IfcOptions:
     test_slow_booleans: tuple[str, ...] = ()
     #: ... write a damaged message to the pipe (a writer that died mid-send)
     test_garble: tuple[str, ...] = ()
+    #: ... raise inside the fast path's meshing (the kernel must then take them)
+    test_fastpath_error: tuple[str, ...] = ()
 
     @classmethod
     def from_mapping(cls, options: dict[str, Any] | None) -> IfcOptions:
@@ -95,7 +100,7 @@ class IfcOptions:
             if not isinstance(opts["kernel"], str) or not opts["kernel"]:
                 raise OptionError("option 'kernel' must be a geometry library name")
             kw["kernel"] = opts["kernel"]
-        for key in ("spaces", "cache", "override_georef"):
+        for key in ("spaces", "cache", "override_georef", "fastpath"):
             if key in opts:
                 if not isinstance(opts[key], bool):
                     raise OptionError(f"option {key!r} must be true or false")
@@ -117,7 +122,7 @@ class IfcOptions:
 
     def geometry_key(self) -> dict[str, Any]:
         """The options that change what the worker produces (part of the cache key)."""
-        return {"kernel": self.kernel, "spaces": self.spaces}
+        return {"kernel": self.kernel, "spaces": self.spaces, "fastpath": self.fastpath}
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

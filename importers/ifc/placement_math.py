@@ -672,3 +672,76 @@ def map_conversion(at: tuple[float, ...], project_unit_m: float = 1.0) -> dict[s
         "XAxisOrdinate": math.sin(theta),
         "Scale": float(project_unit_m),
     }
+
+
+# -- the CRS record ---------------------------------------------------------------
+
+
+def placement_units(placement: Placement, unit_m: float) -> list[str]:
+    """The unit, axis and map conversions of ``placement`` in words, for the
+    layer's CRS record (:mod:`twin.crs_record`)."""
+    f = placement.facts
+    out = []
+    if abs(unit_m - 1.0) > 1e-12:
+        out.append(f"project length unit: x{unit_m:g} to metres (model geometry)")
+    if "eastings" in f:
+        out.append(
+            f"{placement.method}: eastings {f['eastings']:.3f}, northings {f['northings']:.3f}, "
+            f"height {f['height']:.3f}, rotation {f['rotation_deg']:g}° (XAxisAbscissa/"
+            f"XAxisOrdinate), scale {f['scale']:g}, map unit x{f.get('map_unit_m') or 1:g} m"
+        )
+    elif "latitude" in f:
+        north = f.get("true_north_deg")
+        turn = f", true north {north:g}°" if north is not None else ""
+        out.append(
+            f"{placement.method}: latitude {f['latitude']:.7f}, longitude "
+            f"{f['longitude']:.7f} on a local transverse Mercator{turn}"
+        )
+    elif "at" in f:
+        e, n, h, rot = f["at"]
+        out.append(f"{placement.method}: E {e:g}, N {n:g}, H {h:g}, rotation {rot:g}°")
+    elif placement.method == METHOD_CRS_ONLY:
+        out.append(f"{placement.method}: model coordinates taken as map coordinates")
+    else:
+        out.append(placement.method)
+    return out
+
+
+def crs_operations(
+    placement: Placement,
+    scene_crs: str,
+    origin: np.ndarray,
+    bbox: np.ndarray | None,
+    affine: bool,
+    unit_m: float,
+) -> list:
+    """The CRS record of an IFC layer: the placement (map conversion, units)
+    and the reprojection into the scene, with the model's box mapped into the
+    placement's CRS for the area-of-use check."""
+    from twin.crs_record import bounds_of, record_transform
+
+    src = placement.crs or scene_crs
+    bounds = None
+    if bbox is not None and np.all(np.isfinite(bbox)):
+        pick = np.array(np.meshgrid([0, 1], [0, 1], [0, 1])).reshape(3, -1).T  # (8, 3)
+        corners = np.where(pick == 1, bbox[1], bbox[0])
+        bounds = bounds_of(corners @ placement.affine[:3, :3].T + placement.affine[:3, 3])
+    if placement.crs is None:  # placed by the scene origin: no map coordinates at all
+        bounds = None
+    method = (
+        f"affine fit to the PROJ operation (misfit <= {AFFINE_TOLERANCE * 1000:g} mm)"
+        if affine
+        else "per vertex (pyproj)"
+    )
+    rec = record_transform(
+        src,
+        scene_crs,
+        bounds,
+        origin=origin,
+        step=placement.method,
+        units=placement_units(placement, unit_m),
+        method=method,
+    )
+    if placement.declared and placement.declared != placement.crs:
+        rec.units.insert(0, f"declared CRS: {placement.declared}")
+    return [rec]

@@ -68,6 +68,7 @@ class RunStats:
     seconds: dict[str, float] = field(default_factory=dict)
     cpu_s: float = 0.0
     table_reader: str = ""
+    fastpath: dict[str, Any] = field(default_factory=dict)
 
 
 class Supervisor:
@@ -104,6 +105,7 @@ class Supervisor:
             "kernel": opts.kernel,
             "threads": opts.threads,
             "spaces": opts.spaces,
+            "fastpath": opts.fastpath,
             **{hook: list(getattr(opts, hook)) for hook in TEST_HOOKS},
         }
         job.update(extra)
@@ -248,6 +250,7 @@ class Supervisor:
                     self.stats.seconds = end.get("seconds") or {}
                     self.stats.cpu_s += float(end.get("cpu_s") or 0.0)
                     self.stats.table_reader = str(end.get("table_reader") or "")
+                    self.stats.fastpath = end.get("fastpath") or self.stats.fastpath
                     break
                 if outcome.kind == "error" and outcome is not first and not outcome.ready:
                     # A restarted worker could not re-read the file: keep what we have.
@@ -312,6 +315,7 @@ class Supervisor:
         meta["worker_seconds"] = self.stats.seconds
         meta["worker_cpu_s"] = round(self.stats.cpu_s, 3)
         meta["table_reader"] = self.stats.table_reader
+        meta["fastpath"] = self.stats.fastpath
         return Payload(self.merger.arrays(), meta)
 
     def _without_openings(self, workdir: Path, meta: dict[str, Any]) -> None:

@@ -72,7 +72,7 @@ import ifcopenshell.util.unit
 import numpy as np
 
 from importers.errors import ImportFailed
-from importers.ifc import alignment, georef, selection, semantics
+from importers.ifc import alignment, fastpath, georef, selection, semantics
 from importers.ifc.geometry import Collector, box_mesh
 from importers.ifc.header import check_complete, prepare_source
 from importers.ifc.options import FALLBACK_KERNEL, TEST_HOOKS
@@ -356,7 +356,7 @@ class Worker:
             semantics_now()
             self.careful(f, targets, collector)
         else:
-            self.iterate(f, targets, collector, meanwhile)
+            self.iterate(f, targets, collector, meanwhile, self.fast_path(f, targets))
         for product in boxes:
             self.box(product, collector)
         collector.flush()
@@ -378,6 +378,7 @@ class Worker:
                     "cpu_s": cpu_seconds(),
                     "kernel": getattr(self, "kernel_used", self.job["kernel"]),
                     "table_reader": reader_end,
+                    "fastpath": self.fast.stats if getattr(self, "fast", None) else {},
                     "seconds": {
                         "parse": round(t1 - t0, 4),
                         "select": round(t2 - t1, 4),
@@ -497,18 +498,41 @@ class Worker:
         if guid in self.job.get("test_garble", ()):
             self.conn.send_bytes(b"\x80\x05 not a pickle")
 
+    def fast_path(self, f: Any, targets: list[Any]) -> fastpath.FastPath | None:
+        """The fast path with the elements it takes (removed from ``targets``,
+        in place), or None where this job is the kernel's alone."""
+        if not fastpath.enabled(self.job):
+            return None
+        hooks = [k for k in TEST_HOOKS if k != "test_fastpath_error"]
+        keep_off = {g for k in hooks for g in self.job.get(k, ())}
+        try:
+            fast = fastpath.FastPath(f, self.unit_m, keep_off)
+            fast.fail_on = set(self.job.get("test_fastpath_error", ()))
+            with self.heartbeat():  # no element finishes meanwhile: not stalled
+                targets[:] = fast.split(targets)
+        except Exception:
+            return None
+        self.fast = fast
+        return fast
+
     def iterate(
         self,
         f: Any,
         targets: list[Any],
         collector: Collector,
         meanwhile: Any = None,
+        fast: fastpath.FastPath | None = None,
     ) -> None:
         """The multi-threaded iterator. ``meanwhile`` runs once the kernel's
-        threads have started: Python work there overlaps the geometry."""
+        threads have started: Python work there overlaps the geometry, and so
+        does the fast path's meshing; what it fails on goes to a second run
+        of the kernel."""
         meanwhile = meanwhile or (lambda: None)
         if not targets:
             meanwhile()
+            late = fast.run(collector, self.tick) if fast is not None else []
+            if late:
+                self.iterate(f, late, collector)
             return
         it = None
         for kernel in dict.fromkeys((self.job["kernel"], FALLBACK_KERNEL)):
@@ -530,6 +554,9 @@ class Worker:
         hooks = any(self.job.get(k) for k in TEST_HOOKS)
         started = it.initialize()
         meanwhile()
+        late = fast.run(collector, self.tick) if fast is not None else []
+        if fast is not None:
+            collector.flush()  # a kernel crash from here on costs none of it
         if started:
             while True:
                 shape = it.get()
@@ -544,6 +571,9 @@ class Worker:
         for p in targets:
             if p.id() not in seen:
                 self.failures[p.id()] = self.reason(p)
+        if late:
+            collector.flush()  # the fast path's work survives a crash in the rerun
+            self.iterate(f, late, collector)
 
     def careful(self, f: Any, targets: list[Any], collector: Collector) -> None:
         """One element at a time, announced first: slow, but a stall or crash

@@ -1,0 +1,262 @@
+"""The IFC fast path gives what the kernel gives: per element, the same class,
+volume and bounding box (1e-6 relative) and the same placement.
+
+Every element the fast path takes, in every IFC file under ``../shared/data/ifc``
+and in small generated towers (walls with through openings, polygon and
+indexed-curve profiles, inner loops, mapped furniture, face sets), is meshed
+by both the fast path and the IfcOpenShell kernel (the importer's settings)
+and compared in model metres.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import ifcopenshell
+import ifcopenshell.geom
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from ifc_towers import write_tower  # noqa: E402
+
+from importers.ifc import georef, selection  # noqa: E402
+from importers.ifc.fastpath import FastPath  # noqa: E402
+from importers.ifc.geometry import Collector  # noqa: E402
+from importers.ifc.header import prepare_source  # noqa: E402
+from importers.ifc.options import DEFAULT_KERNEL  # noqa: E402
+from importers.ifc.worker import geometry_settings  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data" / "ifc"
+REL = 1e-6
+
+
+def _shared_files() -> list[Path]:
+    if not SHARED.is_dir():
+        return []
+    skip = {"malformed", "legacy"}
+    return sorted(p for p in SHARED.rglob("*.ifc") if not skip & set(p.relative_to(SHARED).parts))
+
+
+def _volume(verts: np.ndarray, faces: np.ndarray) -> float:
+    v = verts - verts.mean(axis=0)
+    a, b, c = v[faces[:, 0]], v[faces[:, 1]], v[faces[:, 2]]
+    return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
+
+
+def _world(verts: np.ndarray, m: np.ndarray) -> np.ndarray:
+    return verts @ m[:3, :3].T + m[:3, 3]
+
+
+def fast_meshes(f) -> tuple[dict[int, tuple], list]:
+    """Element -> (world vertices, triangles, placement) from the fast path."""
+    targets = selection.select(f).of_kind("body")
+    fp = FastPath(f, georef.project_unit(f)[0])
+    kernel = fp.split(list(targets))
+    chunks: list[dict] = []
+    col = Collector(chunks.append, lambda i: True)
+    late = fp.run(col, lambda: None)
+    col.flush()
+    assert not late, fp.failed
+    out = {}
+    for ch in chunks:
+        vs = np.cumsum(ch["g_nv"]) - ch["g_nv"]
+        fs = np.cumsum(ch["g_nf"]) - ch["g_nf"]
+        for step, g, m in zip(ch["e_step"], ch["e_geom"], ch["e_matrix"], strict=True):
+            g = int(g) - ch["g_first"]
+            verts = ch["g_verts"][vs[g] : vs[g] + ch["g_nv"][g]]
+            faces = ch["g_faces"][fs[g] : fs[g] + ch["g_nf"][g]]
+            out[int(step)] = (_world(verts, m), faces, m)
+    return out, kernel
+
+
+def kernel_meshes(f, steps: list[int]) -> dict[int, tuple]:
+    it = ifcopenshell.geom.iterator(
+        geometry_settings(), f, 2, include=[f.by_id(s) for s in steps],
+        geometry_library=DEFAULT_KERNEL,
+    )  # fmt: skip
+    out = {}
+    if steps and it.initialize():
+        while True:
+            sh = it.get()
+            g = sh.geometry
+            verts = np.frombuffer(g.verts_buffer, dtype=np.float64).reshape(-1, 3)
+            faces = np.frombuffer(g.faces_buffer, dtype=np.int32).reshape(-1, 3)
+            m = np.frombuffer(sh.transformation_buffer, dtype=np.float64).reshape(4, 4).T
+            out[int(sh.id)] = (_world(verts, m), faces.astype(np.int64), m.copy())
+            if not it.next():
+                break
+    return out
+
+
+def _open(path: Path, workdir: Path):
+    """As the importer's worker opens it (schema aliases, zips, repairs)."""
+    source, _ = prepare_source(path, workdir)
+    try:
+        return ifcopenshell.open(str(source))
+    except Exception as exc:
+        pytest.skip(f"{path.name}: IfcOpenShell cannot open it ({exc})")
+
+
+def compare(path: Path, workdir: Path) -> int:
+    """Assert agreement on every fast-path element of ``path``; how many."""
+    f = _open(path, workdir)
+    fast, _ = fast_meshes(f)
+    kern = kernel_meshes(f, sorted(fast))
+    bad = []
+    for step, (fv, ff, fm) in fast.items():
+        cls = f.by_id(step).is_a()
+        if step not in kern:
+            bad.append(f"#{step} {cls}: the kernel gives no shape")
+            continue
+        kv, kf, km = kern[step]
+        scale = max(float(np.linalg.norm(kv.max(0) - kv.min(0))), 1e-9)
+        lo, hi = np.abs(fv.min(0) - kv.min(0)).max(), np.abs(fv.max(0) - kv.max(0)).max()
+        if max(lo, hi) > REL * scale:
+            bad.append(f"#{step} {cls}: bounds differ by {max(lo, hi):.3g} m (size {scale:.3g})")
+        va, vb = _volume(fv, ff), _volume(kv, kf)
+        if abs(va - vb) > REL * max(abs(vb), scale**3 * 1e-6):
+            bad.append(f"#{step} {cls}: volume {va:.9g} vs kernel {vb:.9g}")
+        mapped = f.by_id(step).Representation.Representations[0].RepresentationType
+        if "Mapped" not in str(mapped) and not np.allclose(fm, km, rtol=0, atol=REL * scale):
+            bad.append(f"#{step} {cls}: placement differs")
+    assert not bad, f"{path.name}: {len(bad)} of {len(fast)} differ:\n" + "\n".join(bad[:20])
+    return len(fast)
+
+
+@pytest.fixture(scope="module")
+def tower(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("tower") / "tower.ifc"
+    write_tower(path, 0.2, seed=7, bays=3)
+    return path
+
+
+def test_small_tower_matches_the_kernel(tower):
+    f = ifcopenshell.open(str(tower))
+    fast, kernel = fast_meshes(f)
+    # everything but the swept-disk pipes is the fast path's
+    assert {p.is_a() for p in kernel} == {"IfcBuildingElementProxy"}
+    classes = {f.by_id(s).is_a() for s in fast}
+    assert {"IfcWall", "IfcWindow", "IfcSlab", "IfcColumn", "IfcFurniture"} <= classes
+    assert compare(tower, tower.parent) == len(fast)
+
+
+def test_openings_are_cut(tower):
+    """A wall with an opening loses exactly the opening's box."""
+    f = ifcopenshell.open(str(tower))
+    fast, _ = fast_meshes(f)
+    voided = [r.RelatingBuildingElement.id() for r in f.by_type("IfcRelVoidsElement")]
+    assert voided
+    for step in voided[:5]:
+        verts, faces, _ = fast[step]
+        wall = f.by_id(step).Representation.Representations[0].Items[0]
+        full = wall.SweptArea.XDim * wall.SweptArea.YDim * wall.Depth * 1e-9
+        assert _volume(verts, faces) < full * 0.95
+
+
+_ABSENT = pytest.param(None, marks=pytest.mark.skip(reason=f"no IFC files under {SHARED}"))
+
+
+@pytest.mark.parametrize(
+    "path", _shared_files() or [_ABSENT], ids=lambda p: p.name if p else "absent"
+)
+def test_shared_models_match_the_kernel(path, tmp_path):
+    compare(path, tmp_path)
+
+
+# -- through the importer: worker, chunks, cache ----------------------------------------
+
+
+def _load(path: Path, **options):
+    import importers
+    from twin.scene import Scene
+
+    options.setdefault("cache", False)
+    return importers.open(path, Scene(crs="EPSG:3857"), options)
+
+
+def _by_guid(layer) -> dict[str, tuple]:
+    t = layer.features
+    colors = t.attributes["ifc_color"]
+    return {str(g): (t.bounds[i], str(c), str(k)) for i, (g, c, k) in
+            enumerate(zip(t.ids, colors, t.classes, strict=True))}  # fmt: skip
+
+
+@pytest.fixture()
+def _cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("CITYTWIN_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def test_import_with_and_without_the_fast_path_agree(tower, _cache_dir):
+    fast = _load(tower)[0]
+    kern = _load(tower, fastpath=False)[0]
+    a, b = _by_guid(fast), _by_guid(kern)
+    assert a.keys() == b.keys() and len(a) > 300
+    size = float(np.nanmax(kern.features.bounds[:, 1::2]) - np.nanmin(kern.features.bounds[:, ::2]))
+    for guid, (bounds, colour, cls) in a.items():
+        kb, kc, kcls = b[guid]
+        assert cls == kcls
+        assert colour == kc, (guid, cls, colour, kc)
+        assert np.allclose(bounds, kb, rtol=0, atol=REL * size, equal_nan=True), (guid, cls)
+    assert [w for w in fast.warnings if "geometry failed" in w] == [
+        w for w in kern.warnings if "geometry failed" in w
+    ]
+
+
+def test_an_error_in_the_fast_path_hands_the_element_to_the_kernel(tower, _cache_dir):
+    f = ifcopenshell.open(str(tower))
+    walls = [str(w.GlobalId) for w in f.by_type("IfcWall")[:3]]
+    layer = _load(tower, test_fastpath_error=walls)[0]
+    assert not [w for w in layer.warnings if "geometry failed" in w]
+    rows = {str(g): i for i, g in enumerate(layer.features.ids)}
+    for g in walls:
+        assert np.all(np.isfinite(layer.features.bounds[rows[g]]))
+
+
+def test_cache_key_has_the_fast_path_version(monkeypatch):
+    from importers.ifc import cache, fastpath
+    from importers.ifc.options import IfcOptions
+
+    opts = IfcOptions()
+    before = cache.key("0" * 64, opts)
+    assert cache.key("0" * 64, IfcOptions(fastpath=False)) != before
+    monkeypatch.setattr(fastpath, "VERSION", fastpath.VERSION + 1)
+    assert cache.key("0" * 64, opts) != before
+
+
+def test_the_fast_path_reports_what_it_took(tower, _cache_dir):
+    info = _load(tower)[0].info
+    fp = info["fastpath"]
+    assert fp["elements"] > 300 and fp["kernel"] >= 1 and fp["late"] == 0
+    assert not _load(tower, fastpath=False)[0].info["fastpath"]
+
+
+@pytest.mark.render
+def test_images_compare_equal(tower, _cache_dir, output_dir):
+    """The tower drawn from the fast path and from the kernel alone."""
+    import importers
+    from twin.imagecompare import compare
+    from twin.render import render_image, save_png
+    from twin.scene import Bookmark, Scene
+
+    images = []
+    for fastpath in (True, False):
+        scene = Scene(crs="EPSG:3857")
+        for layer in importers.open(tower, scene, {"cache": False, "fastpath": fastpath}):
+            scene.add_layer(layer)
+        b = scene.layers[0].features.bounds
+        lo, hi = np.nanmin(b[:, ::2], axis=0), np.nanmax(b[:, 1::2], axis=0)
+        centre = scene.origin + (lo + hi) / 2  # bookmarks are in CRS coordinates
+        eye = centre + np.array([1.0, -1.6, 0.8]) * float(np.max(hi - lo))
+        scene.add_bookmark(Bookmark("view", tuple(eye), tuple(centre)))
+        images.append(render_image(scene, (320, 240), "view"))
+    result = compare(images[0], images[1])
+    if not result.passed:
+        save_png(images[0], output_dir / "ifc_fastpath.png")
+        save_png(images[1], output_dir / "ifc_kernel.png")
+        save_png(result.diff, output_dir / "ifc_fastpath_diff.png")
+    assert result.passed, f"score {result.score:.4f}, mean {result.mean_abs:.2f}; see {output_dir}"
+    assert images[0].reshape(-1, 3).std(axis=0).max() > 10  # something was drawn
