@@ -28,6 +28,37 @@ def _aware(r: _Reader, name: str, default: Any = ...) -> datetime | Any:
     return value
 
 
+def _csv_options(r: _Reader) -> dict[str, Any]:
+    """A CSV feed's robustness settings (twin.sim.feeds.csv_replay): zone for naive
+    times, number separators, duplicate policy, encoding, delimiter."""
+    from twin.sim.feeds.csv_replay import DUPLICATE_POLICIES, NAIVE_POLICIES, parse_zone
+
+    try:
+        tz = parse_zone(r.get("timezone", str, "+07:00"))
+    except ValueError as exc:
+        raise r.fail("timezone", str(exc)) from None
+    out = {"tz": tz, "decimal": r.get("decimal", str, "."),
+           "thousands": r.get("thousands", str, "") or None,
+           "duplicates": r.get("duplicates", str, "first"),
+           "naive_times": r.get("naive_times", str, "assume"),
+           "encoding": r.get("encoding", str, "utf-8"), "delimiter": r.get("delimiter", str, ",")}
+    for key, allowed in (("duplicates", DUPLICATE_POLICIES), ("naive_times", NAIVE_POLICIES)):
+        if out[key] not in allowed:
+            raise r.fail(key, f"expected one of {', '.join(allowed)}, got {out[key]!r}")
+    for key in ("decimal", "thousands", "delimiter"):
+        if out[key] is not None and len(out[key]) != 1:
+            raise r.fail(key, f"expected one character, got {out[key]!r}")
+    if out["decimal"] == out["thousands"]:
+        raise r.fail("decimal", "must differ from thousands")
+    import codecs
+
+    try:
+        codecs.lookup(out["encoding"])
+    except LookupError:
+        raise r.fail("encoding", f"unknown encoding {out['encoding']!r}") from None
+    return out
+
+
 def make_feed(path: Path, table: dict[str, Any], prefix: str, sensors: SensorSet,
               store: HistoryStore) -> Feed:
     """Validate one ``[[feeds]]`` table and build its adapter (not started)."""
@@ -59,14 +90,22 @@ def make_feed(path: Path, table: dict[str, Any], prefix: str, sensors: SensorSet
             if sensors.indices([sid])[0] < 0:
                 raise r.fail("columns", f"names unknown sensor {sid!r}")
         feed = CsvReplayFeed(name, sensors, store, (path.parent / r.get("path", str)).resolve(),
-                             columns=dict(columns), time_column=r.get("time_column", str, "time"))
+                             columns=dict(columns), time_column=r.get("time_column", str, "time"),
+                             **_csv_options(r))
     elif kind == "mqtt":
         from twin.sim.feeds.mqtt import MqttFeed
 
+        if r.get("protocol", int, 5) not in (3, 5):
+            raise r.fail("protocol", "expected 5 (MQTT 5) or 3 (MQTT 3.1.1)")
+        if r.get("batch", int, 500) < 1 or r.get("flush_ms", int, 50) < 1:
+            raise r.fail("batch" if r.get("batch", int, 500) < 1 else "flush_ms",
+                         "must be a positive number")
         feed = MqttFeed(
             name, sensors, store, host=r.get("host", str, "localhost"),
             port=r.get("port", int, 1883), topic=r.get("topic", str),
             client_id=r.get("client_id", str, "citytwin"), qos=r.get("qos", int, 1),
+            batch=r.get("batch", int, 500), flush_s=r.get("flush_ms", int, 50) / 1000.0,
+            protocol=r.get("protocol", int, 5),
             username=os.environ.get("CITYTWIN_MQTT_USER"),
             password=os.environ.get("CITYTWIN_MQTT_PASSWORD"),
         )

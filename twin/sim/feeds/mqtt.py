@@ -1,25 +1,35 @@
-"""MQTT live feed (paho-mqtt 2): topics mapped to sensors, JSON payloads, QoS 1.
+"""MQTT live feed (paho 2): topics mapped to sensors, JSON payloads, QoS 1.
 
-Reliability choices (../shared/RELIABILITY.md section E):
+Durable ingest (issue 14; ../shared/RELIABILITY.md section E):
 
-- a fixed client id with ``clean_session=False`` (a persistent session), and the
-  subscription renewed in ``on_connect``: a broker restart loses no message it
-  accepted, and the history store's (sensor, time) key turns re-deliveries into
-  counted duplicates, never double rows;
+- **acknowledge after commit.** The client runs with ``manual_ack``: a QoS 1
+  message is acknowledged only once its observations are committed to the
+  history store. Until then the broker keeps it, so a killed process loses
+  nothing: the broker re-delivers, and the store's (sensor, time) key turns the
+  copy into a counted duplicate (a differing value is a *conflict*, kept);
+- **batched transactions.** ``on_message`` only parses into a buffer; a writer
+  thread commits every ``batch`` messages or ``flush_s`` seconds, whichever is
+  first, then acknowledges that batch's message ids in arrival order. The broker
+  may have ``receive_maximum`` messages unacknowledged towards us (MQTT 5), so
+  the next batch arrives while one commits;
+- a **persistent session** (fixed client id, ``clean_start=False``, a session
+  expiry), the subscription renewed in ``on_connect``; a message parsed before a
+  reconnect is committed but not acknowledged (its id belongs to the old
+  connection: the broker re-sends it, and the copy is acknowledged);
 - ``connect_async`` + ``loop_start``: a broker that is down at start is retried
-  with backoff (``reconnect_delay_set``; the first delay is jittered so a fleet
-  of clients does not reconnect in lockstep);
-- ``on_message`` only parses into a ring buffer; a writer thread applies it to
-  the store in batches every ``flush_s``, so neither the network thread nor the
-  render thread waits on SQLite;
+  with backoff (the first delay jittered so a fleet does not reconnect in lockstep);
 - bad JSON, invalid UTF-8, NaN, strings, missing fields: counted in
-  ``malformed``, the last ones kept in :attr:`MqttFeed.quarantine`; the client
-  keeps running.
+  ``malformed``, listed in :attr:`MqttFeed.problems` (topic, reason) and the last
+  ones kept in :attr:`MqttFeed.quarantine`; they are acknowledged (re-sending
+  them would not make them good) and the client keeps running;
+- **gaps:** a payload may carry ``"seq"``, the publisher's per-sensor message
+  number; the store records missing numbers per sensor (:meth:`HistoryStore.seq_gaps`),
+  e.g. messages a broker lost after acknowledging them to their publisher.
 
-Payloads: ``{"time": ISO-8601 or epoch ms, "value": number}`` (also ``t``/``v``),
-optionally ``"sensor"`` overriding the topic, or a JSON list of such objects
-(batched publishing). The sensor id is the topic level matched by the first
-``+`` in :attr:`topic` (or the rest of the topic for ``#``).
+Payloads: ``{"time": ISO-8601 or epoch ms, "value": number, "seq": int}`` (also
+``t``/``v``), optionally ``"sensor"`` overriding the topic, or a JSON list of such
+objects (batched publishing). The sensor id is the topic level matched by the
+first ``+`` in :attr:`topic` (or the rest of the topic for ``#``).
 """
 
 from __future__ import annotations
@@ -37,29 +47,40 @@ import numpy as np
 
 from twin.sim.clock import ICT, to_ms
 from twin.sim.feeds.base import Feed
+from twin.sim.feeds.csv_replay import TIME_RANGE
+from twin.sim.problems import ProblemLog
 from twin.sim.sensors import SensorSet
 from twin.sim.store import HistoryStore
 
 log = logging.getLogger(__name__)
+
+#: MQTT 5 session expiry asked for: the broker keeps our queue this long while we
+#: are away (a week: an ingest host down over a long weekend loses nothing).
+SESSION_EXPIRY_S = 7 * 86_400
 
 
 def _time_ms(value) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float) and math.isfinite(value):
-        return int(value)
+        return int(value) if TIME_RANGE[0] <= value < TIME_RANGE[1] else None
     if isinstance(value, str):
         s = value.strip()
         try:
             t = datetime.fromisoformat(s[:-1] + "+00:00" if s.endswith("Z") else s)
         except ValueError:
             return None
-        return to_ms(t if t.tzinfo else t.replace(tzinfo=ICT))
+        try:
+            ms = to_ms(t if t.tzinfo else t.replace(tzinfo=ICT))
+        except (OverflowError, ValueError, OSError):  # year 1 or 9999 with an offset
+            return None
+        return ms if TIME_RANGE[0] <= ms < TIME_RANGE[1] else None
     return None
 
 
-def parse_payload(topic_sensor: str | None, payload: bytes) -> list[tuple[str, int, float]]:
-    """Observations in one message; raises ValueError on anything malformed."""
+def parse_payload(topic_sensor: str | None, payload: bytes) -> list[tuple[str, int, float, int]]:
+    """Observations ``(sensor, t ms, value, seq)`` in one message (seq -1: none);
+    raises ValueError on anything malformed."""
     doc = json.loads(payload.decode("utf-8"))
     items = doc if isinstance(doc, list) else [doc]
     out = []
@@ -78,7 +99,10 @@ def parse_payload(topic_sensor: str | None, payload: bytes) -> list[tuple[str, i
             raise ValueError(f"value is not a number: {raw_v!r}")
         if not math.isfinite(raw_v):
             raise ValueError("value is NaN or infinite")
-        out.append((sensor, t, float(raw_v)))
+        seq = item.get("seq", -1)
+        if isinstance(seq, bool) or not isinstance(seq, int) or seq < -1:
+            raise ValueError(f"seq is not a non-negative integer: {seq!r}")
+        out.append((sensor, t, float(raw_v), seq))
     return out
 
 
@@ -93,7 +117,17 @@ class MqttFeed(Feed):
         while it is away.
     qos : 1 by default (at-least-once; duplicates are absorbed by the store).
     reconnect : (min, max) backoff in seconds.
-    stale_s : no message for this long while connected -> status ``stale``.
+    flush_s, batch : commit (then acknowledge) every ``batch`` messages or
+        ``flush_s`` seconds, whichever comes first.
+    receive_maximum : QoS 1 messages the broker may send before we acknowledge
+        (MQTT 5; a v3.1.1 broker uses its own ``max_inflight_messages``).
+    ack_after_commit : False restores the old acknowledge-on-arrival behaviour
+        (only for the benchmark that compares the two: it loses data on a kill).
+    protocol : 5 (default) or 3 (MQTT 3.1.1).
+    buffer : unused, kept for callers of the old signature: nothing is dropped
+        any more; what waits for a commit is bounded by ``receive_maximum``.
+    stale_s : no message for this long while connected -> status ``stale``
+        (back to ``running`` when data return).
     """
 
     kind = "mqtt"
@@ -103,28 +137,51 @@ class MqttFeed(Feed):
                  qos: int = 1, username: str | None = None, password: str | None = None,
                  reconnect: tuple[float, float] = (1.0, 120.0), flush_s: float = 0.05,
                  stale_s: float = 300.0, buffer: int = 1_000_000,
-                 future_ms: int | None = 24 * 3600_000) -> None:
+                 future_ms: int | None = 24 * 3600_000, batch: int = 500,
+                 receive_maximum: int = 2000, ack_after_commit: bool = True,
+                 protocol: int = 5) -> None:
         super().__init__(name, sensors, store, future_ms=future_ms)
+        if protocol not in (3, 5):
+            raise ValueError(f"protocol must be 3 (3.1.1) or 5, got {protocol}")
         self.host, self.port, self.topic, self.qos = host, port, topic, qos
         self.client_id = client_id
         self.username, self.password = username, password
         self.reconnect = reconnect
         self.flush_s, self.stale_s = flush_s, stale_s
-        self.buffer: deque[tuple[str, int, float]] = deque(maxlen=buffer)
+        self.batch, self.receive_maximum = max(1, batch), receive_maximum
+        self.ack_after_commit, self.protocol = ack_after_commit, protocol
+        self.buffer_limit = buffer
+        #: (connection generation, mid, qos, observations or None when malformed, dup)
+        self.buffer: deque[tuple[int, int, int, list | None, bool]] = deque()
         self.quarantine: deque[tuple[str, bytes, str]] = deque(maxlen=100)
+        self.problems = ProblemLog(100)
         self.last_message = 0.0
+        self.last_message_wall = 0.0
         self.connected = threading.Event()
         self._client = None
+        self._gen = 0
+        self._pending: list | None = None  # a popped batch whose commit failed: retried
+        #: (link generation, mid, qos) committed, to acknowledge
+        self._acks: deque[tuple[int, int, int]] = deque()
+        self._ack_lock = threading.Lock()
+        self._wake = threading.Condition()
+        self._flush_lock = threading.Lock()
         levels = topic.split("/")
         self._level = levels.index("+") if "+" in levels else (
             levels.index("#") if "#" in levels else None)
         self._rest = "#" in levels and "+" not in levels
+
+    def report(self) -> dict:
+        return {**super().report(), "problems": self.problems.total,
+                "last_message": self.last_message_wall or None}
 
     # -- paho callbacks (network thread: keep them short, never raise) -----------------
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
             self.last_error = f"connect refused: {reason_code}"
             return
+        self._gen += 1  # ids of messages received before now belong to the old link
+        self._acks.clear()  # (the broker re-sends those messages; their copies get acked)
         client.subscribe(self.topic, qos=self.qos)  # renewed on every (re)connect
         self.status = "running"
         self.connected.set()
@@ -137,30 +194,40 @@ class MqttFeed(Feed):
             self.last_error = f"disconnected: {reason_code}"
 
     def _on_message(self, client, userdata, message) -> None:
+        self._send_acks()  # of batches committed since the last message
+        obs = None
         try:
             levels = message.topic.split("/")
             sensor = None
             if self._level is not None and self._level < len(levels):
                 sensor = "/".join(levels[self._level:]) if self._rest else levels[self._level]
             obs = parse_payload(sensor, message.payload)
-        except Exception as exc:  # malformed: count, keep, carry on
+        except Exception as exc:  # malformed: count, keep, acknowledge with its batch
+            topic = getattr(message, "topic", "?")
             self.counters["malformed"] += 1
-            self.quarantine.append((getattr(message, "topic", "?"), bytes(message.payload),
-                                    str(exc)))
-            return
-        self.buffer.extend(obs)
+            self.quarantine.append((topic, bytes(message.payload), str(exc)))
+            self.problems.add(topic, str(exc))
+        self.buffer.append((self._gen, message.mid, message.qos, obs, bool(message.dup)))
         self.last_message = time.monotonic()
+        self.last_message_wall = time.time()
+        if self.status == "stale":
+            self.status = "running"
+        if len(self.buffer) >= self.batch:
+            with self._wake:
+                self._wake.notify()
 
     # -- lifecycle -----------------------------------------------------------------------
-    def run(self) -> None:
+    def _make_client(self):
         import paho.mqtt.client as mqtt
 
-        self.status = "connecting"
+        v5 = self.protocol == 5
+        kwargs = {} if v5 else {"clean_session": False}
         client = mqtt.Client(
             callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
             client_id=self.client_id,
-            clean_session=False,
-            protocol=mqtt.MQTTv311,
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+            manual_ack=self.ack_after_commit,
+            **kwargs,
         )
         client.max_inflight_messages_set(100)
         if self.username:
@@ -171,34 +238,132 @@ class MqttFeed(Feed):
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.suppress_exceptions = True
+        connect: dict = {"keepalive": 30}
+        if v5:
+            from paho.mqtt.packettypes import PacketTypes
+            from paho.mqtt.properties import Properties
+
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = SESSION_EXPIRY_S
+            props.ReceiveMaximum = max(1, min(65535, int(self.receive_maximum)))
+            connect.update(clean_start=False, properties=props)
+        return client, connect
+
+    def run(self) -> None:
+        self.status = "connecting"
+        client, connect = self._make_client()
         self._client = client
-        client.connect_async(self.host, self.port, keepalive=30)
+        client.connect_async(self.host, self.port, **connect)
         client.loop_start()
         self.last_message = time.monotonic()
         try:
-            while not self._stop.wait(self.flush_s):
+            while not self._stop.is_set():
+                with self._wake:
+                    if len(self.buffer) < self.batch:
+                        self._wake.wait(self.flush_s)
+                self._send_acks()  # what no arriving message took along
                 self.flush()
                 if (self.connected.is_set() and self.stale_s
                         and time.monotonic() - self.last_message > self.stale_s):
                     self.status = "stale"
+            self.flush()  # commit and acknowledge what arrived, then leave
+            self._send_acks()
         finally:
             client.disconnect()
             client.loop_stop()
-            self.flush()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        with self._wake:
+            self._wake.notify()
+        super().stop(timeout)
 
     def flush(self) -> int:
-        """Move everything buffered into the store (one batch); returns rows new."""
-        n = len(self.buffer)
-        if not n:
-            return 0
-        items = [self.buffer.popleft() for _ in range(n)]
-        sensors = [s for s, _, _ in items]
-        t = np.fromiter((o[1] for o in items), dtype=np.int64, count=n)
-        v = np.fromiter((o[2] for o in items), dtype=np.float64, count=n)
-        try:
-            return self.write(sensors, t, v, gaps_ok=False)
-        except Exception as exc:  # e.g. disk full: report, keep the client alive
-            self.counters["errors"] += 1
-            self.last_error = f"store: {exc}"
-            log.warning("feed %s: %s", self.name, self.last_error)
-            return 0
+        """Commit everything buffered (one transaction), then acknowledge it;
+        returns rows new. A failed commit (disk full) acknowledges nothing and is
+        retried on the next flush: the broker keeps those messages meanwhile."""
+        with self._flush_lock:
+            items = self._pending
+            if items is None:
+                n = len(self.buffer)
+                if not n:
+                    return 0
+                items = [self.buffer.popleft() for _ in range(n)]
+            try:
+                new = self._commit(items)
+            except Exception as exc:  # e.g. disk full: report, keep the client alive
+                self._pending = items
+                self.counters["errors"] += 1
+                self.last_error = f"store: {exc}"
+                log.warning("feed %s: %s", self.name, self.last_error)
+                return 0
+            self._pending = None
+            self._ack(items)
+            return new
+
+    def _commit(self, items: list) -> int:
+        obs = [o for _, _, _, msg, _ in items if msg for o in msg]
+        redelivered = sum(item[4] for item in items)
+        n = len(obs)
+        sens = self.sensors.indices([o[0] for o in obs]) if n else np.empty(0, np.int64)
+        t = np.fromiter((o[1] for o in obs), dtype=np.int64, count=n)
+        v = np.fromiter((o[2] for o in obs), dtype=np.float64, count=n)
+        seq = np.fromiter((o[3] for o in obs), dtype=np.int64, count=n)
+        keep = sens >= 0
+        unknown = int((~keep).sum())
+        future = 0
+        if self.future_ms is not None and n:
+            late = t > int(time.time() * 1000) + self.future_ms
+            future = int((late & keep).sum())
+            keep &= ~late
+        stats = {"messages": len(items), "received": n, "unknown_sensor": unknown,
+                 "future": future, "redelivered": redelivered}
+        res = self.store.write_batch(sens[keep], t[keep], v[keep],
+                                     seq=seq[keep] if (seq[keep] >= 0).any() else None,
+                                     stats=stats)
+        self.counters["messages"] += len(items)
+        self.counters["received"] += n
+        self.counters["redelivered"] += redelivered
+        self.counters["unknown_sensor"] += unknown
+        self.counters["future"] += future
+        self.counters["written"] += res.new
+        self.counters["duplicates"] += res.duplicates
+        self.counters["conflicts"] += len(res.conflicts)
+        for sid, tt, old, got in res.conflicts:
+            self.problems.add(sid, f"re-delivered at {tt} ms with {got} (stored {old}): "
+                              "kept the stored value")
+        for sid, lo, hi in res.gaps:
+            self.counters["seq_gaps"] += 1
+            self.counters["seq_missing"] += hi - lo + 1
+            self.problems.add(sid, f"messages {lo}..{hi} missing (seq gap)")
+        self.counters["seq_missing"] -= res.filled
+        self.counters["seq_filled"] += res.filled
+        self.counters["seq_resets"] += res.seq_resets
+        return res.new
+
+    def _ack(self, items: list) -> None:
+        """Queue acknowledgements of a committed batch, in arrival order (QoS>0
+        messages of the current link only). The network thread sends them as the
+        next message arrives (:meth:`_send_acks`), so the writer thread never
+        wakes it once per message; the writer sends what is left on its next
+        tick when nothing arrives (the broker's window is full, or traffic stopped)."""
+        if self._client is None or not self.ack_after_commit:
+            return
+        gen = self._gen
+        self._acks.extend((g, mid, qos) for g, mid, qos, _, _ in items if qos and g == gen)
+
+    def _send_acks(self) -> None:
+        client = self._client
+        if client is None or not self._acks:
+            return
+        with self._ack_lock:  # one sender at a time keeps them in order
+            sent = 0
+            while True:
+                try:
+                    gen, mid, qos = self._acks.popleft()
+                except IndexError:
+                    break
+                if gen == self._gen:  # an id of an older link would ack another message
+                    client.ack(mid, qos)
+                    sent += 1
+        self.counters["acked"] += sent
