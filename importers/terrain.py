@@ -25,6 +25,7 @@ import numpy as np
 
 from importers.errors import ImportCancelled, ImportFailed
 from importers.georef import crs_2d, scene_extent, source_crs, to_local
+from twin import crs_record
 from twin.features import FeatureTable
 from twin.geo import transform_xy
 from twin.layer import Layer
@@ -139,7 +140,12 @@ def read(
     zs = z.ravel()
     valid = np.isfinite(zs)
     world = np.column_stack([xs, ys, np.where(valid, zs, 0.0)])
-    local = to_local(world, src_crs, scene)
+    ops: list = []
+    units = ("grid: cell centres through the raster's geotransform",)
+    if unit_scale != 1.0:
+        units += (f"z: elevations x{unit_scale:g} (option z_scale)",)
+    local = to_local(world, src_crs, scene, ops, units, valid)
+    notes.extend(crs_record.warnings_of(ops))
     valid &= np.all(np.isfinite(local), axis=1)
     idx = np.arange(oh * ow).reshape(oh, ow)
     a, b = idx[:-1, :-1].ravel(), idx[:-1, 1:].ravel()
@@ -207,6 +213,7 @@ def read(
         source=path,
         crs=src_crs,
         info=info,
+        crs_operations=ops,
     )
     _GRIDS[layer] = _Grid(z, ~transform, src_crs, scene.crs, scene.origin.copy())
     if progress is not None:
@@ -230,7 +237,7 @@ def _tint(z: np.ndarray, lo: float, hi: float) -> np.ndarray:
 def sample_height(layer: Layer, xy: np.ndarray) -> np.ndarray:
     """Ground height (scene-local z) under scene-local ``xy`` (n, 2).
 
-    Bilinear on the terrain grid; NaN outside it or over nodata. Works for
+    Linear on the terrain's triangles (as drawn); NaN outside it or over nodata. Works for
     layers made by :func:`read` in this process; for any other triangle layer
     (e.g. a cached one) it casts vertical rays at the mesh instead.
     """
@@ -249,9 +256,13 @@ def sample_height(layer: Layer, xy: np.ndarray) -> np.ndarray:
     r0 = np.clip(np.floor(row).astype(np.int64), 0, h - 2)
     fc, fr = np.clip(col - c0, 0, 1), np.clip(row - r0, 0, 1)
     z = grid.z
-    top = z[r0, c0] * (1 - fc) + z[r0, c0 + 1] * fc
-    bottom = z[r0 + 1, c0] * (1 - fc) + z[r0 + 1, c0 + 1] * fc
-    out = top * (1 - fr) + bottom * fr - origin[2]
+    # Linear on the two triangles each cell is drawn with (split from its
+    # top-right to its bottom-left corner, see read): the height of the surface
+    # on screen, so what is set on it neither floats nor sinks between vertices.
+    za, zb, zc, zd = z[r0, c0], z[r0, c0 + 1], z[r0 + 1, c0], z[r0 + 1, c0 + 1]
+    upper = za + fc * (zb - za) + fr * (zc - za)
+    lower = zd + (1 - fc) * (zc - zd) + (1 - fr) * (zb - zd)
+    out = np.where(fc + fr <= 1.0, upper, lower) - origin[2]
     return np.where(inside, out, np.nan)
 
 
@@ -276,9 +287,12 @@ def _ray_heights(layer: Layer, xy: np.ndarray) -> np.ndarray:
     return out
 
 
-def drape(terrain: Layer, layer: Layer) -> int:
+def drape(terrain: Layer, layer: Layer, relative: bool = False) -> int:
     """Move each feature of ``layer`` vertically so its lowest point sits on
-    the ground (the lowest terrain height under its vertices).
+    the ground (the lowest terrain height under its vertices). With
+    ``relative``, heights are above the ground instead: z = 0 goes to that
+    ground, so a canopy on columns or an underground car park keeps its
+    ``min_height`` (what footprints from a vector file carry).
 
     Returns the number of features moved. Points shared by features take the
     shift of one of them. The caller emits ``layer_changed(layer, "mesh")``.
@@ -306,7 +320,7 @@ def drape(terrain: Layer, layer: Layer) -> int:
     ok = np.isfinite(ground)
     np.minimum.at(gmin, pf[ok], ground[ok])
     np.minimum.at(zmin, pf, pts[used, 2])
-    shift = np.where(np.isfinite(gmin) & np.isfinite(zmin), gmin - zmin, 0.0)
+    shift = np.where(np.isfinite(gmin) & np.isfinite(zmin), gmin - (0.0 if relative else zmin), 0.0)
     dz = np.zeros(len(pts))
     dz[used] = shift[pf]
     mesh.points = (pts + np.column_stack([np.zeros_like(dz), np.zeros_like(dz), dz])).astype(
@@ -314,6 +328,160 @@ def drape(terrain: Layer, layer: Layer) -> int:
     )
     layer.features.bounds[:, 4:6] += shift[:, None]
     return int(np.count_nonzero(shift))
+
+
+def drape_vertices(terrain: Layer, layer: Layer) -> int:
+    """Lift every vertex of ``layer`` by the ground height under it, so roads and
+    land-use areas follow the terrain (a rigid :func:`drape` would bury a long
+    road on a slope). Vertices off the terrain stay where they are.
+
+    The triangles are first cut along the terrain's grid (:func:`grid_split`: a
+    land-use polygon or a road comes triangulated with long slivers whose chords
+    would cut through the ground), so the layer's mesh is replaced. Returns the
+    number of vertices moved; feature z-bounds are recomputed.
+    """
+    mesh = layer.mesh
+    if mesh.n_points == 0:
+        return 0
+    if mesh.n_cells and mesh.GetPolys().GetNumberOfCells() == mesh.n_cells:
+        mesh = grid_split(mesh.triangulate(), *lattice(terrain))
+        layer.mesh = mesh
+    pts = np.asarray(mesh.points, dtype=np.float64)
+    ground = sample_height(terrain, pts[:, :2])
+    ok = np.isfinite(ground)
+    pts[ok, 2] += ground[ok]
+    mesh.points = pts.astype(np.float32)
+    polys = mesh.GetPolys()
+    if mesh.n_cells and polys.GetNumberOfCells() == mesh.n_cells and len(layer.features):
+        # polygon cells only (what the importers build): z-bounds per feature
+        from vtkmodules.util.numpy_support import vtk_to_numpy
+
+        sizes = np.diff(vtk_to_numpy(polys.GetOffsetsArray()))
+        point_feature = np.repeat(np.asarray(layer.cell_features), sizes)
+        z = pts[vtk_to_numpy(polys.GetConnectivityArray()), 2]
+        n = len(layer.features)
+        lo, hi = np.full(n, np.inf), np.full(n, -np.inf)
+        np.minimum.at(lo, point_feature, z)
+        np.maximum.at(hi, point_feature, z)
+        seen = np.isfinite(lo)
+        layer.features.bounds[seen, 4] = lo[seen]
+        layer.features.bounds[seen, 5] = hi[seen]
+    return int(ok.sum())
+
+
+def grid_split(mesh: Any, origin: np.ndarray, axes: np.ndarray) -> Any:
+    """Cut the triangles of ``mesh`` (in plan) along the lines of a grid and its
+    diagonals: with ``p = origin + i * axes[:, 0] + j * axes[:, 1]``, along every
+    integer ``i``, ``j`` and ``i + j``. For a terrain layer's grid (cell centres,
+    see :func:`lattice`) every piece then lies in one terrain triangle.
+
+    An importer triangulates a long road or a park with slivers hundreds of
+    metres long; lifted vertex by vertex onto the ground, their chords would cut
+    through the terrain. A crossing point is made once per edge, so neighbouring
+    triangles stay joined (no T-junctions). Cell data follow the parent
+    triangle; point data are dropped.
+    """
+    import pyvista as pv
+
+    pts = np.asarray(mesh.points, dtype=np.float64)
+    tri = np.asarray(mesh.regular_faces, dtype=np.int64).reshape(-1, 3)
+    parent = np.arange(len(tri))
+    inv = np.linalg.inv(np.asarray(axes, dtype=np.float64))
+    origin = np.asarray(origin, dtype=np.float64)[:2]
+    for coef in (inv[0], inv[1], inv[0] + inv[1]):
+        val = (pts[:, :2] - origin) @ coef
+        pts, tri, parent = _strips(pts, val, tri, parent)
+    out = pv.PolyData(pts, np.column_stack([np.full(len(tri), 3), tri]).ravel())
+    for name in mesh.cell_data:
+        out.cell_data[name] = np.asarray(mesh.cell_data[name])[parent]
+    return out
+
+
+#: a vertex this close to a cut line (in cells: ~2 mm for 25 m) counts as on it, so
+#: cutting makes no needle triangles
+_SNAP = 1e-4
+
+
+def _strips(
+    pts: np.ndarray, val: np.ndarray, tri: np.ndarray, parent: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cut every triangle into its strips between the lines ``val == k`` (integer
+    k): each strip is a convex polygon of the triangle's corners and the points
+    where its edges cross the two lines, fanned into triangles. A crossing point
+    is keyed by (edge, line), so the triangles on both sides of an edge share it."""
+    tv = val[tri]
+    first = np.ceil(tv.min(axis=1) + _SNAP).astype(np.int64)
+    last = np.floor(tv.max(axis=1) - _SNAP).astype(np.int64)
+    spans = first <= last
+    if not spans.any():
+        return pts, tri, parent
+    t, tv, first, last = tri[spans], tv[spans], first[spans], last[spans]
+    n_strips = last - first + 2
+    row = np.repeat(np.arange(len(t)), n_strips)
+    s = np.arange(len(row)) - np.repeat(np.cumsum(n_strips) - n_strips, n_strips)
+    lo = (first[row] + s - 1).astype(np.float64)  # strip s lies between lo and lo + 1
+    hi = lo + 1.0
+    tr, vv = t[row], tv[row]
+    lo[s == 0] = vv[s == 0].min(axis=1) - 1.0  # the end strips reach past the corners
+    end = s == n_strips[row] - 1
+    hi[end] = vv[end].max(axis=1) + 1.0
+    # Walk the three edges P -> Q: P if inside, then the crossings in order along P Q.
+    slots_ref = np.full((len(row), 9), -1, dtype=np.int64)  # existing vertex index
+    slots_key = np.full((len(row), 9, 3), -1, dtype=np.int64)  # (i, j, line) of a crossing
+    ok = np.zeros((len(row), 9), dtype=bool)
+    for e in range(3):
+        i, j = tr[:, e], tr[:, (e + 1) % 3]
+        vi, vj = vv[:, e], vv[:, (e + 1) % 3]
+        ok[:, 3 * e] = (vi >= lo - _SNAP) & (vi <= hi + _SNAP)
+        slots_ref[:, 3 * e] = i
+        rising = vj > vi
+        for k, level in enumerate((lo, hi)):
+            cross = ((vi < level - _SNAP) & (vj > level + _SNAP)) | (
+                (vi > level + _SNAP) & (vj < level - _SNAP)
+            )
+            # the lower line comes first along a rising edge
+            slot = 3 * e + 1 + np.where(rising, k, 1 - k)
+            r = np.flatnonzero(cross)
+            ok[r, slot[r]] = True
+            a, b = np.minimum(i, j)[r], np.maximum(i, j)[r]
+            slots_key[r, slot[r]] = np.column_stack([a, b, level[r].astype(np.int64)])
+    count = ok.sum(axis=1)
+    order = np.argsort(~ok, axis=1, kind="stable")  # valid slots first, in walk order
+    ref = np.take_along_axis(slots_ref, order, axis=1)
+    key = np.take_along_axis(slots_key, order[:, :, None], axis=1)
+    is_new = np.take_along_axis(ok & (slots_key[:, :, 0] >= 0), order, axis=1)
+    is_new &= np.arange(9) < count[:, None]
+    keys = key[is_new]
+    uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+    a, b = pts[uniq[:, 0]], pts[uniq[:, 1]]
+    fa, fb = val[uniq[:, 0]], val[uniq[:, 1]]
+    f = (uniq[:, 2] - fa) / (fb - fa)
+    new_pts = a + f[:, None] * (b - a)
+    ref[is_new] = len(pts) + inv.ravel()
+    # Fan each polygon from its first vertex.
+    out, owner = [tri[~spans]], [parent[~spans]]
+    par = parent[spans][row]
+    for m in range(1, 8):
+        sel = count >= m + 2
+        out.append(np.column_stack([ref[sel, 0], ref[sel, m], ref[sel, m + 1]]))
+        owner.append(par[sel])
+    return np.vstack([pts, new_pts]), np.concatenate(out), np.concatenate(owner)
+
+
+def lattice(terrain: Layer) -> tuple[np.ndarray, np.ndarray]:
+    """The terrain's vertex grid in scene-local plan coordinates: the origin (a
+    cell centre) and the two cell steps as columns. Exact when the DEM is in the
+    scene's CRS; otherwise a square grid of the mean cell size, aligned with x/y."""
+    grid = _GRIDS.get(terrain)
+    if grid is not None and grid.crs == grid.scene_crs:
+        fwd = ~grid.inverse
+        origin = grid.origin - terrain.origin_shift
+        o = np.array(_apply(fwd, 0.5, 0.5), dtype=np.float64) - origin[:2]
+        return o, np.array([[fwd.a, fwd.b], [fwd.d, fwd.e]], dtype=np.float64)
+    x0, x1, y0, y1 = terrain.mesh.bounds[:4]
+    cells = max(terrain.mesh.n_cells / 2.0, 1.0)
+    step = max(float(np.sqrt(max((x1 - x0) * (y1 - y0), 1.0) / cells)), 1.0)
+    return np.array([x0, y0]), np.eye(2) * step
 
 
 def extent(path: Path) -> tuple[str | None, tuple[float, float, float, float]]:

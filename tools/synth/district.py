@@ -947,10 +947,21 @@ def _infill(region: Polygon, kind: str, occ: _Occupancy, rng: np.random.Generato
 
 def _local_to_crs() -> Callable[[np.ndarray], np.ndarray]:
     """Coordinate function local ``(u, v)`` -> EPSG:9208, rounded to the millimetre."""
+    return local_to_crs(ANCHOR_LONLAT, AXIS_DEG, CRS)
+
+
+def local_to_crs(
+    anchor_lonlat: tuple[float, float], axis_deg: float, crs: str
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Coordinate function local ``(u, v)`` -> ``crs``, rounded to the millimetre.
+
+    The local frame has its origin at the WGS 84 ``anchor_lonlat`` and its ``u``
+    axis ``axis_deg`` counter-clockwise from the CRS's east.
+    """
     from pyproj import Transformer
 
-    e0, n0 = Transformer.from_crs(4326, 9208, always_xy=True).transform(*ANCHOR_LONLAT)
-    rot = _rot(math.radians(AXIS_DEG))
+    e0, n0 = Transformer.from_crs(4326, crs, always_xy=True).transform(*anchor_lonlat)
+    rot = _rot(math.radians(axis_deg))
     origin = np.array([e0, n0])
     return lambda xy: np.round(xy @ rot.T + origin, 3)
 
@@ -1136,55 +1147,46 @@ def generate_district(seed: int = 269, target_buildings: int = 2400) -> District
     landuse += [("Dải phân cách Đại lộ Hùng Vương", "green", p) for p in _polygons(median, 50.0)]
 
     main_roads = [r for r in roads if r.cls != "rail"]
-    main_tree = shapely.STRtree([r.line for r in main_roads])
     keep_out = shapely.union_all(reserved)
-    keep_clear = keep_out.buffer(2.0, join_style="mitre")
     blocks = _polygons(land.difference(_road_cut(roads)), 400.0)
     cents = np.array([p.centroid.coords[0] for p in blocks])
     dist = np.hypot(cents[:, 0] - STATION_U, cents[:, 1] + 150.0)
     order = np.lexsort((cents[:, 1], cents[:, 0], np.round(dist, 3)))
 
     built: list[_Bldg] = list(special)
-    for i in order:
-        if len(built) >= 1.6 * target_buildings:
-            break
-        block = blocks[i]
-        cu, cv = cents[i]
-        zone = _zone(cu, cv)
-        kind = _kind(zone, cu, cv, rng)
-        free = block.difference(keep_clear)
-        if free.area < 300.0:
-            continue
-        lanes = _lanes(block, kind, keep_out, main_tree, main_roads, rng)
-        roads += lanes
-        local_roads = main_roads + lanes
-        local_tree = shapely.STRtree([r.line for r in local_roads])
-        if lanes:
-            free = free.difference(_road_cut(lanes))
-        for sub in _polygons(free, 150.0):
-            occ = _Occupancy()
-            built += _frontage(sub, kind, local_tree, local_roads, occ, rng)
-            built += _infill(sub, kind, occ, rng)
 
+    def kind_of(cu: float, cv: float, rng: np.random.Generator) -> str:
+        return _kind(_zone(cu, cv), cu, cv, rng)
+
+    roads += fill_blocks(
+        blocks, order, kind_of, keep_out, main_roads, built, 1.6 * target_buildings, rng
+    )
     to_crs = _local_to_crs()
     geoms = shapely.transform(np.array([b.geom for b in built], dtype=object), to_crs)
-    ranks = np.array([b.rank for b in built])
     lu_geoms = shapely.transform(np.array([p for _, _, p in landuse], dtype=object), to_crs)
     road_geoms = shapely.transform(np.array([r.line for r in roads], dtype=object), to_crs)
     carriageways = shapely.transform(_road_cut(roads, clearance=False), to_crs)
-    open_land = shapely.union_all([carriageways, *lu_geoms])
-    keep = _cleanup(geoms, ranks, open_land)
-    keep[keep] = _thin(ranks[keep], target_buildings, rng)
-    idx = np.flatnonzero(keep)
-    dropped = len(built) - len(idx)
-    log.info("generated %d buildings, kept %d (dropped %d)", len(built), len(idx), dropped)
-
+    idx = keep_buildings(built, geoms, [carriageways, *lu_geoms], target_buildings, rng)
     kept = [built[i] for i in idx]
     buildings = _building_layer(kept, geoms[idx], rng)
-    road_layer = LayerData(
-        road_geoms,
+    notable = [b for b in kept if b.rank == 0]
+    pois = _pois(roads, landuse, notable, rng)
+    poi_geoms = shapely.transform(np.array([p for _, _, p in pois], dtype=object), to_crs)
+    return District(
+        buildings,
+        road_layer(roads, road_geoms, "VT"),
+        landuse_layer(landuse, lu_geoms, "VT"),
+        poi_layer(pois, poi_geoms, "VT"),
+        seed,
+    )
+
+
+def road_layer(roads: Sequence[_Road], geoms: np.ndarray, prefix: str) -> LayerData:
+    """The ``roads`` layer: ids ``{prefix}-R-0001`` …, name, class, width, lanes."""
+    return LayerData(
+        geoms,
         {
-            "id": np.array([f"VT-R-{k + 1:04d}" for k in range(len(roads))], dtype=object),
+            "id": np.array([f"{prefix}-R-{k + 1:04d}" for k in range(len(roads))], dtype=object),
             "name": np.array([r.name for r in roads], dtype=object),
             "class": np.array([r.cls for r in roads], dtype=object),
             "width": np.array([r.width for r in roads], dtype=np.float64),
@@ -1192,37 +1194,115 @@ def generate_district(seed: int = 269, target_buildings: int = 2400) -> District
         },
         "LineString",
     )
-    landuse_layer = LayerData(
-        lu_geoms,
+
+
+def landuse_layer(
+    landuse: Sequence[tuple[str, str, Polygon]], geoms: np.ndarray, prefix: str
+) -> LayerData:
+    """The ``landuse`` layer: ids ``{prefix}-L-001`` …, name, class, slab height."""
+    return LayerData(
+        geoms,
         {
-            "id": np.array([f"VT-L-{k + 1:03d}" for k in range(len(landuse))], dtype=object),
+            "id": np.array([f"{prefix}-L-{k + 1:03d}" for k in range(len(landuse))], dtype=object),
             "name": np.array([n for n, _, _ in landuse], dtype=object),
             "class": np.array([c for _, c, _ in landuse], dtype=object),
             "height": np.array([LANDUSE_HEIGHT[c] for _, c, _ in landuse], dtype=np.float64),
         },
         "Polygon",
     )
-    notable = [b for b in kept if b.rank == 0]
-    pois = _pois(roads, landuse, notable, rng)
-    poi_layer = LayerData(
-        shapely.transform(np.array([p for _, _, p in pois], dtype=object), to_crs),
+
+
+def poi_layer(
+    pois: Sequence[tuple[str, str, Point]], geoms: np.ndarray, prefix: str
+) -> LayerData:
+    """The ``pois`` layer (future sensor sites): ids ``{prefix}-P-0001`` …, name, class."""
+    return LayerData(
+        geoms,
         {
-            "id": np.array([f"VT-P-{k + 1:04d}" for k in range(len(pois))], dtype=object),
+            "id": np.array([f"{prefix}-P-{k + 1:04d}" for k in range(len(pois))], dtype=object),
             "name": np.array([n for n, _, _ in pois], dtype=object),
             "class": np.array([c for _, c, _ in pois], dtype=object),
         },
         "Point",
     )
-    return District(buildings, road_layer, landuse_layer, poi_layer, seed)
+
+
+def fill_blocks(
+    blocks: Sequence[Polygon],
+    order: Sequence[int],
+    kind_of: Callable[[float, float, np.random.Generator], str],
+    keep_out: BaseGeometry,
+    main_roads: Sequence[_Road],
+    built: list[_Bldg],
+    limit: float,
+    rng: np.random.Generator,
+) -> list[_Road]:
+    """Fill city blocks in ``order`` with lanes, frontage rows and infill.
+
+    Shared by every synthetic city (Việt Trì, Sơn La): a city supplies its own
+    street plan, notable sites (``keep_out``, already in ``built``) and a
+    ``kind_of(u, v, rng)`` that names the block type at a block centroid (see
+    :func:`_row_style`); this does the rest. Appends to ``built`` until it holds
+    ``limit`` buildings and returns the lanes it cut.
+    """
+    main_tree = shapely.STRtree([r.line for r in main_roads])
+    keep_clear = keep_out.buffer(2.0, join_style="mitre")
+    out: list[_Road] = []
+    for i in order:
+        if len(built) >= limit:
+            break
+        block = blocks[i]
+        cu, cv = block.centroid.coords[0]
+        kind = kind_of(cu, cv, rng)
+        free = block.difference(keep_clear)
+        if free.area < 300.0:
+            continue
+        lanes = _lanes(block, kind, keep_out, main_tree, main_roads, rng)
+        out += lanes
+        local_roads = [*main_roads, *lanes]
+        local_tree = shapely.STRtree([r.line for r in local_roads])
+        if lanes:
+            free = free.difference(_road_cut(lanes))
+        for sub in _polygons(free, 150.0):
+            occ = _Occupancy()
+            built += _frontage(sub, kind, local_tree, local_roads, occ, rng)
+            built += _infill(sub, kind, occ, rng)
+    return out
+
+
+def keep_buildings(
+    built: Sequence[_Bldg],
+    geoms: np.ndarray,
+    open_land: Sequence[BaseGeometry],
+    target: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Indices of the buildings to keep: valid, off ``open_land`` (carriageways,
+    parks, water), overlapping nothing, thinned to ``target`` (see :func:`_thin`).
+    ``geoms`` are the footprints already in the output CRS."""
+    ranks = np.array([b.rank for b in built])
+    keep = _cleanup(geoms, ranks, shapely.union_all(list(open_land)))
+    keep[keep] = _thin(ranks[keep], target, rng)
+    idx = np.flatnonzero(keep)
+    dropped = len(built) - len(idx)
+    log.info("generated %d buildings, kept %d (dropped %d)", len(built), len(idx), dropped)
+    return idx
 
 
 def _building_layer(
-    kept: Sequence[_Bldg], geoms: np.ndarray, rng: np.random.Generator
+    kept: Sequence[_Bldg],
+    geoms: np.ndarray,
+    rng: np.random.Generator,
+    prefix: str = "VT",
+    zone_of: Callable[[float, float], str] = _zone,
+    wards: dict[str, tuple[str, ...]] = _WARD,
 ) -> LayerData:
     """Attribute columns of the kept buildings, with deliberate gaps in heights.
 
     About 15 % of ordinary houses and shophouses get no ``height`` (a third of those
-    no ``building:levels`` either), so importers' fallbacks get exercised.
+    no ``building:levels`` either), so importers' fallbacks get exercised. Another
+    city passes its id ``prefix``, its ``zone_of(u, v)`` and the wards of each zone
+    (which name its unnamed apartment blocks).
     """
     n = len(kept)
     levels = np.array([b.levels for b in kept], dtype=np.int32)
@@ -1239,17 +1319,17 @@ def _building_layer(
     no_levels = (no_height & (r2 < 0.35)) | (ordinary & ~no_height & (r2 < 0.08))
     levels[no_levels] = 0
     uv = [b.geom.representative_point().coords[0] for b in kept]
-    zone = np.array([_zone(u, v) for u, v in uv], dtype=object)
+    zone = np.array([zone_of(u, v) for u, v in uv], dtype=object)
     towers: dict[str, int] = {}
     for k in np.flatnonzero((cls == "apartment") & (names == "")):
-        wards = _WARD[zone[k]]
-        ward = wards[int((uv[k][0] + HALF_U) // 700.0) % len(wards)]
+        in_zone = wards[zone[k]]
+        ward = in_zone[int((uv[k][0] + HALF_U) // 700.0) % len(in_zone)]
         towers[ward] = towers.get(ward, 0) + 1
         names[k] = f"Chung cư {ward} CT{towers[ward]}"
     return LayerData(
         geoms,
         {
-            "id": np.array([f"VT-B-{k + 1:05d}" for k in range(n)], dtype=object),
+            "id": np.array([f"{prefix}-B-{k + 1:05d}" for k in range(n)], dtype=object),
             "name": names,
             "class": cls,
             "height": np.round(height, 2),
@@ -1264,33 +1344,36 @@ def _building_layer(
 # --------------------------------------------------------------------------- output
 
 
-def write_geopackage(district: District, path: str | Path) -> None:
+def write_geopackage(
+    district: District, path: str | Path, meta: dict[str, str] | None = None
+) -> None:
     """Write the four layers into one GeoPackage, replacing any existing file.
 
     Integer columns use 0 for "missing" in memory; they are written as NULL.
     Buildings are promoted to MultiPolygon so the layer has one geometry type.
     GDAL's ``OGR_CURRENT_DATE`` is pinned while writing, so the GeoPackage's
     timestamps do not change and the same district gives the same bytes (a
-    regenerated asset shows no diff).
+    regenerated asset shows no diff). ``meta`` replaces the layers' metadata
+    (generator, seed, what is synthetic); the default is Việt Trì's.
     """
     import pyogrio
 
     previous = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": GPKG_DATE})
     try:
-        _write_layers(district, Path(path))
+        _write_layers(district, Path(path), meta)
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": previous})
 
 
-def _write_layers(district: District, path: Path) -> None:
+def _write_layers(district: District, path: Path, meta: dict[str, str] | None) -> None:
     import pyogrio.raw
 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
     # A stale GDAL side-car would leak its metadata into the new file.
     path.with_name(path.name + ".aux.xml").unlink(missing_ok=True)
-    meta = {
+    meta = meta or {
         "generator": "twin.synth.district",
         "seed": str(district.seed),
         "synthetic": "yes: invented geometry, real street names for plausibility",
