@@ -12,7 +12,12 @@ packages=(
   libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
   libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-cursor0
   mosquitto mosquitto-clients
+  poppler-utils
+  chromium
 )
+# node + npm for the 3D Tiles viewer build and its tests (.cache/web); keep a node
+# that is already there (e.g. NodeSource's, which conflicts with Debian's npm)
+command -v npm >/dev/null || packages+=(nodejs npm)
 python=${PYTHON:-python3}
 if ! "$python" -c 'import sys, venv, ensurepip; assert sys.version_info >= (3, 11)' 2>/dev/null; then
   packages+=(python3 python3-venv)
@@ -43,4 +48,16 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".[test]"
   echo "$want" > "$stamp"
+fi
+
+# CesiumJS (served offline by `citytwin serve`), and 3d-tiles-tools and playwright-core
+# for tests/test_3dtiles.py: npm packages in .cache/web (git-ignored, never committed)
+web=.cache/web
+web_pkgs="cesium@1.145.0 3d-tiles-tools@0.5.4 playwright-core@1.65.1"
+if [ "$(cat "$web/.citytwin-installed" 2>/dev/null)" != "$web_pkgs" ]; then
+  echo "setup: installing $web_pkgs into $web (npm, a few minutes the first time)"
+  mkdir -p "$web"
+  # shellcheck disable=SC2086  # the list is meant to split into package names
+  npm install --prefix "$web" --no-audit --no-fund --loglevel=error --save-exact $web_pkgs
+  echo "$web_pkgs" > "$web/.citytwin-installed"
 fi

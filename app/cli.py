@@ -42,6 +42,12 @@ EXIT_INTERRUPTED = 130
 COMMAND_MODULES: dict[str, str] = {
     "sun": "app.sun_cmd",
     "sunhours": "app.sunhours_cmd",
+    "report": "app.report_cmd",
+    "comply": "app.comply_cmd",
+    "export": "app.export_cmd",
+    "serve": "app.serve_cmd",
+    "ingest": "app.ingest_cmd",
+    "history": "app.history_cmd",
 }
 
 
@@ -323,6 +329,7 @@ def describe(scene) -> dict:
         "origin": [float(v) for v in scene.origin],
         "layers": layers,
         "bookmarks": [bm.name for bm in scene.bookmarks],
+        "crs_operations": [op.as_dict(la) for la in scene.layers for op in la.crs_operations],
         "features": sum(la["features"] for la in layers),
         "triangles": sum(la["triangles"] for la in layers),
     }
@@ -369,6 +376,12 @@ def cmd_info(args: argparse.Namespace) -> int:
             print(f"    warning: {w}")
     if summary["bookmarks"]:
         print(f"bookmarks: {', '.join(summary['bookmarks'])}")
+    if summary["crs_operations"]:
+        from twin.crs_record import summary_lines
+
+        print("CRS operations:")
+        for line in summary_lines(summary["crs_operations"]):
+            print(line)
     return 0
 
 

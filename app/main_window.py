@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QDateTime, QSettings, QStandardPaths, Qt, QTimer
+from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -39,7 +39,11 @@ from pyvistaqt import QtInteractor
 import importers
 from app import i18n, render_quality
 from app.i18n import Translatable, tr
+from app.layout import WindowLayout
+from app.measure_tools import MeasureTools
+from app.panels.attribute_table import AttributeTables
 from app.panels.bookmarks import BookmarksPanel
+from app.panels.compliance import CompliancePanel
 from app.panels.inspector import InspectorPanel
 from app.panels.layers import LayersPanel
 from app.panels.search import SearchPanel
@@ -115,6 +119,7 @@ class MainWindow(Translatable, QMainWindow):
         self.progress_dialog: QProgressDialog | None = None
         self._press: tuple[int, int] | None = None
         self._measure_points: list[np.ndarray] = []
+        self.measure_tools = MeasureTools(self)
         self._hover: tuple[int, int] | None = None
         self._closed = False
         #: anti-aliasing chosen for this GL (None until the window is first shown)
@@ -148,6 +153,9 @@ class MainWindow(Translatable, QMainWindow):
         self.sunstudy_panel = SunStudyPanel(self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.sunstudy_panel)
         self.tabifyDockWidget(self.sensors_panel, self.sunstudy_panel)
+        self.compliance_panel = CompliancePanel(self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.compliance_panel)
+        self.tabifyDockWidget(self.sensors_panel, self.compliance_panel)
         self.search_panel.raise_()
         self.search_panel.raise_()
         self.sim = None
@@ -158,6 +166,10 @@ class MainWindow(Translatable, QMainWindow):
         self._install_mouse()
         self._bind(scene)
         self._north_and_scale(True)
+        self.attribute_tables = AttributeTables(self)
+        self.layers_panel.attribute_table_requested.connect(self.attribute_tables.open)
+        self.window_layout = WindowLayout(self, self.settings)
+        self.window_layout.add_to_menu(self.view_menu)
         self._restore_settings()
         self.autosave_timer = QTimer(self)
         self.autosave_timer.timeout.connect(self.autosave)
@@ -222,6 +234,7 @@ class MainWindow(Translatable, QMainWindow):
         old.events.bookmarks_changed.disconnect(self._refresh_bookmark_box)
         old.events.layer_removed.disconnect(self._on_layer_removed)
         self._stop_simulation()
+        self.attribute_tables.close_all()
         self.view.close()
         self.plotter.clear_actors()
         self.view = SceneView(
@@ -264,6 +277,7 @@ class MainWindow(Translatable, QMainWindow):
                 )
         self.timeline_panel.bind(self.sim)
         self.sensors_panel.bind(self.sim)
+        self.compliance_panel.bind(self.sim)
 
     def _stop_simulation(self) -> None:
         if self.sim is not None:
@@ -271,6 +285,7 @@ class MainWindow(Translatable, QMainWindow):
                 self.sim.clock.events.time_changed.disconnect(self._sun_follow)
             self.timeline_panel.bind(None)
             self.sensors_panel.bind(None)
+            self.compliance_panel.bind(None)
             if self.sim_overlay is not None:
                 self.sim_overlay.close()
                 self.sim_overlay = None
@@ -318,6 +333,10 @@ class MainWindow(Translatable, QMainWindow):
         self.bookmark_action = self._action(self.bookmarks_panel.ask_add, "Ctrl+B")
         self.find_action = self._action(self._focus_search, QKeySequence.StandardKey.Find)
         self.measure_action = self._action(self.set_measuring, "M", checkable=True)
+        self.area_action = self._action(self.set_area_measuring, "Shift+A", checkable=True)
+        self.height_action = self._action(self.set_height_measuring, "Shift+H", checkable=True)
+        self.copy_measure_action = self._action(self.measure_tools.copy_latest, "Ctrl+Shift+C")
+        self.print_action = self._action(self.ask_print_map, QKeySequence.StandardKey.Print)
         self.section_action = self._action(self.set_section, "S", checkable=True)
         self.xray_action = self._action(self._xray_current, "X", checkable=True)
         self.north_action = self._action(self._north_and_scale, "N", checkable=True)
@@ -344,6 +363,7 @@ class MainWindow(Translatable, QMainWindow):
         self.recent_menu = file_menu.addMenu("")
         file_menu.addSeparator()
         file_menu.addAction(self.screenshot_action)
+        file_menu.addAction(self.print_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         self.view_menu = view_menu = menu.addMenu("")
@@ -363,6 +383,7 @@ class MainWindow(Translatable, QMainWindow):
             self.bookmarks_panel,
             self.timeline_panel,
             self.sensors_panel,
+            self.compliance_panel,
         ]
         for dock in docks + ([self.tour_panel] if self.tour_panel else []):
             view_menu.addAction(dock.toggleViewAction())
@@ -382,6 +403,9 @@ class MainWindow(Translatable, QMainWindow):
         for a in (
             self.find_action,
             self.measure_action,
+            self.area_action,
+            self.height_action,
+            self.copy_measure_action,
             self.section_action,
             self.xray_action,
             self.north_action,
@@ -438,6 +462,10 @@ class MainWindow(Translatable, QMainWindow):
             (self.bookmark_action, tr("Save view as bookmark")),
             (self.find_action, tr("Find features")),
             (self.measure_action, tr("Measure distance")),
+            (self.area_action, tr("Measure area")),
+            (self.height_action, tr("Measure height")),
+            (self.copy_measure_action, tr("Copy measurement")),
+            (self.print_action, tr("Print map…")),
             (self.section_action, tr("Section plane")),
             (self.xray_action, tr("X-ray selected layer")),
             (self.north_action, tr("North arrow and scale")),
@@ -482,7 +510,11 @@ class MainWindow(Translatable, QMainWindow):
         self._tick_clock()
 
     def _tick_clock(self) -> None:
-        self.clock_label.setText(QDateTime.currentDateTime().toString("yyyy-MM-dd HH:mm:ss"))
+        from datetime import datetime
+
+        from twin.locale_format import format_datetime
+
+        self.clock_label.setText(format_datetime(datetime.now(), i18n.current(), seconds=True))
 
     def _refresh_bookmark_box(self) -> None:
         self.bookmark_box.clear()
@@ -490,17 +522,10 @@ class MainWindow(Translatable, QMainWindow):
 
     # -- settings ------------------------------------------------------------------------
     def _restore_settings(self) -> None:
-        geometry = self.settings.value("window/geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        state = self.settings.value("window/state")
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
+        self.window_layout.restore()  # geometry and docks (app.layout)
 
     def _save_settings(self) -> None:
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
-        self.settings.sync()
+        self.window_layout.save()
 
     def recent_files(self) -> list[str]:
         value = self.settings.value("recent", [])
@@ -581,6 +606,8 @@ class MainWindow(Translatable, QMainWindow):
                 callback(self.world_at(*pos))
             elif self.measure_action.isChecked():
                 self.measure_click(*pos)
+            elif self.measure_tools.mode is not None:
+                self.measure_tools.click(*pos)
             else:
                 self.pick_at(*pos)
 
@@ -629,7 +656,11 @@ class MainWindow(Translatable, QMainWindow):
             return ""
         lon, lat = self.scene.local_to_wgs84(self.scene.to_local(world))[0]
         e, n, h = world
-        return f"E {e:.2f}  N {n:.2f}  H {h:.2f}  |  WGS 84 {lat:.6f}°, {lon:.6f}°"
+        from twin.locale_format import format_number as num
+
+        lang = i18n.current()  # a decimal comma in Vietnamese
+        return (f"E {num(e, lang, 2)}  N {num(n, lang, 2)}  H {num(h, lang, 2)}  |  "
+                f"WGS 84 {num(lat, lang, 6)}°, {num(lon, lang, 6)}°")
 
     def pick_at(self, x: float, y: float) -> Pick | None:
         """Select what is under display point (x, y), origin bottom-left: a sensor
@@ -663,6 +694,7 @@ class MainWindow(Translatable, QMainWindow):
 
     def select_feature(self, layer: Layer | None, row: int) -> None:
         """Highlight one feature, fill the inspector, label it in the 3D view."""
+        self.attribute_tables.follow_selection(layer, [row])
         if layer is None:
             self.view.select(None)
             self.inspector.show_feature(None, None)
@@ -681,6 +713,7 @@ class MainWindow(Translatable, QMainWindow):
 
     def _highlight(self, layer: Layer, rows) -> None:
         self.view.select(layer, rows)
+        self.attribute_tables.follow_selection(layer, rows)
 
     def zoom_to(self, layer: Layer, rows=None) -> None:
         if rows is None:
@@ -695,6 +728,23 @@ class MainWindow(Translatable, QMainWindow):
             self.view.annotations.clear_measurement()
         else:
             self.statusBar().showMessage(tr("Measure: click two points"))
+
+    def set_area_measuring(self, on: bool) -> None:
+        """Draw a polygon: plan area, and draped area over a terrain layer."""
+        self._measure_tool("area", on)
+
+    def set_height_measuring(self, on: bool) -> None:
+        """Two picks: the vertical height between them."""
+        self._measure_tool("height", on)
+
+    def _measure_tool(self, mode: str, on: bool) -> None:
+        if on:  # one measuring tool at a time
+            for action in (self.measure_action, self.area_action, self.height_action):
+                if action is not (self.area_action if mode == "area" else self.height_action):
+                    action.setChecked(False)
+            self.measure_tools.start(mode)
+        elif self.measure_tools.mode == mode:
+            self.measure_tools.start(None)
 
     def measure_click(self, x: float, y: float) -> Measurement | None:
         world = self.world_at(x, y)
@@ -714,6 +764,7 @@ class MainWindow(Translatable, QMainWindow):
         m = self.view.annotations.show_measurement(a, b)
         self.last_measurement = m
         self.statusBar().showMessage(m.text(i18n.current()))
+        self.measure_tools.keep(m)
         return m
 
     def set_section(self, on: bool) -> None:
@@ -836,6 +887,8 @@ class MainWindow(Translatable, QMainWindow):
             north_arrow=ann.north is not None,
             scale_bar=ann.scale_bar is not None,
             legend=ann.legend_on,
+            section=self.view.section,
+            marks=self.measure_tools.marks(),
         )
 
     def render_view(self, size: tuple[int, int], multi_samples: int | None = None) -> np.ndarray:
@@ -893,6 +946,12 @@ class MainWindow(Translatable, QMainWindow):
                 QMessageBox.warning(self, tr("Export screenshot"), str(exc))
                 return
             self.statusBar().showMessage(tr("Saved {0}").replace("{0}", path))
+
+    def ask_print_map(self):
+        """File → Print map…: an A4/A3 landscape page of the view (PDF or PNG)."""
+        from app.panels.print_dialog import ask_print_map
+
+        return ask_print_map(self)
 
     # -- camera / bookmarks ----------------------------------------------------------------
     def overview(self) -> None:
@@ -1135,16 +1194,19 @@ class MainWindow(Translatable, QMainWindow):
             self.added_layers = [a for a in self.added_layers if a.path != src]
         if self.inspector.layer is layer:
             self.select_feature(None, -1)
+        self.attribute_tables.close_layer(layer)
 
     # -- project ----------------------------------------------------------------------------
     def capture_project(self) -> projects.Project:
-        return projects.capture(
+        project = projects.capture(
             self.scene,
             self.scene_path,
             self.view.current_bookmark("camera"),
             self.added_layers,
             time_ms=self.sim.clock.ms if self.sim is not None else None,
         )
+        project.measurements = self.measure_tools.records()
+        return project
 
     def save(self) -> bool:
         if self.project_path is None:
@@ -1207,6 +1269,7 @@ class MainWindow(Translatable, QMainWindow):
             self.sim.clock.set_time(from_ms(project.time_ms))
         if project.camera is not None:
             self.view.apply_bookmark(project.camera)
+        self.measure_tools.restore(project.measurements)
         if self.isVisible():
             self.guard_origin(list(self.scene.layers))
         self.project_path = Path(path)
@@ -1265,6 +1328,7 @@ class MainWindow(Translatable, QMainWindow):
                 job.wait(10_000)
             self._save_settings()
             self.sunstudy_panel.shutdown()
+            self.compliance_panel.shutdown()
             self._stop_simulation()
             self.view.close()
             self.plotter.close()

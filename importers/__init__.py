@@ -135,10 +135,27 @@ def open_scene(
             if layer_spec.style is not None:
                 layer.style = layer_spec.style
             layer.visible = layer_spec.visible
+            if layer_spec.drape is not None:
+                _drape(path, scene, layer_spec.drape, layer, layer_spec.drape_mode)
             scene.add_layer(layer)
         if progress is not None:
             progress(i + 1, len(spec.layers))
     return scene
+
+
+def _drape(path: Path | str, scene: Scene, ground: str, layer: Layer, mode: str) -> None:
+    """Set ``layer`` on the scene's terrain layer ``ground`` (a scene file's
+    ``drape``): footprints and lines carry no ground height of their own."""
+    from importers import terrain
+
+    found = [la for la in scene.layers if la.name == ground]
+    if not found or found[0].kind != "terrain":
+        what = f"layer {layer.name!r}: drape on {ground!r}: not a terrain layer"
+        raise ImportFailed(Path(path), what)
+    if mode == "vertex":
+        terrain.drape_vertices(found[0], layer)
+    else:
+        terrain.drape(found[0], layer, relative=True)
 
 
 def scene_for(path: Path | str) -> Scene:

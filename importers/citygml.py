@@ -36,6 +36,7 @@ from importers import surfaces as sf
 from importers.errors import ImportCancelled, ImportFailed
 from importers.georef import finite_rows, normalize_crs, scene_extent, source_crs, to_local
 from importers.surface_layer import SurfaceModel, build_layer
+from twin import crs_record
 from twin.geo import parse_crs
 from twin.layer import Layer
 from twin.meshing import TriMesh
@@ -506,6 +507,10 @@ def _typed(text: str | None, kind: str) -> Any:
     return text
 
 
+#: The CRS record's words for what :func:`_swap_if_lat_lon` does.
+_SWAPPED = ("axis order: srsName gives latitude, longitude; swapped to longitude, latitude",)
+
+
 def _swap_if_lat_lon(pts: np.ndarray, declared: str | None) -> np.ndarray:
     """GML gives EPSG:4326 as lat, lon in URN/URL forms: swap to lon, lat."""
     if not declared or ("4326" not in declared and "4979" not in declared):
@@ -592,11 +597,17 @@ def _build(
     pt_srs = np.repeat(np.repeat(surf_srs, b.surf_rings), ring_len)
     local = np.zeros_like(coords)
     valid = finite_rows(coords)
+    ops: list = []
     for k, crs in enumerate(crs_for):
         sel = pt_srs == k
         if sel.any():
-            src = _swap_if_lat_lon(coords[sel], b.srs_list[k] or b.default_srs)
-            local[sel] = to_local(np.where(finite_rows(src)[:, None], src, 0.0), crs, scene)
+            srs = b.srs_list[k] or b.default_srs
+            raw = coords[sel]
+            src = _swap_if_lat_lon(raw, srs)
+            units = () if src is raw else _SWAPPED
+            ok = finite_rows(src)
+            local[sel] = to_local(np.where(ok[:, None], src, 0.0), crs, scene, ops, units, ok)
+    notes.extend(crs_record.warnings_of(ops))
     valid &= finite_rows(local)
     surf_row = np.asarray(b.surf_row, dtype=np.int32)
     surf_rings = np.asarray(b.surf_rings, dtype=np.int64)
@@ -661,7 +672,7 @@ def _build(
         else None
     )
     main_crs = source_crs(declared, scene, [] if crs_for else notes)
-    return build_layer(
+    layer = build_layer(
         model,
         name=path.stem,
         crs=main_crs,
@@ -671,6 +682,8 @@ def _build(
         lod_note=lod_note,
         cancel=cancel,
     )
+    layer.crs_operations = ops
+    return layer
 
 
 def _segments(b: _Builder, crs_for: list[str], scene: Scene):

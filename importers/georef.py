@@ -106,11 +106,27 @@ def source_crs(declared: object, scene: Scene, notes: list[str]) -> str:
     return crs
 
 
-def to_local(xyz: np.ndarray, src_crs: str, scene: Scene) -> np.ndarray:
+def to_local(
+    xyz: np.ndarray,
+    src_crs: str,
+    scene: Scene,
+    ops: list | None = None,
+    units: tuple[str, ...] = (),
+    valid: np.ndarray | None = None,
+) -> np.ndarray:
     """Source coordinates (n, 3) -> scene-local float64: x/y reprojected with
-    pyproj (always_xy), then the scene origin (x, y and z) subtracted."""
+    pyproj (always_xy), then the scene origin (x, y and z) subtracted.
+
+    With ``ops``, the record of this operation (:mod:`twin.crs_record`, with
+    the importer's ``units`` conversions) is appended to it, describing the
+    finite rows (of those ``valid``, where the caller put placeholders)."""
     xyz = np.asarray(xyz, dtype=np.float64).reshape(-1, 3)
     out = np.empty_like(xyz)
+    if ops is not None:
+        from twin.crs_record import bounds_of, record_transform
+
+        bounds = bounds_of(xyz, valid)
+        ops.append(record_transform(src_crs, scene.crs, bounds, origin=scene.origin, units=units))
     if len(xyz) == 0:
         return out
     x, y = transform_xy(xyz[:, 0], xyz[:, 1], src_crs, scene.crs)

@@ -25,6 +25,7 @@ import pyvista as pv
 
 from importers.errors import ImportCancelled, ImportFailed
 from importers.georef import crs_2d, scene_extent, source_crs, to_local
+from twin import crs_record
 from twin.features import FeatureTable, feature_bounds
 from twin.layer import FEATURE_ARRAY, Layer
 from twin.scene import Scene
@@ -101,11 +102,7 @@ def read(
         total = int(header.point_count)
         if total == 0:
             raise ImportFailed(path, "has no points")
-        try:
-            crs_obj = header.parse_crs()
-        except Exception as exc:  # laspy raises several types for bad GeoTIFF keys
-            notes.append(f"CRS records could not be read ({type(exc).__name__}); none assumed")
-            crs_obj = None
+        crs_obj = _las_crs(header, notes)
         declared = crs_2d(crs_obj, crs_obj.to_wkt()) if crs_obj is not None else None
         src_crs = source_crs(declared, scene, notes)
         zf = _z_factor(crs_obj.to_wkt()) if crs_obj is not None else 1.0
@@ -155,7 +152,10 @@ def read(
             notes.append(f"decoding stopped early ({exc}); {done:,} of {total:,} points read")
     xyz = np.concatenate(xyz_parts)
     classes = np.concatenate(cls_parts)
-    local = to_local(xyz, src_crs, scene)
+    ops: list = []
+    units = (f"z: x{zf:.10g} to metres (the CRS's vertical unit)",) if zf != 1.0 else ()
+    local = to_local(xyz, src_crs, scene, ops, units)
+    notes.extend(crs_record.warnings_of(ops))
     ok = np.all(np.isfinite(local), axis=1)
     if not ok.all():
         notes.append(f"{int((~ok).sum()):,} points with unusable coordinates dropped")
@@ -211,8 +211,64 @@ def read(
             source=path,
             crs=src_crs,
             info=info,
+            crs_operations=ops,
         )
     ]
+
+
+def _las_crs(header: Any, notes: list[str]) -> Any:
+    """The file's CRS (pyproj) from its WKT and GeoTIFF-key records, or None.
+
+    When both exist and name different CRSs (seen: a WKT of NAD83(2011) Nebraska
+    in US feet beside GeoTIFF keys of EPSG:32104 in metres), the LAS 1.4 rule
+    picks one (the WKT when the header's WKT bit is set, else the GeoTIFF
+    keys), unless the header's extent lies outside that CRS's area of use and
+    inside the other's; a warning names both and the one used.
+    """
+    from laspy.vlrs.known import GeoKeyDirectoryVlr, WktCoordinateSystemVlr
+
+    found: dict[str, Any] = {}
+    failed = []
+    records = list(header.vlrs) + list(header.evlrs or [])
+    for rec in records:
+        if not isinstance(rec, WktCoordinateSystemVlr | GeoKeyDirectoryVlr):
+            continue
+        kind = "WKT" if isinstance(rec, WktCoordinateSystemVlr) else "GeoTIFF keys"
+        try:
+            crs = rec.parse_crs()
+        except Exception as exc:  # laspy raises several types for bad GeoTIFF keys
+            failed.append(type(exc).__name__)
+            continue
+        if crs is not None:
+            found.setdefault(kind, crs)
+    if not found:
+        if failed:
+            notes.append(f"CRS records could not be read ({failed[0]}); none assumed")
+        return None
+    if len(found) == 1:
+        return next(iter(found.values()))
+    wkt, keys = found["WKT"], found["GeoTIFF keys"]
+    name_w, name_k = crs_2d(wkt, wkt.to_wkt()), crs_2d(keys, keys.to_wkt())
+    if name_w == name_k or wkt.equals(keys, ignore_axis_order=True):
+        return wkt
+    first = "WKT" if header.global_encoding.wkt else "GeoTIFF keys"
+    other = "GeoTIFF keys" if first == "WKT" else "WKT"
+    why = "the LAS 1.4 rule: " + (
+        "the header's WKT bit is set" if first == "WKT" else "the header's WKT bit is not set"
+    )
+    lo, hi = header.mins, header.maxs
+    box = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
+    fits = {k: crs_record.in_area_of_use(crs_2d(c, c.to_wkt()), box) for k, c in found.items()}
+    used = first
+    if fits[first] is False and fits[other] is True:
+        used = other
+        why = f"the points lie in its area of use and not in that of the {first}"
+    label = {k: f"{c.name} ({crs_2d(c, c.to_wkt())[:40]})" for k, c in found.items()}
+    notes.append(
+        f"the WKT names {label['WKT']} but the GeoTIFF keys name {label['GeoTIFF keys']}; "
+        f"used the {used} ({why})"
+    )
+    return found[used]
 
 
 def _colors(
@@ -243,10 +299,7 @@ def extent(path: Path) -> tuple[str | None, tuple[float, float, float, float]]:
     try:
         with laspy.open(path) as reader:
             h = reader.header
-            try:
-                crs_obj = h.parse_crs()
-            except Exception:  # bad GeoTIFF keys: treat as undeclared
-                crs_obj = None
+            crs_obj = _las_crs(h, [])  # bad GeoTIFF keys: treated as undeclared
             lo, hi = h.mins, h.maxs
     except (LaspyException, OSError, ValueError) as exc:
         raise ImportFailed(path, f"cannot be read as LAS/LAZ: {exc}") from None

@@ -20,7 +20,7 @@ import shapely
 
 from importers import gdal_read, georef
 from importers.errors import ImportCancelled, ImportFailed
-from twin import meshing
+from twin import crs_record, meshing
 from twin.features import FeatureTable, feature_bounds
 from twin.geo import WGS84, CRSResolutionError, crs_label, parse_crs
 from twin.layer import Layer
@@ -143,7 +143,9 @@ def read_layer(
     columns.update(_hstore_columns(columns.pop("other_tags", None)))
     n = 0 if wkb is None else len(wkb)
     geoms = _decode(wkb, n)
-    geoms, skipped = _clean(geoms, src_crs, scene)
+    ops: list = []
+    geoms, skipped = _clean(geoms, src_crs, scene, ops)
+    notes.extend(crs_record.warnings_of(ops))
     family = _family(geoms)
     results: list[Layer] = []
     for kind in (POLYGON, LINE, POINT):
@@ -153,6 +155,7 @@ def read_layer(
         sub_cols = {k: v[rows] for k, v in columns.items()}
         layer_obj = _build(kind, geoms[rows], sub_cols, rows, scene, options, layer)
         layer_obj.source, layer_obj.crs = path, str(src_crs)
+        layer_obj.crs_operations = list(ops)
         layer_obj.warnings = notes + _skip_warnings(skipped, columns) + layer_obj.warnings
         results.append(layer_obj)
     if not results:
@@ -192,14 +195,15 @@ def _decode(wkb: np.ndarray | None, n: int) -> np.ndarray:
         return shapely.from_wkb(wkb, on_invalid="fix")
 
 
-def _clean(geoms: np.ndarray, src_crs: str, scene: Scene):
+def _clean(geoms: np.ndarray, src_crs: str, scene: Scene, ops: list | None = None):
     """Drop unusable geometries, reproject to scene-local, repair invalid ones.
 
     Out-of-range coordinates follow one rule for every CRS
     (:func:`importers.georef.in_range`): a 1e308 easting is as corrupt as a
     longitude of 500, and either would throw the scene origin and bounds off.
 
-    Returns the geometries (None where skipped) and ``{reason: rows}``.
+    Returns the geometries (None where skipped) and ``{reason: rows}``; the
+    record of the reprojection (:mod:`twin.crs_record`) goes to ``ops``.
     """
     skipped: dict[str, np.ndarray] = {}
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
@@ -220,6 +224,11 @@ def _clean(geoms: np.ndarray, src_crs: str, scene: Scene):
     skipped[reason] = np.flatnonzero(out_of_range)
     bad |= out_of_range
     geoms = np.where(bad, None, geoms)
+    if ops is not None:
+        kept = coords[~bad[owner]] if len(coords) else coords
+        origin = (scene.origin[0], scene.origin[1], 0.0)  # heights: option origin_z
+        bounds = crs_record.bounds_of(kept)
+        ops.append(crs_record.record_transform(src_crs, scene.crs, bounds, origin=origin))
 
     def to_local(xy: np.ndarray) -> np.ndarray:
         return scene.local_from(xy[:, 0], xy[:, 1], src_crs)

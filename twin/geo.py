@@ -66,6 +66,27 @@ def transformer(src: str | int, dst: str | int) -> Transformer:
         return Transformer.from_crs(parse_crs(src), parse_crs(dst), always_xy=True)
 
 
+def operation_used(src: str | int, dst: str | int, x: float, y: float) -> Transformer:
+    """The PROJ operation that the cached ``src -> dst`` :func:`transformer`
+    applies at (x, y), for :mod:`twin.crs_record`.
+
+    A pair with several candidate operations (a datum shift published for one
+    country, a ballpark offset elsewhere) is resolved per point, so only a
+    transform tells which one ran; this asks the very transformer the
+    importers use, under the lock, at a point of their data. Falls back to the
+    transformer itself when PROJ used none (a point it cannot transform).
+    """
+    from pyproj.exceptions import ProjError
+
+    t = transformer(src, dst)
+    with PROJ_LOCK:
+        t.transform(float(x), float(y))
+        try:
+            return t.get_last_used_operation()
+        except ProjError:
+            return t
+
+
 def transform_xy(x: np.ndarray, y: np.ndarray, src: str | int, dst: str | int):
     """Transform coordinate arrays; identical CRSs are returned unchanged (no copy).
 

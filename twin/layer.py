@@ -15,6 +15,8 @@ from twin.style import Style
 if TYPE_CHECKING:  # the mesh is a pyvista PolyData; the model never imports pyvista
     import pyvista as pv
 
+    from twin.crs_record import CrsOperation
+
 FEATURE_ARRAY = "feature"
 
 
@@ -63,6 +65,8 @@ class Layer:
     origin_shift : what :func:`twin.origin.recentre` has added to the layer's
         local coordinates since it was imported (importers that keep their own
         local grids, e.g. terrain heights, subtract it).
+    crs_operations : every CRS operation that put the data into the scene
+        (:class:`twin.crs_record.CrsOperation`, plain values), in order.
     """
 
     name: str
@@ -78,6 +82,7 @@ class Layer:
     tree: TreeNode | None = None
     info: dict[str, Any] = field(default_factory=dict)
     origin_shift: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    crs_operations: list[CrsOperation] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if FEATURE_ARRAY not in self.mesh.cell_data:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from twin.measure import from_record, record
 from twin.scene import Bookmark, Scene
 from twin.style import Style
 
@@ -63,6 +64,8 @@ class Project:
     hidden_features: dict[str, list[int]] = field(default_factory=dict)
     #: the timeline's time, epoch milliseconds (twin.sim clock), if the scene has one
     time_ms: int | None = None
+    #: measurements the user kept (twin.measure.record dicts: distance, area, height)
+    measurements: list[dict[str, Any]] = field(default_factory=list)
     version: int = VERSION
 
 
@@ -167,6 +170,7 @@ def to_json(project: Project, path: Path | str) -> str:
         "visibility": project.visibility,
         "hidden_features": project.hidden_features,
         "time_ms": project.time_ms,
+        "measurements": project.measurements,
     }
     return json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
 
@@ -282,6 +286,11 @@ def parse_project(text: str, path: Path | str) -> tuple[Project, list[str]]:
             project.time_ms = t
         else:
             warnings.append(f"time_ms {t!r} is not an integer, ignored")
+    for i, entry in enumerate(doc.get("measurements") or []):
+        try:
+            project.measurements.append(record(from_record(entry)))
+        except ValueError as exc:
+            warnings.append(f"measurement {i + 1}: {exc}, ignored")
     return project, warnings
 
 

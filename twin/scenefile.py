@@ -42,6 +42,34 @@ class LayerSpec:
     options: dict[str, Any] = field(default_factory=dict)
     style: Style | None = None  # None: keep the importer's default style
     visible: bool = True
+    #: the data's source and licence as printed on maps, e.g.
+    #: "© OpenStreetMap contributors, ODbL"
+    attribution: str | None = None
+    #: name of an earlier terrain layer to set this layer on (``drape = "..."``)
+    drape: str | None = None
+    #: "feature": each feature moves rigidly by the lowest ground under it, keeping
+    #: its heights above ground (buildings, markers); "vertex": every vertex follows
+    #: the ground (roads, areas)
+    drape_mode: str = "feature"
+
+
+#: ``drape_mode`` values (importers.terrain.drape / drape_vertices)
+DRAPE_MODES = ("feature", "vertex")
+
+
+@dataclass
+class ComplianceSpec:
+    """One ``[[compliance]]`` table: which lots layer holds the planning
+    indicators, which building layers are checked against it, and the red lines
+    setbacks are measured from (else the lot boundary). Layers are named as in
+    ``[[layers]]``; ``columns`` renames indicator columns (``{max_far = "hssdd"}``)."""
+
+    lots: str
+    buildings: list[str]
+    red_lines: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    #: default for lots without a ``far_below_ground`` value: do basements count in FAR?
+    below_ground_counts_far: bool = False
 
 
 @dataclass
@@ -59,6 +87,8 @@ class SceneSpec:
     timezone: timezone = field(default_factory=lambda: timezone(timedelta(hours=7)))
     layers: list[LayerSpec] = field(default_factory=list)
     bookmarks: list[Bookmark] = field(default_factory=list)
+    #: ``[[compliance]]`` checks (planning indicators per lot), see twin.compliance
+    compliance: list[ComplianceSpec] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -156,6 +186,7 @@ def parse_style(path: Path, table: dict[str, Any], prefix: str) -> Style:
     if mode == "attribute" and not style.attribute:
         raise r.fail("attribute", 'is required when by = "attribute"')
     style.cmap = r.get("cmap", str, "viridis")
+    style.label = r.get("label", str, None) or None
     rng = r.vector("range", 2, None)
     if rng is not None:
         if rng[1] <= rng[0]:
@@ -211,10 +242,57 @@ def parse_layer(path: Path, table: dict[str, Any], prefix: str) -> LayerSpec:
         importer=r.get("importer", str, None),
         options=dict(r.get("options", dict, {})),
         visible=r.get("visible", bool, True),
+        attribution=r.get("attribution", str, None) or None,
+        drape=r.get("drape", str, None) or None,
+        drape_mode=r.get("drape_mode", str, "feature"),
     )
+    if spec.drape_mode not in DRAPE_MODES:
+        known = ", ".join(DRAPE_MODES)
+        raise r.fail("drape_mode", f"expected one of {known}, got {spec.drape_mode!r}")
     style_table = r.get("style", dict, None)
     if style_table is not None:
         spec.style = parse_style(path, style_table, r.key("style"))
+    r.check_unknown()
+    return spec
+
+
+#: indicator columns a ``[[compliance]]`` table may rename (twin.compliance.indicators)
+COMPLIANCE_COLUMNS = (
+    "max_height", "max_floors", "max_density", "max_far", "setback", "land_use",
+    "far_below_ground", "levels",
+)
+
+
+def parse_compliance(
+    path: Path, table: dict[str, Any], prefix: str, layer_names: list[str]
+) -> ComplianceSpec:
+    """One ``[[compliance]]`` table; every layer it names must be a ``[[layers]]`` name."""
+    r = _Reader(path, table, prefix)
+
+    def layer(name: str, value: Any) -> str:
+        if value not in layer_names:
+            raise r.fail(name, f"no layer named {value!r} in [[layers]]")
+        return value
+
+    buildings = r.get("buildings", (list, str))
+    buildings = [buildings] if isinstance(buildings, str) else buildings
+    if not buildings or not all(isinstance(b, str) for b in buildings):
+        raise r.fail("buildings", "expected a list of layer names")
+    spec = ComplianceSpec(
+        lots=layer("lots", r.get("lots", str)),
+        buildings=[layer("buildings", b) for b in buildings],
+        below_ground_counts_far=r.get("below_ground_counts_far", bool, False),
+    )
+    red = r.get("red_lines", str, None)
+    spec.red_lines = None if red is None else layer("red_lines", red)
+    columns = r.get("columns", dict, {})
+    for key, value in columns.items():
+        if key not in COMPLIANCE_COLUMNS:
+            known = ", ".join(COMPLIANCE_COLUMNS)
+            raise r.fail(f"columns.{key}", f"unknown indicator; one of {known}")
+        if not isinstance(value, str) or not value:
+            raise r.fail(f"columns.{key}", "expected a column name")
+    spec.columns = dict(columns)
     r.check_unknown()
     return spec
 
@@ -254,8 +332,15 @@ def parse_scene(text: str, path: Path | str) -> SceneSpec:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise SceneFileError(path, "layers", f"duplicate layer name {dupes[0]!r}")
+    for i, la in enumerate(spec.layers):
+        if la.drape is not None and la.drape not in names[:i]:
+            raise SceneFileError(
+                path, f"layers[{i}].drape", f"no earlier layer named {la.drape!r} to drape on"
+            )
     for i, table in enumerate(_table_list(top, "bookmarks")):
         spec.bookmarks.append(parse_bookmark(path, table, f"bookmarks[{i}]"))
+    for i, table in enumerate(_table_list(top, "compliance")):
+        spec.compliance.append(parse_compliance(path, table, f"compliance[{i}]", names))
     # Sections owned by later features (sensors, tours, plans) are kept as data.
     for key in ("sensors", "feeds", "tours", "plans"):
         if key in doc:

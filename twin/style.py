@@ -62,7 +62,8 @@ class Style:
     ``color`` attribute, else the class palette.
 
     ``line_width`` (screen pixels) applies to layers drawn as line cells only
-    (alignments, centre lines); surfaces ignore it.
+    (alignments, centre lines); surfaces ignore it. ``label`` names the column
+    shown as labels (names over buildings, street names on roads).
     """
 
     mode: StyleMode = "class"
@@ -74,6 +75,9 @@ class Style:
     class_colors: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     missing_color: tuple[int, int, int] = (160, 160, 160)
     line_width: float = 3.0
+    #: "Label by": the column whose values label the features in the view
+    #: (twin.render.labels); None: no labels
+    label: str | None = None
 
 
 def hash_color(name: str) -> tuple[int, int, int]:

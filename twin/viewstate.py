@@ -34,6 +34,10 @@ class ViewState:
     scale_bar: bool = False
     legend: bool = False
     caption: str | None = None
+    #: section plane (scene-local origin, normal), cut solids capped; None: no section
+    section: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
+    #: area and height measurements drawn (twin.measure AreaMeasurement / HeightMeasurement)
+    marks: tuple = ()
 
 
 def parse_time(text: str, now: datetime | None = None, tz: tzinfo = ICT) -> datetime:

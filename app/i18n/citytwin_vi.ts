@@ -24,6 +24,10 @@
         <translation>&amp;Có</translation>
     </message>
     <message>
+        <source>(Ctrl+Shift+C copies)</source>
+        <translation>(Ctrl+Shift+C để sao chép)</translation>
+    </message>
+    <message>
         <source>1 day/s</source>
         <translation>1 ngày/giây</translation>
     </message>
@@ -76,12 +80,36 @@
         <translation>Thêm góc nhìn hiện tại làm khung hình chính của chuyến tham quan</translation>
     </message>
     <message>
+        <source>Applied</source>
+        <translation>Cách áp dụng</translation>
+    </message>
+    <message>
         <source>Apply</source>
         <translation>Áp dụng</translation>
     </message>
     <message>
+        <source>Area closed; click to start a new polygon</source>
+        <translation>Đã khép đa giác; bấm để bắt đầu đa giác mới</translation>
+    </message>
+    <message>
+        <source>Area of use</source>
+        <translation>Phạm vi sử dụng</translation>
+    </message>
+    <message>
+        <source>Area: click the corners of the polygon</source>
+        <translation>Diện tích: bấm vào các đỉnh của đa giác</translation>
+    </message>
+    <message>
+        <source>Area: click the next corner</source>
+        <translation>Diện tích: bấm vào đỉnh tiếp theo</translation>
+    </message>
+    <message>
         <source>Attribute</source>
         <translation>Thuộc tính</translation>
+    </message>
+    <message>
+        <source>Attribute table: {0}</source>
+        <translation>Bảng thuộc tính: {0}</translation>
     </message>
     <message>
         <source>Attribute: {0}</source>
@@ -98,6 +126,10 @@
     <message>
         <source>Autosave failed: {0}</source>
         <translation>Tự động lưu thất bại: {0}</translation>
+    </message>
+    <message>
+        <source>Ballpark</source>
+        <translation>Ước lượng thô (ballpark)</translation>
     </message>
     <message>
         <source>Before/after phase</source>
@@ -120,8 +152,28 @@
         <translation>Điểm nhìn đã lưu</translation>
     </message>
     <message>
+        <source>Breaks the limit</source>
+        <translation>Vượt chỉ tiêu</translation>
+    </message>
+    <message>
+        <source>Building</source>
+        <translation>Công trình</translation>
+    </message>
+    <message>
         <source>Building edges</source>
         <translation>Đường viền công trình</translation>
+    </message>
+    <message>
+        <source>CRS operations</source>
+        <translation>Phép biến đổi hệ tọa độ</translation>
+    </message>
+    <message>
+        <source>CRS operations…</source>
+        <translation>Phép biến đổi hệ tọa độ…</translation>
+    </message>
+    <message>
+        <source>CSV…</source>
+        <translation>CSV…</translation>
     </message>
     <message>
         <source>Cancel</source>
@@ -140,6 +192,10 @@
         <translation>Xóa</translation>
     </message>
     <message>
+        <source>Clear selection</source>
+        <translation>Bỏ chọn</translation>
+    </message>
+    <message>
         <source>Click a point in the 3D view</source>
         <translation>Bấm vào một điểm trong khung nhìn 3D</translation>
     </message>
@@ -152,8 +208,20 @@
         <translation>Đóng không lưu</translation>
     </message>
     <message>
+        <source>Colour buildings and lots by compliance</source>
+        <translation>Tô màu công trình và lô đất theo mức tuân thủ</translation>
+    </message>
+    <message>
         <source>Colour by</source>
         <translation>Tô màu theo</translation>
+    </message>
+    <message>
+        <source>Compliance check failed: {0}</source>
+        <translation>Kiểm tra tuân thủ thất bại: {0}</translation>
+    </message>
+    <message>
+        <source>Complies</source>
+        <translation>Đạt</translation>
     </message>
     <message>
         <source>Compute sun-hours</source>
@@ -168,12 +236,24 @@
         <translation>Đã sao chép {0} thành mục [[tours]].</translation>
     </message>
     <message>
+        <source>Copied: {0}</source>
+        <translation>Đã sao chép: {0}</translation>
+    </message>
+    <message>
+        <source>Copy as JSON</source>
+        <translation>Sao chép dạng JSON</translation>
+    </message>
+    <message>
         <source>Copy as TOML</source>
         <translation>Sao chép dạng TOML</translation>
     </message>
     <message>
         <source>Copy attribute and value</source>
         <translation>Sao chép thuộc tính và giá trị</translation>
+    </message>
+    <message>
+        <source>Copy measurement</source>
+        <translation>Sao chép kết quả đo</translation>
     </message>
     <message>
         <source>Copy this tour as a [[tours]] section for the scene file</source>
@@ -184,12 +264,24 @@
         <translation>Sao chép giá trị</translation>
     </message>
     <message>
+        <source>Current view</source>
+        <translation>Góc nhìn hiện tại</translation>
+    </message>
+    <message>
+        <source>Data extent (lon/lat)</source>
+        <translation>Phạm vi dữ liệu (kinh độ/vĩ độ)</translation>
+    </message>
+    <message>
         <source>Data far from the scene origin</source>
         <translation>Dữ liệu ở xa gốc tọa độ của cảnh</translation>
     </message>
     <message>
         <source>Date</source>
         <translation>Ngày</translation>
+    </message>
+    <message>
+        <source>Definition</source>
+        <translation>Định nghĩa</translation>
     </message>
     <message>
         <source>Delete</source>
@@ -232,12 +324,24 @@
         <translation>Xuất ảnh chụp…</translation>
     </message>
     <message>
+        <source>Export selection</source>
+        <translation>Xuất vùng chọn</translation>
+    </message>
+    <message>
+        <source>Exported {0} features to {1}</source>
+        <translation>Đã xuất {0} đối tượng vào {1}</translation>
+    </message>
+    <message>
         <source>Eye-dome lighting (point clouds)</source>
         <translation>Chiếu sáng eye-dome (đám mây điểm)</translation>
     </message>
     <message>
         <source>Features</source>
         <translation>Đối tượng</translation>
+    </message>
+    <message>
+        <source>Filter: name, id — or height &gt; 30 and class = residential</source>
+        <translation>Lọc: tên, mã — hoặc height &gt; 30 và class = residential</translation>
     </message>
     <message>
         <source>Find</source>
@@ -260,6 +364,14 @@
         <translation>Theo giờ thực: dữ liệu trực tiếp hiện ngay khi đến</translation>
     </message>
     <message>
+        <source>GeoJSON, WGS 84…</source>
+        <translation>GeoJSON, WGS 84…</translation>
+    </message>
+    <message>
+        <source>GeoJSON, scene CRS ({0})…</source>
+        <translation>GeoJSON, hệ tọa độ cảnh ({0})…</translation>
+    </message>
+    <message>
         <source>Go</source>
         <translation>Đến</translation>
     </message>
@@ -276,8 +388,20 @@
         <translation>Chiều cao (px)</translation>
     </message>
     <message>
+        <source>Height: click the lower and the upper point</source>
+        <translation>Chiều cao: bấm điểm thấp rồi điểm cao</translation>
+    </message>
+    <message>
+        <source>Height: click the second point</source>
+        <translation>Chiều cao: bấm điểm thứ hai</translation>
+    </message>
+    <message>
         <source>Help</source>
         <translation>Trợ giúp</translation>
+    </message>
+    <message>
+        <source>Hide panels</source>
+        <translation>Ẩn các bảng</translation>
     </message>
     <message>
         <source>Ignore</source>
@@ -312,6 +436,14 @@
         <translation>Đang nhập {0}…</translation>
     </message>
     <message>
+        <source>In area of use</source>
+        <translation>Trong phạm vi sử dụng</translation>
+    </message>
+    <message>
+        <source>Indicator</source>
+        <translation>Chỉ tiêu</translation>
+    </message>
+    <message>
         <source>Jump to</source>
         <translation>Đi tới</translation>
     </message>
@@ -322,6 +454,10 @@
     <message>
         <source>LIVE</source>
         <translation>TRỰC TIẾP</translation>
+    </message>
+    <message>
+        <source>Label by</source>
+        <translation>Gắn nhãn theo</translation>
     </message>
     <message>
         <source>Language</source>
@@ -344,8 +480,16 @@
         <translation>Lớp dữ liệu</translation>
     </message>
     <message>
+        <source>Leave presentation mode</source>
+        <translation>Thoát chế độ trình chiếu</translation>
+    </message>
+    <message>
         <source>Legend</source>
         <translation>Chú giải</translation>
+    </message>
+    <message>
+        <source>Limit</source>
+        <translation>Giới hạn</translation>
     </message>
     <message>
         <source>Live</source>
@@ -356,12 +500,24 @@
         <translation>Hiển thị</translation>
     </message>
     <message>
+        <source>Lot</source>
+        <translation>Lô đất</translation>
+    </message>
+    <message>
         <source>Main</source>
         <translation>Chính</translation>
     </message>
     <message>
+        <source>Measure area</source>
+        <translation>Đo diện tích</translation>
+    </message>
+    <message>
         <source>Measure distance</source>
         <translation>Đo khoảng cách</translation>
+    </message>
+    <message>
+        <source>Measure height</source>
+        <translation>Đo chiều cao</translation>
     </message>
     <message>
         <source>Measure: click the second point</source>
@@ -392,12 +548,28 @@
         <translation>Chuyến tham quan mới</translation>
     </message>
     <message>
+        <source>Next stop</source>
+        <translation>Điểm dừng tiếp theo</translation>
+    </message>
+    <message>
+        <source>No CRS operation is recorded for this layer.</source>
+        <translation>Lớp này không có phép biến đổi hệ tọa độ nào được ghi lại.</translation>
+    </message>
+    <message>
         <source>No data at this time for any sensor.</source>
         <translation>Không cảm biến nào có dữ liệu tại thời điểm này.</translation>
     </message>
     <message>
         <source>No data at this time for {0} of {1} sensors.</source>
         <translation>{0} trên {1} cảm biến không có dữ liệu tại thời điểm này.</translation>
+    </message>
+    <message>
+        <source>No labels</source>
+        <translation>Không gắn nhãn</translation>
+    </message>
+    <message>
+        <source>No measurement to copy</source>
+        <translation>Chưa có kết quả đo để sao chép</translation>
     </message>
     <message>
         <source>North arrow and scale</source>
@@ -424,8 +596,16 @@
         <translation>Đồng ý</translation>
     </message>
     <message>
+        <source>OUTSIDE</source>
+        <translation>NGOÀI PHẠM VI</translation>
+    </message>
+    <message>
         <source>Off</source>
         <translation>Tắt</translation>
+    </message>
+    <message>
+        <source>On no lot</source>
+        <translation>Không thuộc lô nào</translation>
     </message>
     <message>
         <source>Opacity</source>
@@ -434,6 +614,10 @@
     <message>
         <source>Open</source>
         <translation>Mở</translation>
+    </message>
+    <message>
+        <source>Open attribute table</source>
+        <translation>Mở bảng thuộc tính</translation>
     </message>
     <message>
         <source>Open data</source>
@@ -458,6 +642,14 @@
     <message>
         <source>Overview</source>
         <translation>Toàn cảnh</translation>
+    </message>
+    <message>
+        <source>PROJ operation</source>
+        <translation>Phép biến đổi PROJ</translation>
+    </message>
+    <message>
+        <source>Paper</source>
+        <translation>Khổ giấy</translation>
     </message>
     <message>
         <source>Pause</source>
@@ -496,6 +688,10 @@
         <translation>Giai đoạn quy hoạch: {0}</translation>
     </message>
     <message>
+        <source>Planning compliance</source>
+        <translation>Kiểm tra tuân thủ quy hoạch</translation>
+    </message>
+    <message>
         <source>Play</source>
         <translation>Phát</translation>
     </message>
@@ -512,8 +708,32 @@
         <translation>Tùy chọn…</translation>
     </message>
     <message>
+        <source>Presentation mode</source>
+        <translation>Chế độ trình chiếu</translation>
+    </message>
+    <message>
+        <source>Previous stop</source>
+        <translation>Điểm dừng trước</translation>
+    </message>
+    <message>
+        <source>Print map</source>
+        <translation>In bản đồ</translation>
+    </message>
+    <message>
+        <source>Print map…</source>
+        <translation>In bản đồ…</translation>
+    </message>
+    <message>
         <source>Quit</source>
         <translation>Thoát</translation>
+    </message>
+    <message>
+        <source>Re-centred by</source>
+        <translation>Đã dời tâm thêm</translation>
+    </message>
+    <message>
+        <source>Reading lots and footprints…</source>
+        <translation>Đang đọc lô đất và diện tích chiếm đất…</translation>
     </message>
     <message>
         <source>Recent files</source>
@@ -534,6 +754,10 @@
     <message>
         <source>Reset</source>
         <translation>Đặt lại</translation>
+    </message>
+    <message>
+        <source>Reset layout</source>
+        <translation>Khôi phục bố cục mặc định</translation>
     </message>
     <message>
         <source>Restore Defaults</source>
@@ -576,6 +800,10 @@
         <translation>Đã lưu {0}</translation>
     </message>
     <message>
+        <source>Scene origin subtracted</source>
+        <translation>Gốc cảnh đã trừ</translation>
+    </message>
+    <message>
         <source>Scene time the tour sets for sensors and planned projects</source>
         <translation>Thời điểm của cảnh mà chuyến tham quan đặt cho cảm biến và dự án quy hoạch</translation>
     </message>
@@ -616,8 +844,24 @@
         <translation>Một màu</translation>
     </message>
     <message>
+        <source>Source CRS</source>
+        <translation>Hệ tọa độ nguồn</translation>
+    </message>
+    <message>
         <source>Source colours</source>
         <translation>Màu gốc của tệp</translation>
+    </message>
+    <message>
+        <source>Stated accuracy</source>
+        <translation>Độ chính xác công bố</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>Trạng thái</translation>
+    </message>
+    <message>
+        <source>Step</source>
+        <translation>Bước</translation>
     </message>
     <message>
         <source>Step (min)</source>
@@ -660,8 +904,20 @@
         <translation>Theo hệ thống</translation>
     </message>
     <message>
+        <source>Target CRS</source>
+        <translation>Hệ tọa độ đích</translation>
+    </message>
+    <message>
         <source>Textures</source>
         <translation>Vân bề mặt (texture)</translation>
+    </message>
+    <message>
+        <source>The list shows the first {0} of {1} rows; the CSV export has them all.</source>
+        <translation>Danh sách chỉ hiện {0} dòng đầu trong {1} dòng; tệp CSV xuất ra có đủ.</translation>
+    </message>
+    <message>
+        <source>This scene declares no planning lots.</source>
+        <translation>Cảnh này không khai báo lô quy hoạch.</translation>
     </message>
     <message>
         <source>This scene has no tours yet.</source>
@@ -670,6 +926,10 @@
     <message>
         <source>Timeline</source>
         <translation>Dòng thời gian</translation>
+    </message>
+    <message>
+        <source>Title</source>
+        <translation>Tiêu đề</translation>
     </message>
     <message>
         <source>Tour</source>
@@ -692,12 +952,24 @@
         <translation>Đơn vị</translation>
     </message>
     <message>
+        <source>Units and axes</source>
+        <translation>Đơn vị và trục</translation>
+    </message>
+    <message>
         <source>Value</source>
         <translation>Giá trị</translation>
     </message>
     <message>
+        <source>View</source>
+        <translation>Góc nhìn</translation>
+    </message>
+    <message>
         <source>View {0}</source>
         <translation>Góc nhìn {0}</translation>
+    </message>
+    <message>
+        <source>Warning</source>
+        <translation>Cảnh báo</translation>
     </message>
     <message>
         <source>Width (px)</source>
@@ -748,6 +1020,10 @@
         <translation>Phóng tới kết quả</translation>
     </message>
     <message>
+        <source>Zoom to selection</source>
+        <translation>Phóng tới vùng chọn</translation>
+    </message>
+    <message>
         <source>built</source>
         <translation>đã xây xong</translation>
     </message>
@@ -760,6 +1036,10 @@
         <translation>lỗi</translation>
     </message>
     <message>
+        <source>inside</source>
+        <translation>bên trong</translation>
+    </message>
+    <message>
         <source>layer</source>
         <translation>lớp</translation>
     </message>
@@ -770,6 +1050,10 @@
     <message>
         <source>name, id, GlobalId — or height &gt; 30, class = IfcWall</source>
         <translation>tên, mã, GlobalId — hoặc height &gt; 30, class = IfcWall</translation>
+    </message>
+    <message>
+        <source>no</source>
+        <translation>không</translation>
     </message>
     <message>
         <source>no data at this time</source>
@@ -812,6 +1096,18 @@
         <translation>đang xây dựng</translation>
     </message>
     <message>
+        <source>unknown</source>
+        <translation>không rõ</translation>
+    </message>
+    <message>
+        <source>yes</source>
+        <translation>có</translation>
+    </message>
+    <message>
+        <source>{0} buildings checked: {1} violations by {2} buildings, {3} on no lot.</source>
+        <translation>Đã kiểm tra {0} công trình: {1} vi phạm của {2} công trình, {3} không thuộc lô nào.</translation>
+    </message>
+    <message>
         <source>{0} days</source>
         <translation>{0} ngày</translation>
     </message>
@@ -824,6 +1120,10 @@
         <translation>{0} giờ</translation>
     </message>
     <message>
+        <source>{0} landscape</source>
+        <translation>{0} khổ ngang</translation>
+    </message>
+    <message>
         <source>{0} layers, {1} features — click a feature to inspect it</source>
         <translation>{0} lớp, {1} đối tượng — nhấp vào một đối tượng để xem thông tin</translation>
     </message>
@@ -832,8 +1132,16 @@
         <translation>{0} cách phần còn lại của cảnh {1} km: có lẽ nó được tham chiếu địa lý ở nơi khác. Đặt nó vào cảnh?</translation>
     </message>
     <message>
+        <source>{0} of {1} features shown, {2} selected</source>
+        <translation>Hiển thị {0}/{1} đối tượng, đã chọn {2}</translation>
+    </message>
+    <message>
         <source>{0} points, sun-hours {1}–{2} h (mean {3} h)</source>
         <translation>{0} điểm, số giờ nắng {1}–{2} giờ (trung bình {3} giờ)</translation>
+    </message>
+    <message>
+        <source>{0} without a footprint in the mesh: bounding boxes written</source>
+        <translation>{0} đối tượng không có đường bao trong lưới: đã ghi hộp bao</translation>
     </message>
     <message>
         <source>{0}: coordinates in the scene CRS {1}</source>

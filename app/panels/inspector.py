@@ -8,8 +8,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QTreeWidget, QTreeWidgetItem
 
+from app import i18n
 from app.i18n import Translatable, tr
 from twin.layer import Layer
+from twin.locale_format import format_number
 
 MAX_DETAIL_ROWS = 2000
 #: The attribute column never takes more than this share of the tree's width,
@@ -167,8 +169,8 @@ def _present(value: object) -> bool:
 
 
 def _format(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.3f}".rstrip("0").rstrip(".")
+    if isinstance(value, float):  # a decimal comma in Vietnamese
+        return format_number(value, i18n.current())
     if isinstance(value, (tuple, list)):
         return ", ".join(_format(v) for v in value)
     if isinstance(value, dict):
@@ -180,5 +182,10 @@ def world_bounds_text(local: tuple[float, ...], origin) -> str:
     """``E a … b, N c … d, H e … f`` (metres, scene CRS) of scene-local bounds."""
     o = [float(v) for v in origin]
     (x0, x1, y0, y1, z0, z1) = (float(v) for v in local)
-    return (f"E {x0 + o[0]:.2f} … {x1 + o[0]:.2f}, N {y0 + o[1]:.2f} … {y1 + o[1]:.2f}, "
-            f"H {z0 + o[2]:.2f} … {z1 + o[2]:.2f}")
+    lang = i18n.current()
+
+    def f(v: float) -> str:
+        return format_number(v, lang, 2)
+
+    return (f"E {f(x0 + o[0])} … {f(x1 + o[0])}, N {f(y0 + o[1])} … {f(y1 + o[1])}, "
+            f"H {f(z0 + o[2])} … {f(z1 + o[2])}")

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QSlider,
     QTreeWidget,
@@ -37,6 +38,8 @@ class LayersPanel(Translatable, QDockWidget):
     zoom_requested = Signal(object, object)  # layer, rows (None: whole layer)
     #: colour a layer by the live values of its sensors of a kind: (layer, kind | None)
     sensor_style_requested = Signal(object, object)
+    #: "Open attribute table" in the context menu: (layer)
+    attribute_table_requested = Signal(object)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -55,6 +58,8 @@ class LayersPanel(Translatable, QDockWidget):
         self.tree.itemChanged.connect(self._on_item_changed)
         self.tree.currentItemChanged.connect(lambda *_: self._sync_controls())
         self.tree.itemDoubleClicked.connect(lambda *_: self.zoom_to_current())
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
         box.addWidget(self.tree, 1)
         form = QFormLayout()
         self.opacity = QSlider(Qt.Orientation.Horizontal)
@@ -287,6 +292,46 @@ class LayersPanel(Translatable, QDockWidget):
         item = self.tree.currentItem()
         node = self._nodes.get(id(item))
         self.zoom_requested.emit(layer, node[1].all_rows() if node else None)
+
+    def _context_menu(self, pos) -> None:
+        """Right-click on a layer: its attribute table, its CRS record
+        (app.panels.crs_record) and labels."""
+        layer = self.current_layer()
+        if layer is None or self.tree.itemAt(pos) is None:
+            return
+        menu = QMenu(self)
+        menu.addAction(
+            tr("Open attribute table"), lambda: self.attribute_table_requested.emit(layer)
+        )
+        menu.addAction(tr("CRS operations…"), lambda: self.show_crs_operations(layer))
+        self.label_menu(layer, menu.addMenu(tr("Label by")))
+        menu.exec(self.tree.viewport().mapToGlobal(pos))
+
+    def label_menu(self, layer: Layer, menu: QMenu) -> QMenu:
+        """"Label by": no labels, or one of the layer's columns (text columns
+        first); the current choice is checked."""
+        current = getattr(layer.style, "label", None)
+        table = layer.features
+        names = table.column_names()
+        text_first = sorted(names, key=lambda c: (table.column(c).dtype.kind in NUMERIC_KINDS,
+                                                  c != "name"))
+        for column in [None, *text_first]:
+            action = menu.addAction(tr("No labels") if column is None else column)
+            action.setCheckable(True)
+            action.setChecked(column == current)
+            action.triggered.connect(lambda _=False, c=column: self.set_label(layer, c))
+        return menu
+
+    def set_label(self, layer: Layer, column: str | None) -> None:
+        """Label ``layer``'s features by ``column`` in the view (None: no labels)."""
+        self.scene.restyle(layer, label=column)
+
+    def show_crs_operations(self, layer: Layer):
+        """The read-only record of the CRS operations that placed ``layer``."""
+        from app.panels.crs_record import show_crs_operations
+
+        self._crs_dialog = show_crs_operations(layer, self)
+        return self._crs_dialog
 
     def remove_current(self) -> None:
         layer = self.current_layer()

@@ -23,7 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import i18n
 from app.i18n import Translatable, tr
+from twin.locale_format import format_datetime, format_significant
 
 LEVEL_COLORS = {1: QColor(250, 170, 30), 2: QColor(230, 30, 30)}
 REFRESH_MS = 250
@@ -80,7 +82,9 @@ class HistoryChart(QWidget):
             x = xy(self.now_ms, lo)[0]
             p.drawLine(QPointF(x, top), QPointF(x, top + h))
         p.setPen(QColor(80, 80, 80))
-        p.drawText(left, self.height() - 4, f"{lo:.3g} – {hi:.3g}")
+        lang = i18n.current()
+        p.drawText(left, self.height() - 4,
+                   f"{format_significant(lo, lang, 3)} – {format_significant(hi, lang, 3)}")
 
 
 class SensorsPanel(Translatable, QDockWidget):
@@ -174,7 +178,7 @@ class SensorsPanel(Translatable, QDockWidget):
         for i in range(len(s)):
             value = sim.values[i]
             item = self.table.item(i, 2)
-            item.setText("—" if not np.isfinite(value) else f"{value:.4g}")
+            item.setText(format_significant(value, i18n.current(), 4, missing="—"))
             item.setToolTip(no_data if not np.isfinite(value) else "")
             color = LEVEL_COLORS.get(int(sim.levels[i]))
             item.setBackground(color if color is not None else QColor(0, 0, 0, 0))
@@ -220,7 +224,7 @@ class SensorsPanel(Translatable, QDockWidget):
         self.nodata_label.show()
         if self.nearest_time is not None and (which is not None or len(missing) == len(status)):
             self.nearest_button.setText(tr("Nearest data: {0}").replace(
-                "{0}", f"{self.nearest_time:%Y-%m-%d %H:%M}"))
+                "{0}", format_datetime(self.nearest_time, i18n.current())))
             self.nearest_button.show()
         else:
             self.nearest_button.hide()

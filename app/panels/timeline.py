@@ -37,7 +37,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import i18n
 from app.i18n import Translatable, tr
+from twin.locale_format import format_datetime, format_significant
 from twin.sim.clock import ICT, from_ms, to_ms
 
 log = logging.getLogger(__name__)
@@ -402,8 +404,9 @@ class TimelinePanel(Translatable, QDockWidget):
     def _label_window(self) -> None:
         t0, t1 = self._window
         days = (t1 - t0) / 86_400_000
-        text = tr("{0} days").replace("{0}", f"{days:.3g}") if days >= 1 else \
-            tr("{0} h").replace("{0}", f"{days * 24:.3g}")
+        lang = i18n.current()
+        text = tr("{0} days").replace("{0}", format_significant(days, lang, 3)) if days >= 1 \
+            else tr("{0} h").replace("{0}", format_significant(days * 24, lang, 3))
         self.window_label.setText(text)
 
     # -- jumps ----------------------------------------------------------------------
@@ -425,7 +428,7 @@ class TimelinePanel(Translatable, QDockWidget):
         if self.sim is None:
             return
         for label, ms in self.jumps():
-            when = "" if ms is None else f"  ({from_ms(ms):%Y-%m-%d %H:%M})"
+            when = "" if ms is None else f"  ({format_datetime(from_ms(ms), i18n.current())})"
             action = self.jump_menu.addAction(label + when)
             action.triggered.connect(lambda _=False, m=ms: self.jump_to(m))
 
@@ -498,7 +501,7 @@ class TimelinePanel(Translatable, QDockWidget):
             start = ms - span // 2 if ms < t0 or ms - t1 > span else ms
             self.set_window(start, start + span)
         self._sync_slider()
-        self.time_label.setText(f"{t:%Y-%m-%d %H:%M}")
+        self.time_label.setText(format_datetime(t, i18n.current()))
         self.plan_label.setText(self.plan_text())
         self.ruler.update()
 

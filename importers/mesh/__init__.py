@@ -65,6 +65,7 @@ from importers.mesh.common import (
 from importers.mesh.gltf import _check_gltf_budget, _check_gltf_header, _read_trimesh
 from importers.mesh.obj import _read_obj
 from importers.mesh.placement import _build, _clean, _instance_bounds, _model_matrix, _placement
+from twin import crs_record
 
 __all__ = [
     "DEFAULT_MAX_TRIANGLES",
@@ -152,6 +153,8 @@ def read(
         raise ImportFailed(path, f"contains no triangle geometry ({model.format})")
     clean = _clean(model, notes)
     to_local, facts = _placement(model, clean, opts, scene, notes)
+    ops = [_crs_record(opts, facts, scene)]
+    notes.extend(crs_record.warnings_of(ops))
     built = _build(model, clean, to_local, opts, path, notes, progress, cancel)
     if built is None:
         raise ImportFailed(path, "has no usable triangles (all were empty or broken)")
@@ -209,11 +212,34 @@ def read(
             source=path,
             crs=None,
             info=info,
+            crs_operations=ops,
             tree=TreeNode(name=path.name, kind="model", rows=list(range(n)))
             if model.format not in ("glTF", "GLB")
             else _mesh_tree(path.name, list(geom_names)),
         )
     ]
+
+
+def _crs_record(opts: MeshOptions, facts: dict[str, Any], scene: Any):
+    """Meshes carry no CRS: the record holds their unit and axis conversion and
+    the placement in the scene CRS (its point checked against the area of use)."""
+    at = facts.get("at")
+    units = [f"file unit x{opts.unit:g} to metres"]
+    if opts.up == "y":
+        units.append("axes: Y-up turned to Z-up (x, -z, y)")
+    place = ""
+    if at is not None:
+        e, n, h, rot = (float(v) for v in at)
+        place = f": E {e:.3f}, N {n:.3f}, H {h:.3f}, rotation {rot:g}°"
+    units.append(str(facts.get("method")) + place)
+    return crs_record.record_transform(
+        scene.crs,
+        scene.crs,
+        None if at is None else (at[0], at[1], at[0], at[1]),
+        origin=scene.origin,
+        step=str(facts.get("method")),
+        units=units,
+    )
 
 
 def _mesh_tree(name: str, meshes: list[str]):

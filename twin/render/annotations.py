@@ -74,11 +74,23 @@ class NorthArrow:
             return 0.0
         return math.atan2(-dx, dy)
 
+    #: the arrow, at any angle, and its "N" fit in a circle of this radius
+    #: (unit: :func:`ui_scale`): tip at 22, the letter's centre at 33, its half height ~8
+    REACH = 41.0
+    #: gap to the view's edges, same unit
+    MARGIN = 8.0
+
     def update(self, *_: object) -> None:
-        _, height = self.renderer.GetSize()
-        s = ui_scale(height)
+        width, height = self.renderer.GetSize()
+        # Sized by the view's height, shrunk when the view is so small (a narrow
+        # window, a docked thumbnail) that it would take more than half of the
+        # shorter side; placed a margin away from the lower-left corner, so it
+        # is whole at every angle and every window size.
+        room = max(min(width, height), 1) / 4.0
+        s = min(ui_scale(height), room / (self.REACH + self.MARGIN))
         self.angle = self.north_angle()
-        cx, cy, r = 44 * s, 54 * s, 22 * s
+        cx = cy = (self.REACH + self.MARGIN) * s
+        r = 22 * s
         shape = np.array([(0.0, 1.0), (0.62, -0.75), (0.0, -0.35), (-0.62, -0.75)]) * r
         c, si = math.cos(self.angle), math.sin(self.angle)
         rot = shape @ np.array([[c, si], [-si, c]])

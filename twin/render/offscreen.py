@@ -232,6 +232,14 @@ class OffscreenRenderer:
         if state.measurement is not None:
             a, b = state.measurement
             view.annotations.show_measurement(a, b)
+        if view.marks.area is not None or view.marks.height is not None:
+            view.marks.clear()  # a state shows its own marks only
+        for mark in state.marks:
+            view.marks.show(mark, view.annotations.language)
+        if state.section is not None:
+            view.set_section(*state.section)
+        elif view.section is not None:
+            view.clear_section()
         view.annotations.set_north_and_scale(state.north_arrow, state.scale_bar)
         view.annotations.set_legend(state.legend)
         if self.caption is not None:

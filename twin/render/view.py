@@ -34,7 +34,10 @@ import pyvista as pv
 from twin.layer import Layer
 from twin.render.annotations import Annotations
 from twin.render.clipping import fit_clipping_range
+from twin.render.labels import LabelOverlay
+from twin.render.measure_marks import MeasureMarks
 from twin.render.picking import LocatorCache, pick_ray
+from twin.render.section_cap import HANDLE_VIEW_FRACTION, SectionCaps, SectionHandle
 from twin.scene import Bookmark, Scene
 from twin.style import HIGHLIGHT_RGB, cell_alpha, cell_colors
 
@@ -112,6 +115,7 @@ class SceneView:
         self._prebuild = prebuild_locators
         self._ground: pv.Actor | None = None
         self._section = None
+        self._caps = SectionCaps(self)
         self._hold = 0
         self._pending = False
         self._shown: dict[Layer, tuple[pv.DataSet, np.ndarray]] = {}
@@ -119,6 +123,10 @@ class SceneView:
         self._feature_colors: dict[Layer, np.ndarray] = {}
         self.overlay_actors: dict[str, object] = {}
         self.annotations = Annotations(self)
+        #: "Label by" labels, placed without overlaps (twin.render.labels)
+        self.labels = LabelOverlay(self)
+        #: drawn area and height measurements (twin.render.measure_marks)
+        self.marks = MeasureMarks(self)
         #: set by the simulation overlay: (renderer, x, y) -> sensor row or None
         self.sensor_picker = None
         #: underground view: ground, terrain and roads see-through and not pickable
@@ -181,6 +189,8 @@ class SceneView:
         """Stop listening to the scene (a closed plotter must never be asked to render)."""
         self.plotter.renderer.RemoveObserver(self._clip_tag)
         self.annotations.close()
+        self.labels.close()
+        self._caps.clear()
         self.scene.events.layer_added.disconnect(self._on_added)
         self.scene.events.layer_removed.disconnect(self._on_removed)
         self.scene.events.layer_changed.disconnect(self._on_changed)
@@ -398,7 +408,15 @@ class SceneView:
             mapper = actor.GetMapper()
             mapper.RemoveAllClippingPlanes()
             mapper.AddClippingPlane(plane)
+        self._caps.update(origin, normal)  # cut solids are closed by their cut faces
         self._render()
+
+    @property
+    def section(self) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+        """(origin, normal) of the section plane (scene-local), as :meth:`set_section` takes."""
+        if self._section is None:
+            return None
+        return tuple(self._section.GetOrigin()), tuple(-v for v in self._section.GetNormal())
 
     def show_section_widget(self) -> None:
         """A movable section plane through the middle of the content (horizontal
@@ -406,26 +424,31 @@ class SceneView:
         bounds = self.scene.local_bounds()
         if bounds is None:
             return
+        # the handle where the user looks (clamped into the content), not at
+        # the middle of a district that may be off screen
+        focal = np.asarray(self.plotter.camera.focal_point, dtype=float)
         origin = [
-            (bounds[0] + bounds[1]) / 2,
-            (bounds[2] + bounds[3]) / 2,
+            float(np.clip(focal[0], bounds[0], bounds[1])),
+            float(np.clip(focal[1], bounds[2], bounds[3])),
             bounds[4] + 0.5 * (bounds[5] - bounds[4]),
         ]
-        self.plotter.add_plane_widget(
-            lambda normal, origin: self.set_section(origin, normal),
-            normal="z",
-            origin=origin,
-            bounds=bounds,
-            outline_translation=False,
-        )
+        self.hide_section_widget(clear=False)
+        size = HANDLE_VIEW_FRACTION * self.plotter.camera.distance
+        self._handle = SectionHandle(self.plotter.renderer, self.plotter.iren.interactor,
+                                     origin, size, self.set_section)
         self.set_section(origin, (0, 0, 1))
 
-    def hide_section_widget(self) -> None:
-        self.plotter.clear_plane_widgets()
-        self.clear_section()
+    def hide_section_widget(self, clear: bool = True) -> None:
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            handle.remove()
+            self._handle = None
+        if clear:
+            self.clear_section()
 
     def clear_section(self) -> None:
         self._section = None
+        self._caps.clear()
         for actor in self.actors.values():
             actor.GetMapper().RemoveAllClippingPlanes()
         self._render()
