@@ -36,7 +36,12 @@ import numpy as np
 
 from importers import surfaces as sf
 from importers.cityjson import collection as _collection
-from importers.cityjson.appearance import _bake_colors, _bake_textures
+from importers.cityjson.appearance import (
+    _bake_colors,
+    _bake_textures,
+    load_images,
+    texture_layout,
+)
 from importers.cityjson.collection import KNOWN_TYPES, _Collector, _hierarchy_warnings
 from importers.cityjson.source import (
     _check_header,
@@ -53,6 +58,7 @@ from twin import crs_record
 from twin.layer import Layer
 from twin.meshing import TriMesh
 from twin.scene import Scene
+from twin.textures import TextureLayout
 
 Progress = Callable[[int, int], None]
 
@@ -144,17 +150,35 @@ def _build_layer(
             c.problem("line skipped: vertex index out of range", c.ids[r])
         extra.append(sf.line_ribbons(verts, a[ok], b[ok], srow[ok], LINE_WIDTH))
 
+    state: dict[str, TextureLayout | None] = {"layout": None}
+
     def recolor(rgb: np.ndarray, tri: sf.Triangulation, n_extra: int) -> dict[str, Any]:
         """Materials, then textures, over the semantic colours (options)."""
         tri_mat = cat["mat"].astype(np.int32)[tri.tri_surface]
         tri_tex = cat["tex"].astype(np.int32)[tri.tri_surface]
-        textured = 0
         if c.materials_on and len(tri_mat):
             _bake_colors(c, np.concatenate([tri_mat, np.full(n_extra, -1, np.int32)]), rgb)
-        if c.textures_on:
-            point_uv = np.concatenate(parts["uv"]) if parts["uv"] else np.empty(0, np.int64)
-            textured = _bake_textures(c, path.parent, tri.tris, tri_tex, point_uv, rgb, notes)
-        return {"textures": "off" if not c.textures_on else f"{textured} images baked as colours"}
+        if not c.textures_on:
+            return {"textures": "off"}
+        point_uv = np.concatenate(parts["uv"]) if parts["uv"] else np.empty(0, np.int64)
+        images = load_images(c, path.parent, tri_tex, notes)
+        if not images:
+            return {"textures": "none in the file"}
+        said: list[str] = []
+        if c.draw_textures:
+            layout = texture_layout(c, images, tri.tris, tri_tex, point_uv)
+            state["layout"] = layout
+            drawn = 0 if layout is None else sum(img is not None for img in images.values())
+            said.append(f"{drawn} of {len(images)} images drawn")
+            if layout is not None and layout.clamped:
+                notes.append(
+                    f"{layout.clamped} textured triangles repeat their image; drawn "
+                    "stretched to one copy (the texture atlas cannot tile)"
+                )
+        if c.bake_textures:
+            baked = _bake_textures(c, images, tri.tris, tri_tex, point_uv, rgb)
+            said.append(f"{baked} images baked as colours")
+        return {"textures": "; ".join(said)}
 
     link_notes: list[str] = []
     first_parent = _hierarchy_warnings(c, link_notes)
@@ -227,6 +251,7 @@ def _build_layer(
         type_notes=type_notes,
         lod_note=lod_note,
         recolor=recolor,
+        texture=lambda _tri: state["layout"],
         details=details,
         cancel=cancel,
     )
@@ -285,6 +310,8 @@ def read(
     -------
     lod : ``"highest"`` (default), ``"lowest"``, or a LoD such as ``"2.2"`` or ``1``.
     textures : bake texture colours into ``rgb_default`` (default False).
+    draw_textures : keep the texture images (one atlas) and texture coordinates
+        for the Textures look (default True); the default colours stay as they are.
     materials : use material diffuse colours (default False).
     theme : appearance theme to use (default: the first one).
     """

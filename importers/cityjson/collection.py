@@ -157,7 +157,11 @@ class _Collector:
         self.notes = notes
         self.options = options
         self.lod = _LodChooser(options.get("lod"))
-        self.textures_on = bool(options.get("textures", False))
+        #: bake the mean texture colour into the default colours (``textures``)
+        self.bake_textures = bool(options.get("textures", False))
+        #: keep the images for the Textures look (``draw_textures``, default on)
+        self.draw_textures = bool(options.get("draw_textures", True))
+        self.textures_on = self.bake_textures or self.draw_textures
         self.materials_on = bool(options.get("materials", False))
         self.theme = options.get("theme")
         self.codes = sf.SurfaceCodes()

@@ -216,6 +216,7 @@ class SunLight:
             return
         if hasattr(ren, "disable_shadows"):  # a pyvista renderer
             ren.disable_shadows()
+        _aspect_fix(ren, False)
         ren.RemoveAllLights()
         for light in saved["lights"]:
             ren.AddLight(light)
@@ -240,8 +241,10 @@ def set_shadows(plotter, on: bool, size: int = SHADOW_MAP_SIZE) -> None:
     """
     if not on:
         plotter.disable_shadows()
+        _aspect_fix(plotter, False)
         return
     plotter.enable_shadows()
+    _aspect_fix(plotter, True)
     smp = shadow_pass(plotter)
     if smp is not None:
         baker = smp.GetShadowMapBakerPass()
@@ -275,3 +278,77 @@ def enable_shadows(plotter, size: int = SHADOW_MAP_SIZE) -> None:
 def disable_shadows(plotter) -> None:
     """Back to the plain pipeline (see :func:`set_shadows`)."""
     set_shadows(plotter, False)
+
+
+# -- the shadow map's aspect ratio ---------------------------------------------------
+#
+# VTK 9.7's vtkShadowMapBakerPass renders the map (square, ``size`` x ``size``)
+# through the light's camera with the *viewport's* aspect ratio, so light-space
+# x is divided by width / height there; vtkShadowMapPass looks the map up with
+# the same camera's projection at aspect 1. In any non-square view every
+# receiver then reads the depth of a point shifted along light-space x: on
+# ground sloping away from the sun the stored depth grows faster than its own
+# (slope x aspect), and the exponential shadow test turns that difference into
+# a shadow that deepens towards the sun (the "sun-side greying"). Seen as
+# exactly the window's aspect (1.33 at 200x150; none at 150x150). The fix
+# rescales the looked-up x by the same aspect in every receiver's shader.
+
+#: The line of VTK's shadow lookup (vtkShadowMapPass fragment code) that the
+#: correction follows.
+_LOOKUP = "vec2 projected = shadowCoord.xy/shadowCoord.w;"
+_CORRECTED = (
+    "vec2 projected = shadowCoord.xy/shadowCoord.w;\n"
+    "    projected.x = (projected.x - 0.5) / ctShadowAspect + 0.5;"
+)
+_ASPECT_UNIFORM = "ctShadowAspect"
+#: renderer -> observer tag of the per-frame correction
+_ASPECT_OBSERVERS: dict[int, tuple[object, int]] = {}
+
+
+def _aspect_fix(plotter, on: bool) -> None:
+    """Correct the shadow lookup of every actor by the viewport's aspect ratio
+    before each frame (see above); off removes the correction."""
+    ren = getattr(plotter, "renderer", plotter)
+    key = id(ren)
+    if on:
+        if key not in _ASPECT_OBSERVERS:
+            tag = ren.AddObserver("StartEvent", _correct_aspect)
+            _ASPECT_OBSERVERS[key] = (ren, tag)
+        return
+    entry = _ASPECT_OBSERVERS.pop(key, None)
+    if entry is None:
+        return
+    ren.RemoveObserver(entry[1])
+    actors = ren.GetActors()
+    actors.InitTraversal()
+    for _ in range(actors.GetNumberOfItems()):
+        actor = actors.GetNextActor()
+        prop = actor.GetShaderProperty()
+        if _uniform(prop.GetFragmentCustomUniforms()) is not None:
+            prop.ClearFragmentShaderReplacement(_LOOKUP, False)
+            prop.GetFragmentCustomUniforms().RemoveUniform(_ASPECT_UNIFORM)
+
+
+def _correct_aspect(ren, _event=None) -> None:
+    """StartEvent observer: every actor's shadow lookup uses the viewport's
+    current aspect ratio (the one the map is baked with this frame)."""
+    aspect = float(ren.GetTiledAspectRatio()) or 1.0
+    actors = ren.GetActors()
+    actors.InitTraversal()
+    for _ in range(actors.GetNumberOfItems()):
+        actor = actors.GetNextActor()
+        prop = actor.GetShaderProperty()
+        uniforms = prop.GetFragmentCustomUniforms()
+        value = _uniform(uniforms)
+        if value is None:
+            prop.AddFragmentShaderReplacement(_LOOKUP, False, _CORRECTED, False)
+        if value != aspect:
+            uniforms.SetUniformf(_ASPECT_UNIFORM, aspect)
+
+
+def _uniform(uniforms) -> float | None:
+    """The aspect uniform's value on an actor, or None when it has none."""
+    from vtkmodules.vtkCommonCore import reference
+
+    value = reference(0.0)
+    return float(value) if uniforms.GetUniformf(_ASPECT_UNIFORM, value) else None
