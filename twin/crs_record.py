@@ -26,7 +26,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from twin.geo import PROJ_LOCK, WGS84, crs_label, operation_used, parse_crs, transformer
+from twin.geo import (
+    PROJ_LOCK,
+    WGS84,
+    crs_authority,
+    crs_label,
+    operation_used,
+    parse_crs,
+    transformer,
+)
 
 if TYPE_CHECKING:
     from twin.layer import Layer
@@ -109,11 +117,9 @@ class CrsOperation:
         }
 
 
-def _epsg(crs) -> int | None:
-    try:
-        return crs.to_epsg(min_confidence=70)
-    except Exception:  # a custom WKT pyproj cannot match
-        return None
+def _epsg(spec: str) -> int | None:
+    auth = crs_authority(spec)
+    return int(auth[1]) if auth and auth[0] == "EPSG" and auth[1].isdigit() else None
 
 
 def lonlat_extent(
@@ -195,8 +201,8 @@ def record_transform(
     rec = CrsOperation(
         source=crs_label(src),
         target=crs_label(dst),
-        source_epsg=_epsg(s),
-        target_epsg=_epsg(d),
+        source_epsg=_epsg(src),
+        target_epsg=_epsg(dst),
         step=step,
         origin_subtracted=tuple(float(v) for v in origin),  # type: ignore[arg-type]
         method=method,

@@ -107,12 +107,26 @@ def transform_xy(x: np.ndarray, y: np.ndarray, src: str | int, dst: str | int):
     return np.asarray(tx, dtype=np.float64), np.asarray(ty, dtype=np.float64)
 
 
+@lru_cache(maxsize=128)
+def crs_authority(spec: str | int) -> tuple[str, str] | None:
+    """The authority and code of a CRS (``("EPSG", "9208")``), or None for a
+    custom one. Matching a WKT without an ID searches PROJ's whole database
+    (about 0.3 s), so each CRS is identified once per process."""
+    crs = parse_crs(spec)
+    try:
+        with PROJ_LOCK:
+            auth = crs.to_authority(min_confidence=70)
+    except CRSError:  # a custom WKT pyproj cannot match
+        return None
+    return (auth[0], auth[1]) if auth else None
+
+
 def crs_label(spec: str | int) -> str:
     """Short human label such as ``EPSG:9208 (VN-2000 / TM-3 104-45)``."""
     crs = parse_crs(spec)
     if crs.is_engineering:
         return f"local ({crs.name})"
-    auth = crs.to_authority()
+    auth = crs_authority(spec)
     code = f"{auth[0]}:{auth[1]}" if auth else "custom"
     return f"{code} ({crs.name})"
 
