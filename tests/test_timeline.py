@@ -233,3 +233,46 @@ def test_wheel_over_the_slider_zooms_and_live_follows_now(window):
     assert w0 <= sim.clock.ms <= w1
     panel.live_button.click()
     assert not sim.live and not panel.live_timer.isActive()
+
+
+@gui
+@needs_display
+def test_the_storm_raises_the_flood_flag_in_the_status_bar_and_it_clears(window):
+    """The district flood warning (river gauges + manholes) shows beside the feed
+    health while raised, with its causes, and hides again when the water is down."""
+    sim, flag = window.sim, window.flood_indicator
+    calm = datetime(2025, 6, 1, 14, 0, tzinfo=ICT)  # before the storm
+    sim.clock.set_time(calm)
+    assert flag.isHidden() and flag.level == 0
+    sim.clock.set_time(datetime(2025, 6, 1, 18, 0, tzinfo=ICT))  # the storm: manholes
+    assert not flag.isHidden() and flag.level >= 1
+    assert flag.causes.get("manhole_level", 0) > 0 and "water_level" not in flag.causes
+    assert "Flood" in flag.text() and "manhole" in flag.text().lower()
+    sim.clock.set_time(datetime(2025, 6, 2, 12, 0, tzinfo=ICT))  # the river's flood peak
+    assert flag.level == 2 and flag.causes.get("water_level", 0) > 0
+    sim.clock.set_time(calm)  # scrubbed back: the flag follows the clock
+    assert flag.isHidden(), (flag.level, flag.causes)
+
+
+@gui
+@needs_display
+def test_a_project_keeps_its_sensor_history_across_restarts(window, tmp_path):
+    """Saved once, a project's history lives in its own store beside it: what a live
+    feed adds after reopening is still there when the project is opened again."""
+    from twin.sim.store import project_store_path
+
+    in_memory = len(window.sim.store)
+    project = tmp_path / "pilot.ctproj"
+    assert window.save_project(project)
+    history = project_store_path(project)
+    assert history.exists()
+
+    window.open_project(project)
+    assert window.sim.store.path == str(history)
+    assert len(window.sim.store) == in_memory  # the synthetic replay adds nothing twice
+    late = to_ms(datetime(2025, 6, 3, 6, 0, tzinfo=ICT))  # after the demo's data
+    assert window.sim.store.ingest(np.array([0]), np.array([late]), np.array([42.5])) == 1
+
+    window.open_project(project)  # the old simulation (and its store) closed first
+    t, v = window.sim.store.series(0, late - 1, late + 1)
+    assert t.tolist() == [late] and v.tolist() == [42.5]

@@ -174,6 +174,25 @@ class HistoryStore:
         with self._lock:
             self._db.close()
 
+    def save_copy(self, dest: Path | str) -> Path:
+        """Write the whole store to ``dest`` (SQLite's online backup, WAL on), so a
+        history gathered in memory before a project had a file is kept with it.
+        ``dest`` is replaced through a temporary file: a failed copy loses nothing."""
+        dest = Path(dest)
+        tmp = dest.with_name(dest.name + ".part")
+        tmp.unlink(missing_ok=True)
+        target = sqlite3.connect(tmp)
+        try:
+            with self._lock:
+                self._db.backup(target)
+            target.execute("PRAGMA journal_mode=WAL")
+        finally:
+            target.close()
+        for side in ("-wal", "-shm"):  # an older store's side files belong to it
+            Path(str(dest) + side).unlink(missing_ok=True)
+        tmp.replace(dest)
+        return dest
+
     def __len__(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM obs").fetchone()[0])
