@@ -6,6 +6,11 @@ so a failed or cancelled import leaves the scene as it was. Progress callbacks
 come from the worker thread and are throttled before they cross to the GUI
 (a million-feature import must not flood the event loop). Nothing here touches
 a VTK object that is on screen (RELIABILITY F6).
+
+An IFC import also streams ``batch`` es (:class:`importers.ifc.progressive.PreviewBatch`,
+meshes built on the worker thread) for the window to draw while the model is
+meshed, and a cancelled one ends in ``partial`` with the layers of what had
+arrived (issue 20).
 """
 
 from __future__ import annotations
@@ -24,12 +29,15 @@ PROGRESS_INTERVAL_S = 0.05
 
 
 class ImportWorker(QObject):
-    """Runs one import; emits exactly one of ``succeeded``, ``failed``, ``cancelled``."""
+    """Runs one import; emits exactly one of ``succeeded``, ``failed``,
+    ``cancelled`` and ``partial`` (cancelled, with the layers read so far)."""
 
     progress = Signal(int, int)
+    batch = Signal(object)  # PreviewBatch (IFC only)
     succeeded = Signal(object)  # list[Layer]
     failed = Signal(str)
     cancelled = Signal()
+    partial = Signal(object)  # list[Layer], marked partial
 
     def __init__(
         self,
@@ -52,17 +60,44 @@ class ImportWorker(QObject):
             self._last = now
             self.progress.emit(int(done), int(total))
 
-    @Slot()
-    def run(self) -> None:
-        try:
-            layers = importers.open(
+    def _batch(self, batch) -> None:
+        """A preview batch, its actor built here on the import thread (the GUI
+        thread only adds it to the view)."""
+        from twin.render.preview import batch_actor
+
+        batch.actor = batch_actor(batch.mesh)
+        self.batch.emit(batch)
+
+    def _open(self) -> list:
+        """``importers.open``; an IFC file with a preview of its batches."""
+        if self.path.is_file() and importers.importer_for(self.path, self.importer) == "ifc":
+            from importers import ifc
+
+            return ifc.read(
                 self.path,
                 self.scene,
                 self.options,
                 self._progress,
                 self.cancel_event,
-                importer=self.importer,
+                preview=self._batch,
             )
+        return importers.open(
+            self.path,
+            self.scene,
+            self.options,
+            self._progress,
+            self.cancel_event,
+            importer=self.importer,
+        )
+
+    @Slot()
+    def run(self) -> None:
+        from importers.errors import PartialImport
+
+        try:
+            layers = self._open()
+        except PartialImport as exc:
+            self.partial.emit(exc.layers)
         except importers.ImportCancelled:
             self.cancelled.emit()
         except Exception as exc:  # every failure becomes a readable one-line message
@@ -99,9 +134,11 @@ class ImportJob(QObject):
     """
 
     progress = Signal(int, int)
+    batch = Signal(object)
     succeeded = Signal(object)
     failed = Signal(str)
     cancelled = Signal()
+    partial = Signal(object)
     done = Signal(object)  # self
 
     def __init__(self, worker: ImportWorker, parent: QObject | None = None) -> None:
@@ -112,10 +149,14 @@ class ImportJob(QObject):
         worker.moveToThread(self.thread)
         self.thread.started.connect(worker.run)
         worker.progress.connect(self.progress)
+        worker.batch.connect(self.batch)
         worker.succeeded.connect(self.succeeded)
         worker.failed.connect(self.failed)
         worker.cancelled.connect(self.cancelled)
-        for signal in (worker.succeeded, worker.failed, worker.cancelled):
+        worker.partial.connect(self.partial)
+        #: names of the view's preview actors of this import (the window's)
+        self.previews: list[str] = []
+        for signal in (worker.succeeded, worker.failed, worker.cancelled, worker.partial):
             signal.connect(self.thread.quit)
         self.thread.finished.connect(self._on_finished)
 

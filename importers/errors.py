@@ -15,3 +15,13 @@ class ImportFailed(Exception):
 
 class ImportCancelled(Exception):
     """The caller set the cancel event; nothing was added to the scene."""
+
+
+class PartialImport(ImportCancelled):
+    """Cancelled, but what had been read is kept: ``layers`` (marked partial)
+    are for the caller to add or drop (the window adds them: they are what
+    it was already showing)."""
+
+    def __init__(self, path: Path | str, layers: list) -> None:
+        self.path, self.layers = Path(path), layers
+        super().__init__(str(path))

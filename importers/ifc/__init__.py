@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from importers.errors import ImportCancelled, ImportFailed
+from importers.errors import ImportCancelled, ImportFailed, PartialImport
 
 __all__ = ["extent", "read", "warm_up"]
 
@@ -66,6 +66,7 @@ def read(
     options: dict[str, Any] | None = None,
     progress=None,
     cancel: threading.Event | None = None,
+    preview=None,
 ) -> list:
     """Import one IFC file into ``scene``'s CRS (layers are returned, not added).
 
@@ -73,8 +74,13 @@ def read(
     ``threads``, ``kernel``, ``spaces``, ``element_timeout``, ``time_budget``,
     ``memory_limit_mb``, ``max_restarts``, ``cache`` (see
     :class:`importers.ifc.options.IfcOptions`).
+
+    ``preview``: called (on this thread) with each
+    :class:`~importers.ifc.progressive.PreviewBatch` while the model is meshed;
+    with it, a cancelled import raises :class:`~importers.errors.PartialImport`
+    carrying the layers of what had arrived (marked partial, never cached).
     """
-    from importers.ifc import cache, layers, runner
+    from importers.ifc import cache, layers, progressive, runner
 
     path = Path(path)
     opts = _options(path, options)
@@ -93,9 +99,13 @@ def read(
     t_worker = 0.0
     if payload is None:
         t1 = time.perf_counter()
-        payload = runner.run(path, opts, progress, cancel)
+        listener = None if preview is None else progressive.Preview(path, scene, opts, preview)
+        keep = listener is not None
+        payload = runner.run(path, opts, progress, cancel, listener, keep_partial=keep)
         t_worker = time.perf_counter() - t1
-        if k is not None and cache.cacheable(payload):
+        if payload.meta.get("partial"):
+            cache_note = "not stored: the import was cancelled"
+        elif k is not None and cache.cacheable(payload):
             cache.store(k, payload)
             cache_note = "miss (stored)"
         elif k is not None:
@@ -103,7 +113,8 @@ def read(
     elif progress is not None:
         n = len(payload.meta.get("targets") or [])
         progress(n, n)
-    if cancel is not None and cancel.is_set():
+    partial = payload.meta.get("partial")
+    if cancel is not None and cancel.is_set() and not partial:
         raise ImportCancelled(str(path))
     fresh = t_worker > 0  # worker facts describe this run, not the one cached
     facts = {
@@ -132,6 +143,9 @@ def read(
             "worker": round(t_worker, 4),
             "build": round(t3 - t2, 4),
         }
+    if partial:
+        progressive.mark_partial(out, partial)
+        raise PartialImport(path, out)
     return out
 
 

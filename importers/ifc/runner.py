@@ -10,6 +10,12 @@ before it starts, so the next stall or crash names its culprit. The culprit is
 recorded as a failed element with the reason, and the rest goes back to the
 fast path. Each restart settles at least one element, and ``max_restarts``
 bounds the total, so an import always ends. Cancel kills the worker at once.
+
+Progressive display (issue 20): a ``listener`` sees the meta record, the
+semantics and every chunk as they arrive (``listener(tag, data)``, on the
+thread that runs the import), so a viewer can draw the model while it is
+meshed; with ``keep_partial`` a cancelled import returns what had arrived,
+marked ``meta["partial"]``, instead of raising.
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ POLL_SECONDS = 0.05
 #: meta key of the centre lines (``importers.ifc.alignment.META_KEY``; not
 #: imported: the parent must not load IfcOpenShell, see importers.child_entry)
 ALIGNMENTS_KEY = "alignments"
+#: Called with ("meta" | "semantics" | "chunk", data) as messages arrive.
+Listener = Callable[[str, Any], None]
 #: Parsing gets its own, longer budget than one element: 2 min + 1 s per MB.
 PARSE_SECONDS_BASE = 120.0
 PARSE_SECONDS_PER_MB = 1.0
@@ -80,8 +88,16 @@ class Supervisor:
         opts: IfcOptions,
         progress: Callable[[int, int], None] | None,
         cancel: threading.Event | None,
+        listener: Listener | None = None,
+        keep_partial: bool = False,
     ) -> None:
         self.path = path
+        self.listener = listener
+        self.keep_partial = keep_partial
+        #: the records received so far (a cancelled import keeps them)
+        self.got_meta: dict[str, Any] | None = None
+        self.got_semantics: dict[str, Any] | None = None
+        self.got_alignments: dict[str, Any] | None = None
         self.opts = opts
         self.progress = progress
         self.cancel = cancel
@@ -167,15 +183,21 @@ class Supervisor:
                     if tag == "meta":
                         out.meta = msg[1]
                         ready = True
+                        self.got_meta = self.got_meta or msg[1]
+                        self._tell("meta", msg[1])
                     elif tag == "ready":
                         ready = True
                     elif tag == "semantics":
                         out.semantics = msg[1]
+                        self.got_semantics = self.got_semantics or msg[1]
+                        self._tell("semantics", msg[1])
                     elif tag == "alignments":
                         out.alignments = msg[1]
+                        self.got_alignments = self.got_alignments or msg[1]
                     elif tag == "chunk":
                         self.merger.add(msg[1])
                         ready = True
+                        self._tell("chunk", msg[1])
                     elif tag == "progress":
                         ready = True
                         if self.progress is not None:
@@ -218,8 +240,42 @@ class Supervisor:
             with contextlib.suppress(OSError):
                 recv.close()
 
+    def _tell(self, tag: str, data: Any) -> None:
+        """Pass a record to the listener; a listener that fails is dropped
+        (a preview must never cost the import)."""
+        if self.listener is None:
+            return
+        try:
+            self.listener(tag, data)
+        except Exception:
+            self.listener = None
+
     # -- the whole import ------------------------------------------------------------
     def run(self) -> Payload:
+        try:
+            return self._run()
+        except ImportCancelled:
+            partial = self._partial() if self.keep_partial else None
+            if partial is None:
+                raise
+            return partial
+
+    def _partial(self) -> Payload | None:
+        """What a cancelled import had received, when it can make a layer
+        (records, table and at least one element); ``meta["partial"]`` says
+        how much."""
+        if self.got_meta is None or self.got_semantics is None or not self.merger.done:
+            return None
+        payload = self._finish(self.got_meta, self.got_semantics, self.got_alignments)
+        total = len(self.got_meta.get("targets") or [])
+        payload.meta["partial"] = {
+            "why": "cancelled",
+            "done": len(self.merger.done),
+            "total": total,
+        }
+        return payload
+
+    def _run(self) -> Payload:
         with tempfile.TemporaryDirectory(prefix="citytwin-ifc-") as tmp:
             workdir = Path(tmp)
             first = self.run_once(self._job(workdir, "full"), 0, 1)
@@ -301,8 +357,14 @@ class Supervisor:
                 semantics = self._semantics_alone(workdir)
             if self.progress is not None:
                 self.progress(total, total)
+        return self._finish(meta, semantics, first.alignments)
+
+    def _finish(
+        self, meta: dict[str, Any], semantics: dict[str, Any], alignments: dict[str, Any] | None
+    ) -> Payload:
+        """The payload: arrays received, records, failures and statistics."""
         meta = {**meta, **semantics}
-        meta[ALIGNMENTS_KEY] = first.alignments or {
+        meta[ALIGNMENTS_KEY] = alignments or {
             "warnings": [
                 "alignment centre lines (if any) were not read: the IFC reader stopped first"
             ]
@@ -386,10 +448,13 @@ def run(
     opts: IfcOptions,
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
+    listener: Listener | None = None,
+    keep_partial: bool = False,
 ) -> Payload:
-    """Import ``path`` in workers; the payload holds every element that worked."""
+    """Import ``path`` in workers; the payload holds every element that worked
+    (``listener`` and ``keep_partial``: see the module docstring)."""
     try:
-        return Supervisor(path, opts, progress, cancel).run()
+        return Supervisor(path, opts, progress, cancel, listener, keep_partial).run()
     finally:
         prepare_spare(SPARE_DELAY_S)
 

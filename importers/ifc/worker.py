@@ -72,7 +72,7 @@ import ifcopenshell.util.unit
 import numpy as np
 
 from importers.errors import ImportFailed
-from importers.ifc import alignment, fastpath, georef, selection, semantics
+from importers.ifc import alignment, fastpath, georef, selection, semantics, streaming
 from importers.ifc.geometry import Collector, box_mesh
 from importers.ifc.header import check_complete, prepare_source
 from importers.ifc.options import FALLBACK_KERNEL, TEST_HOOKS
@@ -499,8 +499,8 @@ class Worker:
             self.conn.send_bytes(b"\x80\x05 not a pickle")
 
     def fast_path(self, f: Any, targets: list[Any]) -> fastpath.FastPath | None:
-        """The fast path with the elements it takes (removed from ``targets``,
-        in place), or None where this job is the kernel's alone."""
+        """The fast path for this file (it takes its elements batch by batch in
+        :meth:`stream`), or None where this job is the kernel's alone."""
         if not fastpath.enabled(self.job):
             return None
         hooks = [k for k in TEST_HOOKS if k != "test_fastpath_error"]
@@ -508,12 +508,35 @@ class Worker:
         try:
             fast = fastpath.FastPath(f, self.unit_m, keep_off)
             fast.fail_on = set(self.job.get("test_fastpath_error", ()))
-            with self.heartbeat():  # no element finishes meanwhile: not stalled
-                targets[:] = fast.split(targets)
         except Exception:
             return None
         self.fast = fast
         return fast
+
+    def stream(
+        self, f: Any, fast: fastpath.FastPath, targets: list[Any], collector: Collector, meanwhile
+    ) -> tuple[list[Any], list[Any]]:
+        """Look at and mesh the fast path's elements batch by batch, bottom
+        storey first, each batch sent as soon as it is meshed (the window
+        draws it; see :mod:`importers.ifc.streaming`). Returns the kernel's
+        elements, and the ones not yet looked at when the model turned out
+        to be mostly the kernel's (the caller runs those concurrently).
+        ``meanwhile`` runs after the first batch."""
+        order = streaming.storey_order(f, targets)
+        kernel: list[Any] = []
+        first = True
+        for start, stop in streaming.batches(len(order)):
+            kernel += fast.split(order[start:stop])
+            kernel += fast.run(collector, self.tick)  # a failed one goes to the kernel
+            collector.flush()
+            if first:
+                first = False
+                meanwhile()
+            if stop < len(order) and streaming.kernel_heavy(len(kernel), stop):
+                return kernel, order[stop:]
+        if first:
+            meanwhile()
+        return kernel, []
 
     def iterate(
         self,
@@ -523,11 +546,21 @@ class Worker:
         meanwhile: Any = None,
         fast: fastpath.FastPath | None = None,
     ) -> None:
-        """The multi-threaded iterator. ``meanwhile`` runs once the kernel's
-        threads have started: Python work there overlaps the geometry, and so
-        does the fast path's meshing; what it fails on goes to a second run
-        of the kernel."""
+        """The fast path's batches (:meth:`stream`), then the multi-threaded
+        iterator on the rest. ``meanwhile`` runs after the first batch, or
+        once the kernel's threads have started: Python work there overlaps
+        the geometry. A model that is mostly the kernel's has the fast path's
+        rest meshed while the kernel's threads run; what it fails on goes to
+        a second run of the kernel."""
         meanwhile = meanwhile or (lambda: None)
+        if fast is not None:
+            targets, rest = self.stream(f, fast, targets, collector, meanwhile)
+            meanwhile = lambda: None  # noqa: E731 (ran after the first batch)
+            if rest:  # mostly the kernel's: its threads run beside the fast path
+                with self.heartbeat():  # no element finishes meanwhile: not stalled
+                    targets += fast.split(rest)
+            else:
+                fast = None
         if not targets:
             meanwhile()
             late = fast.run(collector, self.tick) if fast is not None else []

@@ -51,15 +51,23 @@ class FastPath:
         #: GlobalIds whose meshing raises (a test hook: the kernel must take them).
         self.fail_on: set[str] = set()
         self._stats: dict[str, Any] = {}
+        #: geometry key -> collector row, kept across :meth:`run` calls (the
+        #: worker feeds the fast path in batches: instancing spans them).
+        self.shared: dict[str, int] = {}
 
     @property
     def stats(self) -> dict[str, Any]:
         """Elements taken, handed back late, left to the kernel; seconds spent."""
         return dict(self._stats)
 
+    def _add(self, key: str, value: float) -> None:
+        """Statistics add up over batches (:meth:`split` and :meth:`run` may be called often)."""
+        self._stats[key] = round(self._stats.get(key, 0) + value, 4)
+
     def split(self, targets: list[Any]) -> list[Any]:
         """Take the elements the fast path can mesh; return the kernel's."""
         t0 = time.perf_counter()
+        before = len(self.recipes)
         kernel = []
         for p in targets:
             try:
@@ -69,10 +77,9 @@ class FastPath:
             except Exception as exc:
                 self.failed[p.id()] = f"{type(exc).__name__}: {exc}"
                 kernel.append(p)
-        self._stats.update(
-            elements=len(self.recipes), kernel=len(kernel),
-            choose_s=round(time.perf_counter() - t0, 4),
-        )  # fmt: skip
+        self._add("elements", len(self.recipes) - before)
+        self._add("kernel", len(kernel))
+        self._add("choose_s", time.perf_counter() - t0)
         return kernel
 
     def run(self, collector: Any, tick: Callable[[], None]) -> list[Any]:
@@ -80,7 +87,7 @@ class FastPath:
         meshing failed (for the kernel)."""
         t0 = time.perf_counter()
         late = []
-        shared: dict[str, int] = {}
+        shared = self.shared
         for product, recipe in self.recipes:
             try:
                 if self.fail_on and str(product.GlobalId) in self.fail_on:
@@ -104,9 +111,9 @@ class FastPath:
                 late.append(product)
                 continue
             tick()
-        self._stats["elements"] -= len(late)
-        self._stats["late"] = len(late)
-        self._stats["mesh_s"] = round(time.perf_counter() - t0, 4)
+        self._add("elements", -len(late))
+        self._add("late", len(late))
+        self._add("mesh_s", time.perf_counter() - t0)
         self._stats["geometries"] = len(shared)
         self.recipes = []
         return late

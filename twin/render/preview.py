@@ -1,0 +1,59 @@
+"""The actor of one batch of a model that is still loading (issue 20).
+
+Built on the import's thread, handed to the GUI thread ready to draw
+(``SceneView.add_overlay_actor`` takes a ready prop): the GUI thread then only
+adds it to the renderer, microseconds, where ``plotter.add_mesh`` spent
+5-40 ms per batch checking and wrapping the mesh. Nothing here touches a
+render window, so building it off the GUI thread is safe; the mapper uploads
+the batch's triangles in the frame that first draws it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyvista as pv
+import vtk
+
+#: Cell array of uint8 RGB colours drawn as they are.
+RGB_ARRAY = "rgb"
+
+
+def batch_actor(mesh: pv.PolyData) -> vtk.vtkActor:
+    """An unpickable, flat-shaded actor drawing ``mesh``'s cells in their
+    ``rgb`` colours (as the final layer's native style draws them)."""
+    mapper = vtk.vtkPolyDataMapper()
+    mapper.SetInputData(mesh)
+    if RGB_ARRAY in mesh.cell_data:
+        rgb = np.ascontiguousarray(mesh.cell_data[RGB_ARRAY], dtype=np.uint8)
+        mesh.cell_data[RGB_ARRAY] = rgb
+        mapper.SetScalarModeToUseCellFieldData()
+        mapper.SelectColorArray(RGB_ARRAY)
+        mapper.SetColorModeToDirectScalars()
+        mapper.ScalarVisibilityOn()
+    else:
+        mapper.ScalarVisibilityOff()
+    mapper.Update()
+    actor = vtk.vtkActor()
+    actor.SetMapper(mapper)
+    actor.PickableOff()
+    actor.GetProperty().SetInterpolationToFlat()
+    return actor
+
+
+def show_batch(view, name: str, actor: vtk.vtkActor) -> None:
+    """Add a batch actor to ``view`` as one of its overlay actors, without the
+    immediate render that ``plotter.add_actor`` does by default (the caller
+    asks the view for a frame: one per batch, drawn on the next paint)."""
+    view.remove_overlay_actor(name)
+    view.plotter.add_actor(
+        actor, name=f"overlay:{name}", reset_camera=False, pickable=False, render=False
+    )
+    view.overlay_actors[name] = actor
+
+
+def last_frame_seconds(view) -> float:
+    """What the view's last frame cost (VTK's own count; 0 before the first)."""
+    try:
+        return float(view.plotter.renderer.GetLastRenderTimeInSeconds())
+    except (AttributeError, TypeError):
+        return 0.0
