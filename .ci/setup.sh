@@ -13,6 +13,7 @@ packages=(
   libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-cursor0
   mosquitto mosquitto-clients
   poppler-utils
+  postgresql-15 postgresql-15-postgis-3
   chromium
 )
 # node + npm for the 3D Tiles viewer build and its tests (.cache/web); keep a node

@@ -48,6 +48,8 @@ COMMAND_MODULES: dict[str, str] = {
     "serve": "app.serve_cmd",
     "ingest": "app.ingest_cmd",
     "history": "app.history_cmd",
+    "db": "app.db_cmd",
+    "secrets": "app.secrets_cmd",
 }
 
 

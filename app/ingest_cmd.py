@@ -43,6 +43,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--sync", choices=("normal", "full"), default="normal",
                    help="normal: a commit survives a killed process; full: also a power cut")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.add_argument("--publish", metavar="URL",
+                   help="also publish live alerts and current values to the IOC broker, "
+                   "mqtt://host:port/prefix (docs/ioc-mqtt.md)")
+    p.add_argument("--outbox", type=Path, metavar="FILE",
+                   help="unacknowledged IOC messages (default: beside the store)")
     return p
 
 
@@ -65,7 +70,7 @@ def _sensors_and_feeds(scene_path: Path):
         else:
             scene = Scene(crs=spec.crs, origin=spec.origin, name=spec.name, spec=spec)
         sensors = resolve_sensors(specs, scene, scene_path)
-        return sensors, spec.extra.get("feeds")
+        return sensors, spec.extra.get("feeds"), scene
     except SceneFileError as exc:
         raise UserError(str(exc)) from None
 
@@ -76,7 +81,14 @@ def run(args) -> int:
     from twin.sim.ingest import LIVE_KINDS, run_until
     from twin.sim.store import HistoryStore
 
-    sensors, feed_tables = _sensors_and_feeds(args.scene)
+    sensors, feed_tables, scene = _sensors_and_feeds(args.scene)
+    if args.publish:  # a bad address is refused before anything starts
+        from twin.sim.ioc_link import IocError, parse_target
+
+        try:
+            parse_target(args.publish)
+        except IocError as exc:
+            raise UserError(f"--publish {exc}") from None
     if len(sensors) == 0:
         raise UserError(f"{args.scene}: no [[sensors]] to ingest")
     kinds = sorted({str(t.get("type")) for t in feed_tables or [] if isinstance(t, dict)})
@@ -110,6 +122,7 @@ def run(args) -> int:
         live = [f for f in feeds if f.kind in LIVE_KINDS]
         if not live:  # --csv with CSV feeds only: imported, done
             return EXIT_OK
+        link, watch = _ioc_link(args, scene, sensors, store)  # after the CSV: history is not news
         stop = threading.Event()
 
         def on_signal(signum, frame):
@@ -126,13 +139,51 @@ def run(args) -> int:
                     seen[feed.name] = feed.status
                     why = f" ({feed.last_error})" if feed.last_error else ""
                     say(f"{feed.name}: {feed.status}{why}")
+            if watch is not None:
+                watch.poll()
+                if seen.get("\0ioc") != link.status:
+                    seen["\0ioc"] = link.status
+                    why = f" ({link.last_error})" if link.last_error else ""
+                    say(f"IOC {link.target.url}: {link.status}{why}")
 
-        run_until(stop, live, store, tick_s=0.1, on_tick=tick)
+        try:
+            run_until(stop, live, store, tick_s=0.1, on_tick=tick)
+        finally:
+            if link is not None:
+                watch.poll()
+                link.stop()
+                say(_link_summary(link))
+                link.close()
         for feed in live:
             say(_summary(feed))
         return EXIT_OK
     finally:
         store.close()
+
+
+def _ioc_link(args, scene, sensors, store):
+    """The IOC link and its Live-mode simulation for ``--publish``, started;
+    (None, None) without it."""
+    if not args.publish:
+        return None, None
+    from twin.sim.ioc_link import IocError, IocLink, LiveWatch, default_outbox
+    from twin.sim.simulation import Simulation
+
+    outbox = args.outbox or default_outbox(args.store)
+    try:
+        link = IocLink(args.publish, outbox, source=args.scene.stem)
+    except IocError as exc:
+        raise UserError(str(exc)) from None
+    link.start()
+    return link, LiveWatch(link, Simulation(scene, sensors, store))
+
+
+def _link_summary(link) -> str:
+    keys = ("alerts_queued", "values_queued", "published", "acked", "rejected", "not_live",
+            "reconnects", "errors")
+    parts = [f"{k} {link.counters[k]}" for k in keys if link.counters.get(k)]
+    return (f"IOC {link.target.url} [{link.status}]: " + (", ".join(parts) or "nothing")
+            + f"; {len(link.outbox)} waiting in {link.outbox.path}")
 
 
 def _summary(feed) -> str:

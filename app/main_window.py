@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -38,12 +39,16 @@ from pyvistaqt import QtInteractor
 
 import importers
 from app import i18n, render_quality
+from app.flood_indicator import FloodIndicator
 from app.i18n import Translatable, tr
+from app.import_preview import ImportPreview
 from app.layout import WindowLayout
 from app.measure_tools import MeasureTools
+from app.panels import feed_connect
 from app.panels.attribute_table import AttributeTables
 from app.panels.bookmarks import BookmarksPanel
 from app.panels.compliance import CompliancePanel
+from app.panels.feed_health import FeedHealthPanel, HealthIndicator
 from app.panels.inspector import InspectorPanel
 from app.panels.layers import LayersPanel
 from app.panels.search import SearchPanel
@@ -60,6 +65,7 @@ from twin.render import OffscreenRenderer, Pick, SceneView, save_png
 from twin.render.looks import LookOptions, applied_looks, apply_looks, default_looks
 from twin.render.overlays import SimulationOverlay
 from twin.scene import Scene
+from twin.sim.store import project_store_path
 from twin.viewstate import ViewState, scene_time
 
 log = logging.getLogger(__name__)
@@ -111,6 +117,7 @@ class MainWindow(Translatable, QMainWindow):
         self.scene = scene
         self.scene_path = Path(scene_path) if scene_path else _spec_path(scene)
         self.project_path: Path | None = None
+        self._history_store: Path | None = None  # the opening project's history file
         self.added_layers: list[projects.AddedLayer] = []
         self.last_pick: Pick | None = None
         self.last_sensor: int | None = None
@@ -156,9 +163,14 @@ class MainWindow(Translatable, QMainWindow):
         self.compliance_panel = CompliancePanel(self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.compliance_panel)
         self.tabifyDockWidget(self.sensors_panel, self.compliance_panel)
+        self.feed_health_panel = FeedHealthPanel(self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.feed_health_panel)
+        self.tabifyDockWidget(self.sensors_panel, self.feed_health_panel)
+        self.feed_health_panel.hide()  # opened from its status-bar indicator or View
         self.search_panel.raise_()
         self.search_panel.raise_()
         self.sim = None
+        self.ioc = None  # (IocLink, detach, sim, url) while live alerts go to the IOC
         self.tour_panel = self._optional_tour_panel()
         self._connect_panels()
         self._build_actions()
@@ -174,6 +186,11 @@ class MainWindow(Translatable, QMainWindow):
         self.autosave_timer = QTimer(self)
         self.autosave_timer.timeout.connect(self.autosave)
         self._apply_autosave(Preferences.load(self.settings).autosave_minutes)
+        # streamed tiles (scene `stream = true`) load in threads and join the view here,
+        # a few ms of actors at a time (twin.render.tiled)
+        self.stream_timer = QTimer(self)
+        self.stream_timer.timeout.connect(lambda: self.view.pump_streams())
+        self.stream_timer.start(40)
         self.retranslate()
 
     # -- assembly ------------------------------------------------------------------------
@@ -255,12 +272,14 @@ class MainWindow(Translatable, QMainWindow):
         """Sensors, feeds and planned projects of the scene file, when it has any
         (twin.sim); the timeline and sensor docks stay disabled otherwise."""
         self.sim = None
+        self.connected_feeds: list = []  # (feed, table) from File → Connect feed…
         extra = scene.spec.extra if scene.spec is not None else {}
         if any(extra.get(key) for key in ("sensors", "plans", "feeds")):
             try:
                 from twin.sim.simulation import Simulation
 
-                sim = Simulation.from_scene(scene)
+                # a project keeps its history in its own store (kept across restarts)
+                sim = Simulation.from_scene(scene, store_path=self._history_store or ":memory:")
                 sim.run_feeds_now()  # finite feeds (synthetic, CSV replay): < 0.3 s
                 for feed in sim.feeds:
                     if feed.kind not in ("synthetic", "csv"):
@@ -277,14 +296,44 @@ class MainWindow(Translatable, QMainWindow):
                 )
         self.timeline_panel.bind(self.sim)
         self.sensors_panel.bind(self.sim)
+        self.feed_health_panel.bind(self.sim)
+        self.flood_indicator.bind(self.sim)
         self.compliance_panel.bind(self.sim)
+        self._apply_ioc(Preferences.load(self.settings).ioc_url)
+
+    def _apply_ioc(self, url: str) -> None:
+        """Publish the simulation's live alerts and values to the IOC at ``url``
+        (Preferences; empty: off), through the outbox in the application-data folder."""
+        if self.ioc is not None:
+            if self.ioc[3] == url and self.ioc[2] is self.sim:
+                return
+            link, detach, _, _ = self.ioc
+            self.ioc = None
+            detach()
+            link.close(timeout=2.0)
+        if not url or self.sim is None:
+            return
+        from twin.sim.ioc_link import IocLink, attach
+
+        state = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+        try:
+            Path(state).mkdir(parents=True, exist_ok=True)
+            link = IocLink(url, Path(state) / "ioc-outbox.sqlite", source=self.scene.name)
+        except (ValueError, OSError) as exc:
+            self.statusBar().showMessage(tr("IOC link off: {0}").replace("{0}", str(exc)))
+            return
+        link.start()
+        self.ioc = (link, attach(self.sim, link), self.sim, url)
 
     def _stop_simulation(self) -> None:
+        self._apply_ioc("")
         if self.sim is not None:
             with contextlib.suppress(TypeError, ValueError):
                 self.sim.clock.events.time_changed.disconnect(self._sun_follow)
             self.timeline_panel.bind(None)
             self.sensors_panel.bind(None)
+            self.feed_health_panel.bind(None)
+            self.flood_indicator.bind(None)
             self.compliance_panel.bind(None)
             if self.sim_overlay is not None:
                 self.sim_overlay.close()
@@ -337,6 +386,7 @@ class MainWindow(Translatable, QMainWindow):
         self.height_action = self._action(self.set_height_measuring, "Shift+H", checkable=True)
         self.copy_measure_action = self._action(self.measure_tools.copy_latest, "Ctrl+Shift+C")
         self.print_action = self._action(self.ask_print_map, QKeySequence.StandardKey.Print)
+        self.connect_feed_action = self._action(lambda: feed_connect.ask_connect_feed(self))
         self.section_action = self._action(self.set_section, "S", checkable=True)
         self.xray_action = self._action(self._xray_current, "X", checkable=True)
         self.north_action = self._action(self._north_and_scale, "N", checkable=True)
@@ -364,6 +414,7 @@ class MainWindow(Translatable, QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.screenshot_action)
         file_menu.addAction(self.print_action)
+        file_menu.addAction(self.connect_feed_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         self.view_menu = view_menu = menu.addMenu("")
@@ -383,6 +434,7 @@ class MainWindow(Translatable, QMainWindow):
             self.bookmarks_panel,
             self.timeline_panel,
             self.sensors_panel,
+            self.feed_health_panel,
             self.compliance_panel,
         ]
         for dock in docks + ([self.tour_panel] if self.tour_panel else []):
@@ -466,13 +518,14 @@ class MainWindow(Translatable, QMainWindow):
             (self.height_action, tr("Measure height")),
             (self.copy_measure_action, tr("Copy measurement")),
             (self.print_action, tr("Print map…")),
+            (self.connect_feed_action, tr("Connect feed…")),
             (self.section_action, tr("Section plane")),
             (self.xray_action, tr("X-ray selected layer")),
             (self.north_action, tr("North arrow and scale")),
             (self.legend_action, tr("Legend")),
             (self.underground_action, tr("Underground view")),
             (self.sun_action, tr("Sun light")),
-            (self.shadows_action, tr("Shadows (experimental)")),
+            (self.shadows_action, tr("Shadows")),
             (self.place_action, tr("Place IFC…")),
             (self.preferences_action, tr("Preferences…")),
         ):
@@ -495,6 +548,8 @@ class MainWindow(Translatable, QMainWindow):
         for key, label in language_choices():
             self.language_actions[key].setText(label)
         self.toolbar.setWindowTitle(tr("Main"))
+        self.health_indicator.set_state(self.health_indicator.state)
+        self.flood_indicator.refresh()
         self.bookmark_label.setText(" " + tr("Bookmark:") + " ")
         self._show_summary()
 
@@ -502,7 +557,12 @@ class MainWindow(Translatable, QMainWindow):
         self.coords_label = QLabel("")
         self.crs_label = QLabel("")
         self.clock_label = QLabel("")
-        for w in (self.coords_label, self.crs_label, self.clock_label):
+        self.health_indicator = HealthIndicator(self)  # worst feed state; click: the dock
+        self.feed_health_panel.health_changed.connect(self.health_indicator.set_state)
+        self.health_indicator.clicked.connect(self.feed_health_panel.show_worst)
+        self.flood_indicator = FloodIndicator(self)  # district flood warning, when raised
+        status = (self.flood_indicator, self.health_indicator)
+        for w in (*status, self.coords_label, self.crs_label, self.clock_label):
             self.statusBar().addPermanentWidget(w)
         self.clock_timer = QTimer(self)
         self.clock_timer.timeout.connect(self._tick_clock)
@@ -559,6 +619,7 @@ class MainWindow(Translatable, QMainWindow):
         """Store ``prefs`` and put them into effect now, without a restart."""
         prefs.save(self.settings)
         self._apply_autosave(prefs.autosave_minutes)
+        self._apply_ioc(prefs.ioc_url)
         self.language_actions[prefs.language].setChecked(True)
         language = i18n.choose_language(prefs.language)
         if language != i18n.current():
@@ -1006,7 +1067,11 @@ class MainWindow(Translatable, QMainWindow):
             tr("Importing {0}…").replace("{0}", Path(path).name), tr("Cancel"), 0, 0, self
         )
         dialog.setWindowTitle(tr("Import"))
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        # An IFC model is drawn while it loads (issue 20): the view stays usable.
+        streams = Path(path).suffix.lower() in (".ifc", ".ifczip")
+        dialog.setWindowModality(
+            Qt.WindowModality.NonModal if streams else Qt.WindowModality.WindowModal
+        )
         dialog.setMinimumDuration(300)
         dialog.setAutoClose(False)
         dialog.setAutoReset(False)
@@ -1017,6 +1082,9 @@ class MainWindow(Translatable, QMainWindow):
         job.cancelled.connect(
             lambda: self.statusBar().showMessage(tr("Import cancelled; nothing was added"))
         )
+        job.preview = ImportPreview(self.view, self.scene, self)
+        job.batch.connect(lambda batch: self._import_batch(job, batch))
+        job.partial.connect(lambda layers: self._import_succeeded(job, layers, partial=True))
         job.done.connect(self._import_finished)
         job.dialog = dialog
         self.progress_dialog = dialog
@@ -1024,12 +1092,18 @@ class MainWindow(Translatable, QMainWindow):
         job.start()
         return job
 
-    def _import_succeeded(self, job: ImportJob, layers: list[Layer]) -> None:
+    def _import_batch(self, job: ImportJob, batch) -> None:
+        """Draw one batch of a model that is still loading (see app.import_preview)."""
+        if not self._closed and job.preview.view is self.view:
+            job.preview.add(batch)
+
+    def _import_succeeded(self, job: ImportJob, layers: list[Layer], partial: bool = False) -> None:
         if self._closed:
             return
         # Add now, draw on the next turn of the event loop: the panels' updates
         # and the (software-GL) frame are then two short stalls, not one long one.
         release = self.view.hold()
+        job.preview.clear()  # the layers replace the preview in the same frame
         record_placement(layers, job.worker.options, self.scene.crs)
         for layer in layers:
             self.scene.add_layer(layer)
@@ -1041,6 +1115,13 @@ class MainWindow(Translatable, QMainWindow):
         )
         self._remember(worker.path)
         warnings = sum(len(la.warnings) for la in layers)
+        if partial:
+            self.statusBar().showMessage(
+                tr("Import cancelled: kept what was shown as a partial layer ({0})").replace(
+                    "{0}", ", ".join(la.name for la in layers)
+                )
+            )
+            return
         self.statusBar().showMessage(
             tr("Imported {0}: {1} layers, {2} warnings")
             .replace("{0}", worker.path.name)
@@ -1171,6 +1252,8 @@ class MainWindow(Translatable, QMainWindow):
             QMessageBox.warning(self, tr("Import failed"), message)
 
     def _import_finished(self, job: ImportJob) -> None:
+        if job.preview.clear() and not self._closed and job.preview.view is self.view:
+            self.view.request_frame()  # failed or cancelled with nothing kept
         job.dialog.reset()
         job.dialog.deleteLater()
         if job in self.jobs:
@@ -1206,6 +1289,9 @@ class MainWindow(Translatable, QMainWindow):
             time_ms=self.sim.clock.ms if self.sim is not None else None,
         )
         project.measurements = self.measure_tools.records()
+        if self.sim is not None:
+            project.feed_stale_after_s = dict(self.sim.health.overrides)
+        project.feeds = feed_connect.connected_tables(self)  # never a secret
         return project
 
     def save(self) -> bool:
@@ -1224,7 +1310,8 @@ class MainWindow(Translatable, QMainWindow):
     def save_project(self, path: Path) -> bool:
         try:
             projects.save_project(self.capture_project(), path)
-        except OSError as exc:
+            self._keep_history(Path(path))
+        except (OSError, sqlite3.Error) as exc:
             QMessageBox.critical(self, tr("Save project"), f"{path}: {exc.strerror or exc}")
             return False
         projects.discard_recovery(path)
@@ -1233,6 +1320,15 @@ class MainWindow(Translatable, QMainWindow):
         self._update_title()
         self.statusBar().showMessage(tr("Saved {0}").replace("{0}", str(path)))
         return True
+
+    def _keep_history(self, project: Path) -> None:
+        """The sensor history goes with the project: a history still in memory (or
+        in another project's store, on Save As) is copied beside the project file."""
+        if self.sim is None:
+            return
+        dest = project_store_path(project)
+        if Path(self.sim.store.path).resolve() != dest.resolve():
+            self.sim.store.save_copy(dest)
 
     def ask_open_project(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, tr("Open project"), "", PROJECT_FILTER)
@@ -1252,7 +1348,11 @@ class MainWindow(Translatable, QMainWindow):
             QMessageBox.critical(self, tr("Open project"), _first_line(exc))
             return [str(exc)]
         warnings += more
-        self.set_scene(scene, Path(project.scene_path) if project.scene_path else None)
+        self._history_store = project_store_path(path)
+        try:
+            self.set_scene(scene, Path(project.scene_path) if project.scene_path else None)
+        finally:
+            self._history_store = None
         return self.apply_project(project, path, warnings)
 
     def apply_project(
@@ -1267,6 +1367,9 @@ class MainWindow(Translatable, QMainWindow):
             from twin.sim.clock import from_ms
 
             self.sim.clock.set_time(from_ms(project.time_ms))
+        if self.sim is not None:
+            warnings += feed_connect.restore_feeds(self, project.feeds, path)
+            warnings += self.sim.health.apply_overrides(project.feed_stale_after_s)
         if project.camera is not None:
             self.view.apply_bookmark(project.camera)
         self.measure_tools.restore(project.measurements)

@@ -12,7 +12,15 @@ import math
 from dataclasses import dataclass
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QSpinBox, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLineEdit,
+    QSpinBox,
+    QWidget,
+)
 
 from app import i18n
 from app.i18n import tr
@@ -24,10 +32,13 @@ MAX_AUTOSAVE_MINUTES = 24 * 60
 @dataclass(frozen=True)
 class Preferences:
     """``language``: ``"auto"`` (the system locale) or a key of :data:`i18n.LANGUAGES`;
-    ``autosave_minutes``: minutes between autosaves of the project, 0 = off."""
+    ``autosave_minutes``: minutes between autosaves of the project, 0 = off;
+    ``ioc_url``: ``mqtt://host:port/prefix`` where live alerts and current values
+    go (twin.sim.ioc_link, docs/ioc-mqtt.md), empty = off; no password in it."""
 
     language: str = "auto"
     autosave_minutes: int = AUTOSAVE_MINUTES
+    ioc_url: str = ""
 
     @classmethod
     def load(cls, settings: QSettings) -> Preferences:
@@ -43,11 +54,12 @@ class Preferences:
             minutes = AUTOSAVE_MINUTES
         # Round a fractional interval up: 0.5 min must not read as "off".
         minutes = min(max(math.ceil(minutes), 0), MAX_AUTOSAVE_MINUTES)
-        return cls(language, int(minutes))
+        return cls(language, int(minutes), str(settings.value("ioc_url", "") or "").strip())
 
     def save(self, settings: QSettings) -> None:
         settings.setValue("language", self.language)
         settings.setValue("autosave_minutes", self.autosave_minutes)
+        settings.setValue("ioc_url", self.ioc_url)
         settings.sync()
 
 
@@ -73,6 +85,13 @@ class PreferencesDialog(QDialog):
             tr("Minutes between autosaves of the project; 0 turns it off")
         )
         form.addRow(tr("Autosave every"), self.autosave_spin)
+        self.ioc_edit = QLineEdit(prefs.ioc_url)
+        self.ioc_edit.setPlaceholderText("mqtt://host:1883/citytwin/viettri")
+        self.ioc_edit.setToolTip(
+            tr("Publish live alerts and current values to the provincial IOC over MQTT; "
+               "empty: off. The password comes from CITYTWIN_IOC_PASSWORD or the keyring.")
+        )
+        form.addRow(tr("IOC link"), self.ioc_edit)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -81,7 +100,8 @@ class PreferencesDialog(QDialog):
         form.addRow(self.buttons)
 
     def preferences(self) -> Preferences:
-        return Preferences(str(self.language_box.currentData()), self.autosave_spin.value())
+        return Preferences(str(self.language_box.currentData()), self.autosave_spin.value(),
+                           self.ioc_edit.text().strip())
 
 
 def language_choices() -> list[tuple[str, str]]:

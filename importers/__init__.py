@@ -62,6 +62,10 @@ REGISTRY: dict[str, Importer] = {
         Importer("terrain", "importers.terrain", (".tif", ".tiff")),
         Importer("pointcloud", "importers.pointcloud", (".las", ".laz")),
         Importer("mesh", "importers.mesh", (".gltf", ".glb", ".obj", ".ply", ".stl")),
+        Importer("pipes", "importers.pipes", ()),  # only when a scene file names it
+        Importer("dxf", "importers.dxf", (".dxf",)),
+        # a GeoTIFF orthophoto needs importer = "orthophoto" (.tif is a DEM by default)
+        Importer("orthophoto", "importers.orthophoto", (".mbtiles",)),
     )
 }
 
@@ -94,7 +98,12 @@ def open(
     cancel: threading.Event | None = None,
     importer: str | None = None,
 ) -> list[Layer]:
-    """Read a file into layers in ``scene``'s CRS (not yet added to the scene)."""
+    """Read a file, or a ``postgresql://`` source (:mod:`importers.postgis`), into
+    layers in ``scene``'s CRS (not yet added to the scene)."""
+    if isinstance(path, str) and path.startswith(("postgresql://", "postgres://")):
+        from importers import postgis
+
+        return postgis.read(path, scene, dict(options or {}), progress, cancel)
     path = Path(path)
     if not path.exists():
         raise ImportFailed(path, "file not found")
@@ -127,8 +136,18 @@ def open_scene(
     for i, layer_spec in enumerate(spec.layers):
         if cancel is not None and cancel.is_set():
             raise ImportCancelled(str(path))
+        if layer_spec.stream:  # indexed now, read tile by tile as the view needs
+            from importers import tile_reader
+
+            scene.streams.append(tile_reader.open_spec(layer_spec, scene))
+            continue
         layers = open(
-            layer_spec.path, scene, layer_spec.options, None, cancel, importer=layer_spec.importer
+            layer_spec.source or layer_spec.path,
+            scene,
+            layer_spec.options,
+            None,
+            cancel,
+            importer=layer_spec.importer,
         )
         for layer in layers:
             layer.name = layer_spec.name if len(layers) == 1 else f"{layer_spec.name}: {layer.name}"
@@ -152,7 +171,11 @@ def _drape(path: Path | str, scene: Scene, ground: str, layer: Layer, mode: str)
     if not found or found[0].kind != "terrain":
         what = f"layer {layer.name!r}: drape on {ground!r}: not a terrain layer"
         raise ImportFailed(Path(path), what)
-    if mode == "vertex":
+    if layer.kind == "basemap":  # an image follows the ground vertex by vertex
+        from importers import orthophoto
+
+        orthophoto.drape(found[0], layer)
+    elif mode == "vertex":
         terrain.drape_vertices(found[0], layer)
     else:
         terrain.drape(found[0], layer, relative=True)

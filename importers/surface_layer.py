@@ -25,6 +25,7 @@ from twin.features import FeatureTable, feature_bounds
 from twin.layer import Layer
 from twin.meshing import TriMesh
 from twin.style import Style
+from twin.textures import TextureLayout, textured_polydata
 
 MAX_COLUMNS = 500
 
@@ -110,6 +111,7 @@ def build_layer(
     type_notes: Sequence[str] = (),
     lod_note: str | None = None,
     recolor: Recolor | None = None,
+    texture: Callable[[sf.Triangulation], TextureLayout | None] | None = None,
     details: Callable[[int], dict[str, dict[str, Any]]] | None = None,
     cancel: threading.Event | None = None,
 ) -> Layer:
@@ -146,7 +148,10 @@ def build_layer(
     has_code = code > 0
     rgb[has_code] = m.codes.colors()[code[has_code]]
     painted = recolor(rgb, tri, n_extra) if recolor is not None else {}
-    poly = mesh.to_polydata()
+    # Appearance textures (called after recolor, which reads the images): one
+    # atlas, points split per texture coordinate; cells keep their order.
+    layout = texture(tri) if texture is not None and len(mesh.triangles) else None
+    poly = mesh.to_polydata() if layout is None else textured_polydata(mesh, layout)
     if len(mesh.triangles):
         poly.cell_data["surface"] = code.astype(np.int16)
         poly.cell_data["rgb_default"] = rgb.astype(np.uint8)

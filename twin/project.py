@@ -66,6 +66,11 @@ class Project:
     time_ms: int | None = None
     #: measurements the user kept (twin.measure.record dicts: distance, area, height)
     measurements: list[dict[str, Any]] = field(default_factory=list)
+    #: feed name -> seconds without data before the window calls it stale (twin.sim.health)
+    feed_stale_after_s: dict[str, float] = field(default_factory=dict)
+    #: feeds connected from the window: ``[[feeds]]`` tables (twin.sim.feeds.make_feed),
+    #: file paths absolute in memory; never a secret (see :data:`SECRET_KEYS`)
+    feeds: list[dict[str, Any]] = field(default_factory=list)
     version: int = VERSION
 
 
@@ -171,6 +176,8 @@ def to_json(project: Project, path: Path | str) -> str:
         "hidden_features": project.hidden_features,
         "time_ms": project.time_ms,
         "measurements": project.measurements,
+        "feed_stale_after_s": project.feed_stale_after_s,
+        "feeds": [_feed_dict(f, base, _rel) for f in project.feeds],
     }
     return json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
 
@@ -291,7 +298,36 @@ def parse_project(text: str, path: Path | str) -> tuple[Project, list[str]]:
             project.measurements.append(record(from_record(entry)))
         except ValueError as exc:
             warnings.append(f"measurement {i + 1}: {exc}, ignored")
+    stale = doc.get("feed_stale_after_s") or {}
+    for name, seconds in (stale.items() if isinstance(stale, dict) else ()):
+        if isinstance(seconds, int | float) and not isinstance(seconds, bool) \
+                and math.isfinite(seconds) and seconds > 0:
+            project.feed_stale_after_s[str(name)] = float(seconds)
+        else:
+            warnings.append(f"stale threshold of feed {name!r}: {seconds!r} is not a positive "
+                            "number of seconds, ignored")
+    for i, entry in enumerate(doc.get("feeds") or []):
+        if isinstance(entry, dict) and isinstance(entry.get("type"), str):
+            project.feeds.append(_feed_dict(entry, base, _abs))
+        else:
+            warnings.append(f"feed {i + 1}: not a feed table, ignored")
     return project, warnings
+
+
+#: keys a feed table may never carry into a file (twin.sim.secrets holds them)
+SECRET_KEYS = frozenset({"password", "auth_value", "token", "secret"})
+#: feed keys that are paths (relative to the project file on disk)
+_FEED_PATHS = ("ca_file", "cert_file", "key_file", "path")
+
+
+def _feed_dict(table: dict[str, Any], base: Path, convert) -> dict[str, Any]:
+    """A feed table with its paths converted, secrets dropped (defence in depth:
+    the window never puts one there)."""
+    out = {str(k): v for k, v in table.items() if str(k).lower() not in SECRET_KEYS}
+    for key in _FEED_PATHS:
+        if isinstance(out.get(key), str) and out[key]:
+            out[key] = convert(out[key], base)
+    return out
 
 
 def load_project(path: Path | str) -> tuple[Project, list[str]]:

@@ -51,6 +51,12 @@ class LayerSpec:
     #: its heights above ground (buildings, markers); "vertex": every vertex follows
     #: the ground (roads, areas)
     drape_mode: str = "feature"
+    #: a database URL (``postgresql://host/db``) when the layer is read from PostGIS;
+    #: then ``path`` is the scene file itself, and ``options`` hold ``table`` or
+    #: ``query``, ``geometry`` and the column names (see :data:`DATABASE_KEYS`)
+    source: str | None = None
+    #: ``stream = true``: read as quadtree tiles near the camera, not whole (twin.tiles)
+    stream: bool = False
 
 
 #: ``drape_mode`` values (importers.terrain.drape / drape_vertices)
@@ -81,6 +87,9 @@ class SceneSpec:
     crs: str
     origin: tuple[float, float, float]
     default_height: float = 9.0
+    #: ``[scene] extent``: (xmin, ymin, xmax, ymax) in the scene CRS, the area that
+    #: database layers read (through their spatial index), or None for everything
+    extent: tuple[float, float, float, float] | None = None
     #: the view time of renders without ``--time`` (aware datetime), or None
     time: datetime | None = None
     #: ``[scene] timezone``: the zone of "that day" (sunrise, sun-hours), +07:00 by default
@@ -235,17 +244,22 @@ def parse_bookmark(path: Path, table: dict[str, Any], prefix: str) -> Bookmark:
 
 def parse_layer(path: Path, table: dict[str, Any], prefix: str) -> LayerSpec:
     r = _Reader(path, table, prefix)
-    rel = r.get("path", str)
+    source = r.get("source", str, None)
+    db_options = {} if source is None else _database_options(r, source)
+    rel = r.get("path", str) if source is None else ""
     spec = LayerSpec(
-        name=r.get("name", str, Path(rel).stem),
-        path=(path.parent / rel).resolve(),
+        name=r.get("name", str, Path(rel).stem or db_options.get("table", "query")),
+        path=(path.parent / rel).resolve() if source is None else path,
+        source=source,
         importer=r.get("importer", str, None),
         options=dict(r.get("options", dict, {})),
         visible=r.get("visible", bool, True),
         attribution=r.get("attribution", str, None) or None,
         drape=r.get("drape", str, None) or None,
         drape_mode=r.get("drape_mode", str, "feature"),
+        stream=r.get("stream", bool, False),
     )
+    spec.options.update(db_options)
     if spec.drape_mode not in DRAPE_MODES:
         known = ", ".join(DRAPE_MODES)
         raise r.fail("drape_mode", f"expected one of {known}, got {spec.drape_mode!r}")
@@ -254,6 +268,57 @@ def parse_layer(path: Path, table: dict[str, Any], prefix: str) -> LayerSpec:
         spec.style = parse_style(path, style_table, r.key("style"))
     r.check_unknown()
     return spec
+
+
+#: ``[[layers]]`` keys of a database layer -> the importer option they set
+DATABASE_KEYS = {
+    "table": "table", "query": "query", "geometry": "geometry", "height": "height_field",
+    "levels": "levels_field", "id": "id_field", "srid": "srid", "bbox": "bbox",
+}
+
+
+def database_url_problem(url: str) -> str | None:
+    """What is wrong with a database URL as a layer source, or None.
+
+    Credentials never live in a scene or project file (DESIGN: "Files the user
+    writes"): a password there would travel with every copy of the scene. They
+    come from libpq's environment (PGPASSWORD), ``~/.pgpass`` or the OS keyring.
+    """
+    from urllib.parse import parse_qs, urlsplit
+
+    if not url.startswith(("postgresql://", "postgres://")):
+        return f"expected a postgresql:// URL, got {url.split('://')[0]!r}"
+    try:
+        parts = urlsplit(url)
+        has_password = parts.password is not None or "password" in parse_qs(parts.query)
+    except ValueError as exc:
+        return f"not a valid URL ({exc})"
+    if has_password:
+        return ("holds a password; give it through PGPASSWORD, ~/.pgpass or the keyring "
+                '(service "citytwin-postgres"), never in the file')
+    return None
+
+
+def _database_options(r: _Reader, source: str) -> dict[str, Any]:
+    """The importer options of a ``source = "postgresql://..."`` layer."""
+    problem = database_url_problem(source)
+    if problem is not None:
+        raise r.fail("source", problem)
+    if "path" in r.table:
+        raise r.fail("path", "a layer has either a path or a source, not both")
+    out: dict[str, Any] = {}
+    for key, option in DATABASE_KEYS.items():
+        if key == "bbox":
+            value = r.vector(key, 4, None)
+            if value is not None and not (value[0] < value[2] and value[1] < value[3]):
+                raise r.fail(key, f"expected [xmin, ymin, xmax, ymax], got {list(value)}")
+        else:
+            value = r.get(key, int if key == "srid" else str, None)
+        if value is not None:
+            out[option] = value
+    if ("table" in out) == ("query" in out):
+        raise r.fail("table", "a database layer needs a table or a query (one of them)")
+    return out
 
 
 #: indicator columns a ``[[compliance]]`` table may rename (twin.compliance.indicators)
@@ -320,6 +385,11 @@ def parse_scene(text: str, path: Path | str) -> SceneSpec:
     )
     if spec.default_height <= 0:
         raise scene.fail("default_height", f"must be positive, got {spec.default_height}")
+    spec.extent = scene.vector("extent", 4, None)
+    if spec.extent is not None and not (
+        spec.extent[0] < spec.extent[2] and spec.extent[1] < spec.extent[3]
+    ):
+        raise scene.fail("extent", f"expected [xmin, ymin, xmax, ymax], got {list(spec.extent)}")
     if "time" in scene.table:
         spec.time = _aware_time(scene, "time")
     if "timezone" in scene.table:

@@ -44,6 +44,14 @@
         <translation>30 ngày/giây</translation>
     </message>
     <message>
+        <source>A certificate file cannot be used.</source>
+        <translation>Không dùng được tệp chứng chỉ.</translation>
+    </message>
+    <message>
+        <source>A feed with this name exists: choose another name.</source>
+        <translation>Đã có nguồn mang tên này: hãy chọn tên khác.</translation>
+    </message>
+    <message>
         <source>Abort</source>
         <translation>Hủy bỏ</translation>
     </message>
@@ -60,8 +68,16 @@
         <translation>Tất cả</translation>
     </message>
     <message>
+        <source>All kinds</source>
+        <translation>Tất cả các loại</translation>
+    </message>
+    <message>
         <source>All layers</source>
         <translation>Tất cả các lớp</translation>
+    </message>
+    <message>
+        <source>All states</source>
+        <translation>Tất cả trạng thái</translation>
     </message>
     <message>
         <source>All supported files</source>
@@ -120,6 +136,14 @@
         <translation>Thuộc tính</translation>
     </message>
     <message>
+        <source>Auth header</source>
+        <translation>Tiêu đề xác thực</translation>
+    </message>
+    <message>
+        <source>Auth value</source>
+        <translation>Giá trị xác thực</translation>
+    </message>
+    <message>
         <source>Autosave every</source>
         <translation>Tự động lưu sau mỗi</translation>
     </message>
@@ -130,6 +154,10 @@
     <message>
         <source>Ballpark</source>
         <translation>Ước lượng thô (ballpark)</translation>
+    </message>
+    <message>
+        <source>Base URL</source>
+        <translation>URL gốc</translation>
     </message>
     <message>
         <source>Before/after phase</source>
@@ -156,12 +184,20 @@
         <translation>Vượt chỉ tiêu</translation>
     </message>
     <message>
+        <source>Browse…</source>
+        <translation>Duyệt…</translation>
+    </message>
+    <message>
         <source>Building</source>
         <translation>Công trình</translation>
     </message>
     <message>
         <source>Building edges</source>
         <translation>Đường viền công trình</translation>
+    </message>
+    <message>
+        <source>CA file</source>
+        <translation>Tệp CA</translation>
     </message>
     <message>
         <source>CRS operations</source>
@@ -178,6 +214,10 @@
     <message>
         <source>Cancel</source>
         <translation>Hủy</translation>
+    </message>
+    <message>
+        <source>Certificates (*.pem *.crt *.key);;All files (*)</source>
+        <translation>Chứng chỉ (*.pem *.crt *.key);;Mọi tệp (*)</translation>
     </message>
     <message>
         <source>CityTwin found an autosave newer than the project. Restore it?</source>
@@ -198,6 +238,18 @@
     <message>
         <source>Click a point in the 3D view</source>
         <translation>Bấm vào một điểm trong khung nhìn 3D</translation>
+    </message>
+    <message>
+        <source>Client certificate</source>
+        <translation>Chứng chỉ máy khách</translation>
+    </message>
+    <message>
+        <source>Client id</source>
+        <translation>Mã máy khách</translation>
+    </message>
+    <message>
+        <source>Client key</source>
+        <translation>Khoá máy khách</translation>
     </message>
     <message>
         <source>Close</source>
@@ -230,6 +282,26 @@
     <message>
         <source>Computing sun-hours…</source>
         <translation>Đang tính số giờ nắng…</translation>
+    </message>
+    <message>
+        <source>Connect</source>
+        <translation>Kết nối</translation>
+    </message>
+    <message>
+        <source>Connect feed</source>
+        <translation>Kết nối nguồn dữ liệu</translation>
+    </message>
+    <message>
+        <source>Connect feed…</source>
+        <translation>Kết nối nguồn dữ liệu…</translation>
+    </message>
+    <message>
+        <source>Connected feed {0}</source>
+        <translation>Đã kết nối nguồn {0}</translation>
+    </message>
+    <message>
+        <source>Connecting…</source>
+        <translation>Đang kết nối…</translation>
     </message>
     <message>
         <source>Copied {0} as a [[tours]] section.</source>
@@ -276,6 +348,10 @@
         <translation>Dữ liệu ở xa gốc tọa độ của cảnh</translation>
     </message>
     <message>
+        <source>Datastreams</source>
+        <translation>Luồng dữ liệu</translation>
+    </message>
+    <message>
         <source>Date</source>
         <translation>Ngày</translation>
     </message>
@@ -306,6 +382,10 @@
     <message>
         <source>Easting (E)</source>
         <translation>Tọa độ Đông (E)</translation>
+    </message>
+    <message>
+        <source>Errors</source>
+        <translation>Lỗi</translation>
     </message>
     <message>
         <source>Export CSV…</source>
@@ -340,6 +420,30 @@
         <translation>Đối tượng</translation>
     </message>
     <message>
+        <source>Feed</source>
+        <translation>Nguồn dữ liệu</translation>
+    </message>
+    <message>
+        <source>Feed health</source>
+        <translation>Tình trạng nguồn dữ liệu</translation>
+    </message>
+    <message>
+        <source>Feed health: click to show each feed's state and problems</source>
+        <translation>Tình trạng nguồn dữ liệu: bấm để xem trạng thái và sự cố của từng nguồn</translation>
+    </message>
+    <message>
+        <source>Feed {0} is still connecting; it keeps retrying</source>
+        <translation>Nguồn {0} vẫn đang kết nối; sẽ tiếp tục thử lại</translation>
+    </message>
+    <message>
+        <source>Feeds: {0}</source>
+        <translation>Nguồn dữ liệu: {0}</translation>
+    </message>
+    <message>
+        <source>Filter: id, name or kind…</source>
+        <translation>Lọc: mã, tên hoặc loại…</translation>
+    </message>
+    <message>
         <source>Filter: name, id — or height &gt; 30 and class = residential</source>
         <translation>Lọc: tên, mã — hoặc height &gt; 30 và class = residential</translation>
     </message>
@@ -360,6 +464,14 @@
         <translation>Vừa khung (~30 giây)</translation>
     </message>
     <message>
+        <source>Flood alarm</source>
+        <translation>Báo động ngập lụt</translation>
+    </message>
+    <message>
+        <source>Flood warning</source>
+        <translation>Cảnh báo ngập lụt</translation>
+    </message>
+    <message>
         <source>Follow wall time: live feeds show as they arrive</source>
         <translation>Theo giờ thực: dữ liệu trực tiếp hiện ngay khi đến</translation>
     </message>
@@ -370,6 +482,10 @@
     <message>
         <source>GeoJSON, scene CRS ({0})…</source>
         <translation>GeoJSON, hệ tọa độ cảnh ({0})…</translation>
+    </message>
+    <message>
+        <source>Give at least one topic.</source>
+        <translation>Hãy nhập ít nhất một chủ đề.</translation>
     </message>
     <message>
         <source>Go</source>
@@ -404,6 +520,18 @@
         <translation>Ẩn các bảng</translation>
     </message>
     <message>
+        <source>Host</source>
+        <translation>Máy chủ</translation>
+    </message>
+    <message>
+        <source>IOC link</source>
+        <translation>Liên kết IOC</translation>
+    </message>
+    <message>
+        <source>IOC link off: {0}</source>
+        <translation>Liên kết IOC tắt: {0}</translation>
+    </message>
+    <message>
         <source>Ignore</source>
         <translation>Bỏ qua</translation>
     </message>
@@ -418,6 +546,10 @@
     <message>
         <source>Import an IFC model first.</source>
         <translation>Hãy nhập một mô hình IFC trước.</translation>
+    </message>
+    <message>
+        <source>Import cancelled: kept what was shown as a partial layer ({0})</source>
+        <translation>Đã hủy nhập: giữ phần đã hiển thị thành một lớp chưa đầy đủ ({0})</translation>
     </message>
     <message>
         <source>Import cancelled; nothing was added</source>
@@ -540,6 +672,10 @@
         <translation>&amp;Không với tất cả</translation>
     </message>
     <message>
+        <source>Name</source>
+        <translation>Tên</translation>
+    </message>
+    <message>
         <source>Nearest data: {0}</source>
         <translation>Dữ liệu gần nhất: {0}</translation>
     </message>
@@ -554,6 +690,10 @@
     <message>
         <source>No CRS operation is recorded for this layer.</source>
         <translation>Lớp này không có phép biến đổi hệ tọa độ nào được ghi lại.</translation>
+    </message>
+    <message>
+        <source>No OS keyring: passwords are remembered in {0} (readable only by you).</source>
+        <translation>Không có kho khoá của hệ điều hành: mật khẩu được lưu trong {0} (chỉ bạn đọc được).</translation>
     </message>
     <message>
         <source>No data at this time for any sensor.</source>
@@ -584,6 +724,10 @@
         <translation>Chưa ghi: {0}</translation>
     </message>
     <message>
+        <source>Nothing answers at this host and port.</source>
+        <translation>Không có gì trả lời tại máy chủ và cổng này.</translation>
+    </message>
+    <message>
         <source>Nothing under the cursor there; try again</source>
         <translation>Không có gì dưới con trỏ ở đó; hãy thử lại</translation>
     </message>
@@ -606,6 +750,14 @@
     <message>
         <source>On no lot</source>
         <translation>Không thuộc lô nào</translation>
+    </message>
+    <message>
+        <source>One per line: datastream id, name or Thing name = sensor id. Empty: datastreams named like sensors.</source>
+        <translation>Mỗi dòng một mục: mã, tên luồng hoặc tên Thing = mã cảm biến. Để trống: các luồng có tên trùng mã cảm biến.</translation>
+    </message>
+    <message>
+        <source>One per line: topic filter = sensor id. Without a sensor id, the + level of the topic names the sensor.</source>
+        <translation>Mỗi dòng một mục: bộ lọc chủ đề = mã cảm biến. Không có mã cảm biến thì cấp + của chủ đề là mã cảm biến.</translation>
     </message>
     <message>
         <source>Opacity</source>
@@ -650,6 +802,14 @@
     <message>
         <source>Paper</source>
         <translation>Khổ giấy</translation>
+    </message>
+    <message>
+        <source>Password</source>
+        <translation>Mật khẩu</translation>
+    </message>
+    <message>
+        <source>Passwords are remembered in the OS keyring.</source>
+        <translation>Mật khẩu được lưu trong kho khoá của hệ điều hành.</translation>
     </message>
     <message>
         <source>Pause</source>
@@ -700,6 +860,14 @@
         <translation>Đã chọn điểm</translation>
     </message>
     <message>
+        <source>Poll every</source>
+        <translation>Hỏi lại mỗi</translation>
+    </message>
+    <message>
+        <source>Port</source>
+        <translation>Cổng</translation>
+    </message>
+    <message>
         <source>Preferences</source>
         <translation>Tùy chọn</translation>
     </message>
@@ -724,8 +892,20 @@
         <translation>In bản đồ…</translation>
     </message>
     <message>
+        <source>Publish live alerts and current values to the provincial IOC over MQTT; empty: off. The password comes from CITYTWIN_IOC_PASSWORD or the keyring.</source>
+        <translation>Gửi cảnh báo trực tiếp và giá trị hiện tại tới IOC của tỉnh qua MQTT; để trống: tắt. Mật khẩu lấy từ CITYTWIN_IOC_PASSWORD hoặc keyring.</translation>
+    </message>
+    <message>
+        <source>QoS</source>
+        <translation>QoS</translation>
+    </message>
+    <message>
         <source>Quit</source>
         <translation>Thoát</translation>
+    </message>
+    <message>
+        <source>Rate (/s)</source>
+        <translation>Tốc độ (/giây)</translation>
     </message>
     <message>
         <source>Re-centred by</source>
@@ -748,6 +928,14 @@
         <translation>Khôi phục</translation>
     </message>
     <message>
+        <source>Remember the auth value</source>
+        <translation>Ghi nhớ giá trị xác thực</translation>
+    </message>
+    <message>
+        <source>Remember the password</source>
+        <translation>Ghi nhớ mật khẩu</translation>
+    </message>
+    <message>
         <source>Remove</source>
         <translation>Gỡ bỏ</translation>
     </message>
@@ -766,6 +954,10 @@
     <message>
         <source>Retry</source>
         <translation>Thử lại</translation>
+    </message>
+    <message>
+        <source>River gauges and manholes at warning level or above</source>
+        <translation>Trạm đo mực nước sông và hố ga ở mức cảnh báo trở lên</translation>
     </message>
     <message>
         <source>Rotation (counter-clockwise from grid east)</source>
@@ -800,6 +992,10 @@
         <translation>Đã lưu {0}</translation>
     </message>
     <message>
+        <source>Scene default</source>
+        <translation>Mặc định của cảnh</translation>
+    </message>
+    <message>
         <source>Scene origin subtracted</source>
         <translation>Gốc cảnh đã trừ</translation>
     </message>
@@ -816,6 +1012,14 @@
         <translation>Mặt cắt</translation>
     </message>
     <message>
+        <source>Select a feed to list its problems.</source>
+        <translation>Chọn một nguồn dữ liệu để xem danh sách sự cố.</translation>
+    </message>
+    <message>
+        <source>Select one or more sensors to chart their history</source>
+        <translation>Chọn một hoặc nhiều cảm biến để vẽ biểu đồ lịch sử</translation>
+    </message>
+    <message>
         <source>Sensor</source>
         <translation>Cảm biến</translation>
     </message>
@@ -828,8 +1032,8 @@
         <translation>Cảm biến và cảnh báo</translation>
     </message>
     <message>
-        <source>Shadows (experimental)</source>
-        <translation>Bóng đổ (thử nghiệm)</translation>
+        <source>Shadows</source>
+        <translation>Bóng đổ</translation>
     </message>
     <message>
         <source>Show the whole timeline</source>
@@ -850,6 +1054,14 @@
     <message>
         <source>Source colours</source>
         <translation>Màu gốc của tệp</translation>
+    </message>
+    <message>
+        <source>Stale after (s):</source>
+        <translation>Quá hạn sau (giây):</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>Trạng thái</translation>
     </message>
     <message>
         <source>Stated accuracy</source>
@@ -904,6 +1116,10 @@
         <translation>Theo hệ thống</translation>
     </message>
     <message>
+        <source>TLS (encrypted)</source>
+        <translation>TLS (mã hoá)</translation>
+    </message>
+    <message>
         <source>Target CRS</source>
         <translation>Hệ tọa độ đích</translation>
     </message>
@@ -912,12 +1128,56 @@
         <translation>Vân bề mặt (texture)</translation>
     </message>
     <message>
+        <source>The TLS handshake failed: is TLS switched on at this port?</source>
+        <translation>Bắt tay TLS thất bại: cổng này có bật TLS không?</translation>
+    </message>
+    <message>
+        <source>The broker refused the login: check the user name and password.</source>
+        <translation>Máy chủ MQTT từ chối đăng nhập: kiểm tra tên người dùng và mật khẩu.</translation>
+    </message>
+    <message>
+        <source>The feed could not connect.</source>
+        <translation>Nguồn dữ liệu không kết nối được.</translation>
+    </message>
+    <message>
         <source>The list shows the first {0} of {1} rows; the CSV export has them all.</source>
         <translation>Danh sách chỉ hiện {0} dòng đầu trong {1} dòng; tệp CSV xuất ra có đủ.</translation>
     </message>
     <message>
+        <source>The password could not be remembered: {0}</source>
+        <translation>Không lưu được mật khẩu: {0}</translation>
+    </message>
+    <message>
+        <source>The server answered with an error.</source>
+        <translation>Máy chủ trả về lỗi.</translation>
+    </message>
+    <message>
+        <source>The server cannot be reached.</source>
+        <translation>Không kết nối tới được máy chủ.</translation>
+    </message>
+    <message>
+        <source>The server closed the connection before the login: check the port and the TLS setting.</source>
+        <translation>Máy chủ đóng kết nối trước khi đăng nhập: kiểm tra cổng và thiết lập TLS.</translation>
+    </message>
+    <message>
+        <source>The server refused access: check the auth header and its value.</source>
+        <translation>Máy chủ từ chối truy cập: kiểm tra tiêu đề xác thực và giá trị của nó.</translation>
+    </message>
+    <message>
+        <source>The server's answer is not SensorThings data.</source>
+        <translation>Câu trả lời của máy chủ không phải dữ liệu SensorThings.</translation>
+    </message>
+    <message>
+        <source>The server's certificate is not trusted: check the CA file.</source>
+        <translation>Chứng chỉ của máy chủ không được tin cậy: kiểm tra tệp CA.</translation>
+    </message>
+    <message>
         <source>This scene declares no planning lots.</source>
         <translation>Cảnh này không khai báo lô quy hoạch.</translation>
+    </message>
+    <message>
+        <source>This scene has no sensors: open a scene with sensors first.</source>
+        <translation>Cảnh này không có cảm biến: hãy mở một cảnh có cảm biến trước.</translation>
     </message>
     <message>
         <source>This scene has no tours yet.</source>
@@ -930,6 +1190,10 @@
     <message>
         <source>Title</source>
         <translation>Tiêu đề</translation>
+    </message>
+    <message>
+        <source>Topics</source>
+        <translation>Chủ đề (topic)</translation>
     </message>
     <message>
         <source>Tour</source>
@@ -956,6 +1220,10 @@
         <translation>Đơn vị và trục</translation>
     </message>
     <message>
+        <source>User name</source>
+        <translation>Tên người dùng</translation>
+    </message>
+    <message>
         <source>Value</source>
         <translation>Giá trị</translation>
     </message>
@@ -974,6 +1242,10 @@
     <message>
         <source>Width (px)</source>
         <translation>Chiều rộng (px)</translation>
+    </message>
+    <message>
+        <source>Write each datastream as: datastream = sensor id.</source>
+        <translation>Viết mỗi luồng theo dạng: luồng = mã cảm biến.</translation>
     </message>
     <message>
         <source>Write placement</source>
@@ -1024,6 +1296,10 @@
         <translation>Phóng tới vùng chọn</translation>
     </message>
     <message>
+        <source>alarm</source>
+        <translation>báo động</translation>
+    </message>
+    <message>
         <source>built</source>
         <translation>đã xây xong</translation>
     </message>
@@ -1032,8 +1308,28 @@
         <translation>chú thích cho khung hình chính tiếp theo (tùy chọn)</translation>
     </message>
     <message>
+        <source>connected</source>
+        <translation>đã kết nối</translation>
+    </message>
+    <message>
+        <source>e.g. Bearer …; empty: the remembered one</source>
+        <translation>vd. Bearer …; để trống: dùng giá trị đã lưu</translation>
+    </message>
+    <message>
+        <source>empty: the remembered one, if any</source>
+        <translation>để trống: dùng mật khẩu đã lưu (nếu có)</translation>
+    </message>
+    <message>
+        <source>empty: the system's certificate authorities</source>
+        <translation>để trống: dùng các CA của hệ thống</translation>
+    </message>
+    <message>
         <source>error</source>
         <translation>lỗi</translation>
+    </message>
+    <message>
+        <source>idle</source>
+        <translation>chưa chạy</translation>
     </message>
     <message>
         <source>inside</source>
@@ -1042,6 +1338,10 @@
     <message>
         <source>layer</source>
         <translation>lớp</translation>
+    </message>
+    <message>
+        <source>loaded</source>
+        <translation>đã nạp xong</translation>
     </message>
     <message>
         <source>min</source>
@@ -1056,8 +1356,16 @@
         <translation>không</translation>
     </message>
     <message>
+        <source>no data</source>
+        <translation>không có dữ liệu</translation>
+    </message>
+    <message>
         <source>no data at this time</source>
         <translation>không có dữ liệu tại thời điểm này</translation>
+    </message>
+    <message>
+        <source>no feeds</source>
+        <translation>không có nguồn dữ liệu</translation>
     </message>
     <message>
         <source>no history</source>
@@ -1072,12 +1380,24 @@
         <translation>không có đối tượng</translation>
     </message>
     <message>
+        <source>ok</source>
+        <translation>bình thường</translation>
+    </message>
+    <message>
         <source>planned</source>
         <translation>quy hoạch</translation>
     </message>
     <message>
+        <source>reconnecting</source>
+        <translation>đang kết nối lại</translation>
+    </message>
+    <message>
         <source>removed</source>
         <translation>đã phá dỡ</translation>
+    </message>
+    <message>
+        <source>stale</source>
+        <translation>quá hạn</translation>
     </message>
     <message>
         <source>the project names no scene file and no layers</source>
@@ -1098,6 +1418,10 @@
     <message>
         <source>unknown</source>
         <translation>không rõ</translation>
+    </message>
+    <message>
+        <source>warning</source>
+        <translation>cảnh báo</translation>
     </message>
     <message>
         <source>yes</source>
@@ -1132,12 +1456,20 @@
         <translation>{0} cách phần còn lại của cảnh {1} km: có lẽ nó được tham chiếu địa lý ở nơi khác. Đặt nó vào cảnh?</translation>
     </message>
     <message>
+        <source>{0} of {1}</source>
+        <translation>{0} / {1}</translation>
+    </message>
+    <message>
         <source>{0} of {1} features shown, {2} selected</source>
         <translation>Hiển thị {0}/{1} đối tượng, đã chọn {2}</translation>
     </message>
     <message>
         <source>{0} points, sun-hours {1}–{2} h (mean {3} h)</source>
         <translation>{0} điểm, số giờ nắng {1}–{2} giờ (trung bình {3} giờ)</translation>
+    </message>
+    <message>
+        <source>{0} sensors compared</source>
+        <translation>So sánh {0} cảm biến</translation>
     </message>
     <message>
         <source>{0} without a footprint in the mesh: bounding boxes written</source>
@@ -1156,8 +1488,24 @@
         <translation>{0}: không có dữ liệu tại thời điểm này.</translation>
     </message>
     <message>
+        <source>{0}: no problems</source>
+        <translation>{0}: không có sự cố</translation>
+    </message>
+    <message>
         <source>{0}: {1} keyframes, {2} s. 'Copy as TOML' to keep it in the scene file.</source>
         <translation>{0}: {1} khung hình chính, {2} giây. Nhấn 'Sao chép dạng TOML' để lưu vào tệp cảnh.</translation>
+    </message>
+    <message>
+        <source>{0}: {1} problems</source>
+        <translation>{0}: {1} sự cố</translation>
+    </message>
+    <message>
+        <source>{0}: {1} problems, the first {2} listed</source>
+        <translation>{0}: {1} sự cố, liệt kê {2} sự cố đầu tiên</translation>
+    </message>
+    <message>
+        <source>… and {0} more</source>
+        <translation>… và {0} sự cố khác</translation>
     </message>
 </context>
 </TS>

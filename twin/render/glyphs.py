@@ -79,11 +79,12 @@ def _shape(kind: str) -> tuple[pv.PolyData, float]:
     ``s`` metres draws an ``s``-metre glyph whose base is the glyph point. The
     centre is where a click aims (the pin's head, not its tip).
     """
-    if kind in ("traffic", "parking"):
+    if kind in ("traffic", "parking", "ev_charger", "ev_power"):
         return _pin(), 0.68
     if kind in ("water_meter", "waste", "energy", "solar"):
         return pv.Cube(center=(0, 0, 0.36), x_length=0.72, y_length=0.72, z_length=0.72), 0.36
-    if kind in ("water_level", "water_pressure", "water_quality"):
+    if kind in ("water_level", "water_pressure", "water_quality", "water_flow",
+                "manhole_level"):
         shape = pv.Cylinder(center=(0, 0, 0.42), direction=(0, 0, 1), radius=0.38,
                             height=0.84, resolution=20)
         return shape.triangulate().compute_normals(split_vertices=True), 0.42

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from twin.sim.kinds import KINDS as SENSOR_KINDS
+
 #: Swatch shapes the overlay draws; the 3D names are aliases of their 2D icon.
 SHAPES = ("square", "sphere", "circle", "cube", "cone", "triangle", "cylinder", "pin",
           "outline", "line", "none")
@@ -108,7 +110,18 @@ WORDS: dict[str, tuple[str, str]] = {
     "water": ("Water", "Mặt nước"),
     "river": ("River", "Sông"),
     "plaza": ("Plaza", "Quảng trường"),
+    # buried networks (tools/synth/networks.py, importers/pipes.py)
+    "water_main": ("Water main", "Ống cấp nước"),
+    "junction": ("Valve chamber", "Hố van"),
+    "pressure_node": ("Pressure logger", "Điểm đo áp lực"),
+    "district_meter": ("District meter", "Đồng hồ tổng (DMA)"),
+    "storm_sewer": ("Storm sewer", "Cống thoát nước mưa"),
+    "manhole": ("Manhole", "Hố ga"),
+    "gauged_manhole": ("Gauged manhole", "Hố ga có cảm biến mực nước"),
+    "outfall": ("Outfall", "Cửa xả"),
 }
+# sensor kinds the words above lack come from the kinds catalogue
+WORDS.update({k: kind.name for k, kind in SENSOR_KINDS.items() if k not in WORDS})
 _BY_ENGLISH = {en.casefold(): key for key, (en, _vi) in WORDS.items()}
 LANGS = ("en", "vi")
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import weakref
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -56,8 +56,9 @@ EDGE_OVERLAY = "looks:edges:"
 # measurable but stay off by default there: drawn 1 px wide at every distance,
 # the pilot's small houses turn into dark clusters in an overview below ~720 px
 # (looked at in 480x270 and 640x360 renders); they are one click away (View →
-# Looks) until they fade with distance. Textures cost nothing per frame once
-# uploaded; none are drawn yet (see :func:`_texture_for`).
+# Looks) until they fade with distance. Textures (one atlas per layer,
+# :mod:`twin.textures`) stay on: bench/bench_textures.py measures the textured
+# frame against the plain one (bench/RESULTS.md "Textures look").
 SOFTWARE_DEFAULTS = {"ambient_occlusion": False, "edges": False, "eye_dome": True,
                      "textures": True}
 MAX_SOFTWARE_RATIO = 1.3
@@ -117,6 +118,7 @@ class _Applied:
     textured: dict[Layer, bool]
     eye_dome: bool
     observer: int | None
+    hooks: list = field(default_factory=list)
 
 
 _APPLIED: weakref.WeakKeyDictionary[SceneView, _Applied] = weakref.WeakKeyDictionary()
@@ -165,12 +167,18 @@ def apply_looks(view: SceneView, options: LookOptions) -> None:
         _set_eye_dome(view, True)
         state.eye_dome = True
     if options.textures:
-        for layer, actor in view.actors.items():
-            texture = _texture_for(layer)
-            if texture is not None:
-                actor.texture = texture
-                actor.GetMapper().ScalarVisibilityOff()  # the image, not its mean colour
-                state.textured[layer] = True
+        for layer in list(view.actors):
+            _sync_texture(view, state, layer)
+        # layers opened, restyled or re-meshed later get (or lose) theirs too;
+        # the view's own handlers were connected first, so its actor is ready
+        events = view.scene.events
+        state.hooks = [
+            (events.layer_added, lambda layer: _sync_texture(view, state, layer)),
+            (events.layer_changed, lambda layer, what: _sync_texture(view, state, layer)
+             if what in ("style", "mesh") else None),
+        ]
+        for signal, hook in state.hooks:
+            signal.connect(hook)
     if state.edge_layers:
         state.observer = view.plotter.renderer.AddObserver("StartEvent", _syncer(view))
 
@@ -189,11 +197,10 @@ def remove_looks(view: SceneView) -> None:
         renderer.disable_ssao()
     if state.eye_dome:
         _set_eye_dome(view, False)
-    for layer in state.textured:
-        actor = view.actors.get(layer)
-        if actor is not None:
-            actor.texture = None
-            actor.GetMapper().ScalarVisibilityOn()
+    for signal, hook in state.hooks:
+        signal.disconnect(hook)
+    for layer in list(state.textured):
+        _texture_off(view, state, layer)
 
 
 # -- ambient occlusion ---------------------------------------------------------------
@@ -311,23 +318,60 @@ def _set_eye_dome(view: SceneView, on: bool) -> None:
 # -- textures ------------------------------------------------------------------------
 
 
-def _texture_for(layer: Layer) -> pv.Texture | None:
-    """The appearance texture of a ``native`` layer, when the layer carries one.
+#: the texture of each layer's atlas: (mesh id, texture), built once per mesh
+_TEXTURE_CACHE: weakref.WeakKeyDictionary[Layer, tuple[int, pv.Texture]] = (
+    weakref.WeakKeyDictionary()
+)
 
-    Needs per-corner texture coordinates on the drawn mesh
-    (``mesh.active_texture_coordinates``) and one atlas image path in
-    ``layer.info["texture_image"]`` (already confined to the model's folder by
-    the importer). The CityJSON importer gives neither today: it bakes the
-    mean texture colour into each triangle (``importers.cityjson.appearance``),
-    so this returns None for every layer until it does.
-    """
-    if layer.style.mode != "native":
+
+def _texture_for(layer: Layer) -> pv.Texture | None:
+    """The appearance texture of a ``native`` layer, when its mesh carries one
+    (an atlas and texture coordinates: :mod:`twin.textures`, made by the
+    CityJSON importer). Styled layers (colour by attribute, solid) show their
+    style, not the images."""
+    from twin.textures import atlas_of
+
+    mesh = layer.mesh
+    if layer.style.mode != "native" or mesh.active_texture_coordinates is None:
         return None
-    info = getattr(layer, "info", None) or {}
-    image = info.get("texture_image") if isinstance(info, dict) else None
-    if not image or layer.mesh.active_texture_coordinates is None:
+    hit = _TEXTURE_CACHE.get(layer)
+    if hit is not None and hit[0] == id(mesh):
+        return hit[1]
+    atlas = atlas_of(mesh)
+    if atlas is None:
         return None
-    try:
-        return pv.read_texture(str(image))
-    except (OSError, ValueError):
-        return None
+    texture = pv.Texture(atlas)  # first row at the top, as the atlas is packed
+    texture.interpolate = True
+    texture.mipmap = True  # far roofs average their texels instead of shimmering
+    texture.repeat = False
+    _TEXTURE_CACHE[layer] = (id(mesh), texture)
+    return texture
+
+
+def _sync_texture(view: SceneView, state: _Applied, layer: Layer) -> None:
+    """Put the layer's texture on its actor, or take it off (none, or styled)."""
+    from twin.textures import textured_cells
+
+    actor = view.actors.get(layer)
+    texture = _texture_for(layer) if actor is not None else None
+    cells = textured_cells(layer.mesh) if texture is not None else None
+    if texture is None or cells is None:
+        _texture_off(view, state, layer)
+        return
+    actor.texture = texture
+    view.set_textured_cells(layer, cells)
+    state.textured[layer] = True
+
+
+def _texture_off(view: SceneView, state: _Applied, layer: Layer) -> None:
+    if state.textured.pop(layer, None) is None:
+        return
+    actor = view.actors.get(layer)
+    if actor is not None and actor.texture is not None:
+        actor.texture = None
+        # VTK 9.7 keeps the textured shader, which then draws nothing (the layer
+        # vanished); releasing the mapper's GL resources rebuilds it
+        ren_win = view.plotter.render_window
+        if ren_win is not None:
+            actor.GetMapper().ReleaseGraphicsResources(ren_win)
+    view.set_textured_cells(layer, None)

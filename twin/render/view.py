@@ -55,8 +55,14 @@ GROUND_COLOR = "#c9cfc4"
 GROUND_DROP = 0.003
 #: Layer kinds that cover the ground: see-through (at this opacity) and not
 #: pickable in the underground view.
-GROUND_KINDS = frozenset({"areas", "roads", "terrain"})
+GROUND_KINDS = frozenset({"areas", "roads", "terrain", "basemap"})
+#: Layer kinds drawn without lighting: an orthophoto is a photograph of the lit
+#: ground; shaded again it would come out darker than the image.
+UNLIT_KINDS = frozenset({"basemap"})
 UNDERGROUND_OPACITY = 0.25
+#: Layer kinds buried under the ground (pipe networks): drawn and pickable only in
+#: the underground view, where the ground they lie under turns see-through.
+BURIED_KINDS = frozenset({"utilities"})
 #: The default camera: from the south-east, looking down at ~40 degrees.
 OVERVIEW_DIRECTION = np.array([0.55, -0.75, 0.65])
 OVERVIEW_VIEW_ANGLE = 30.0
@@ -105,6 +111,9 @@ class SceneView:
         #: the view's own shallow copy of each layer's mesh (its colour array is the view's)
         self._drawn: dict[Layer, pv.PolyData] = {}
         self._base_colors: dict[Layer, np.ndarray] = {}
+        #: cells an appearance texture draws (twin.render.looks), drawn white so
+        #: that VTK's texture x cell colour shows the image as it is
+        self._textured: dict[Layer, np.ndarray] = {}
         #: (n_cells,) uint8 alpha of the layers that have see-through cells (RGBA colours)
         self._alpha: dict[Layer, np.ndarray] = {}
         self._peeling = False
@@ -129,11 +138,18 @@ class SceneView:
         self.marks = MeasureMarks(self)
         #: set by the simulation overlay: (renderer, x, y) -> sensor row or None
         self.sensor_picker = None
+        #: streamed tiled layers drawn here (twin.render.tiled.TileStream)
+        self.streams: list = []
         #: underground view: ground, terrain and roads see-through and not pickable
         self.underground = False
         plotter.set_background(BACKGROUND_BOTTOM, top=BACKGROUND_TOP)
         for layer in scene.layers:
             self._add(layer)
+        if scene.streams:
+            from twin.render.tiled import TileStream
+
+            for source in scene.streams:  # headless (no event loop): complete frames
+                TileStream.from_source(self, source, blocking=request_render is None)
         if ground:
             self._add_ground()
         scene.events.layer_added.connect(self._on_added)
@@ -195,6 +211,8 @@ class SceneView:
         self.scene.events.layer_removed.disconnect(self._on_removed)
         self.scene.events.layer_changed.disconnect(self._on_changed)
         self._remove_msaa_guard()
+        for stream in list(self.streams):
+            stream.close()
         # a closed view leaves nothing in the plotter (another view may follow)
         props = [*self.actors.values(), *self.overlay_actors.values(), self._ground]
         self.plotter.remove_actor([a for a in props if a is not None], render=False)
@@ -232,8 +250,10 @@ class SceneView:
             smooth_shading=False,
             render=False,
         )
-        actor.SetVisibility(layer.visible)
+        actor.SetVisibility(self._shows(layer))
         _line_style(actor, layer)
+        if layer.kind in UNLIT_KINDS:
+            actor.GetProperty().SetLighting(False)
         self.actors[layer] = actor
         self._apply_hidden(layer)
         self._sync_translucency()
@@ -292,6 +312,8 @@ class SceneView:
                 continue
             fb = la.features.bounds
             above = fb[:, 5] > 0
+            if la.kind in BURIED_KINDS:  # pipes lie under the ground, not on it
+                continue
             if above.any() and not above.all():
                 zs.append(float(np.nanmin(fb[above, 4])))
             else:
@@ -306,6 +328,7 @@ class SceneView:
     def _on_removed(self, layer: Layer) -> None:
         actor = self.actors.pop(layer, None)
         self._base_colors.pop(layer, None)
+        self._textured.pop(layer, None)
         self._alpha.pop(layer, None)
         self._sync_translucency()
         self._feature_colors.pop(layer, None)
@@ -323,7 +346,7 @@ class SceneView:
         if actor is None:
             return
         if what == "visible":
-            actor.SetVisibility(layer.visible)
+            actor.SetVisibility(self._shows(layer))
         elif what == "style":
             self._base_colors[layer] = self._base_cell_colors(layer)
             had_alpha = layer in self._alpha
@@ -368,6 +391,10 @@ class SceneView:
             # the copy's active scalars are not carried over; without this the
             # mapper colours the cells by the 'feature' index through a grey LUT
             shown.set_active_scalars(COLOR_ARRAY, preference="cell")
+            # nor are its texture coordinates (a textured model would vanish)
+            tcoords = drawn.point_data.active_texture_coordinates_name
+            if tcoords is not None:
+                shown.point_data.active_texture_coordinates_name = tcoords
             self._shown[layer] = (shown, np.flatnonzero(~gone))
             actor.GetMapper().SetInputData(shown)
             self._recolor(layer)
@@ -383,9 +410,14 @@ class SceneView:
         self.underground = bool(on)
         for layer, actor in self.actors.items():
             actor.GetProperty().SetOpacity(self._opacity(layer))
+            actor.SetVisibility(self._shows(layer))
         if self._ground is not None:
             self._ground.GetProperty().SetOpacity(UNDERGROUND_OPACITY if on else 1.0)
         self.request_frame()
+
+    def _shows(self, layer: Layer) -> bool:
+        """Is the layer drawn: visible, and if buried, only in the underground view."""
+        return layer.visible and (self.underground or layer.kind not in BURIED_KINDS)
 
     def _covers_ground(self, layer: Layer) -> bool:
         return self.underground and layer.kind in GROUND_KINDS
@@ -463,9 +495,26 @@ class SceneView:
         shown = self._shown.get(layer)
         return shown[0] if shown is not None else self._drawn[layer]
 
-    @staticmethod
-    def _base_cell_colors(layer: Layer) -> np.ndarray:
-        return cell_colors(layer.mesh.cell_data, layer.cell_features, layer.features, layer.style)
+    def _base_cell_colors(self, layer: Layer) -> np.ndarray:
+        colors = cell_colors(layer.mesh.cell_data, layer.cell_features, layer.features,
+                             layer.style)
+        textured = self._textured.get(layer)
+        if textured is not None and len(textured) == len(colors):
+            colors = np.array(colors, dtype=np.uint8)
+            colors[textured] = 255
+        return colors
+
+    def set_textured_cells(self, layer: Layer, cells: np.ndarray | None) -> None:
+        """Mark the cells a texture draws on ``layer``'s actor (None: none); they
+        are drawn white under the texture. Recolours, does not render."""
+        if cells is None:
+            if self._textured.pop(layer, None) is None:
+                return
+        else:
+            self._textured[layer] = np.asarray(cells, dtype=bool)
+        if layer in self.actors:
+            self._base_colors[layer] = self._base_cell_colors(layer)
+            self._recolor(layer)
 
     # -- see-through cells -----------------------------------------------------------
     def _set_alpha(self, layer: Layer) -> np.ndarray | None:
@@ -725,6 +774,8 @@ class SceneView:
                 (lines if _is_lines(layer.mesh) else surfaces).append(
                     (actor, self.drawn_mesh(layer))
                 )
+        for stream in self.streams:
+            surfaces.extend(stream.pick_entries())
         near = pick_ray(renderer, x, y, surfaces, cache=self._pick_cache) if surfaces else None
         line = None
         if lines:
@@ -736,6 +787,8 @@ class SceneView:
         if hit is None:
             return None
         layer = next((la for la, a in self.actors.items() if a is hit.actor), None)
+        for stream in self.streams:
+            layer = layer or stream.layer_of(hit.actor)
         if layer is None:
             return None
         cell = int(hit.cell_id)
@@ -743,6 +796,14 @@ class SceneView:
             cell = int(self._shown[layer][1][cell])
         world = self.scene.to_world(np.asarray(hit.position))
         return Pick(layer, layer.feature_at_cell(cell), cell, world)
+
+    def pump_streams(self, budget_s: float = 0.025) -> int:
+        """Add streamed tiles that finished loading (GUI thread, within about
+        ``budget_s``); asks for a frame when any was added. Returns how many."""
+        added = sum(stream.pump(budget_s / len(self.streams)) for stream in self.streams)
+        if added:
+            self.request_frame()
+        return added
 
     def prebuild_locators(self):
         """Build the picking locators of every drawn layer in the background;

@@ -35,22 +35,10 @@ import numpy as np
 
 from twin.scene import Scene
 from twin.scenefile import SceneFileError, _Reader
+from twin.sim.kinds import UNITS
 
-#: kind -> default unit. Kinds follow the provinces' plans (Decree 269 pilots).
-KINDS: dict[str, str] = {
-    "air_quality": "AQI",
-    "noise": "dB(A)",
-    "traffic": "veh/h",
-    "parking": "%",
-    "street_light": "%",
-    "energy": "kW",
-    "solar": "kW",
-    "water_meter": "L/h",
-    "water_pressure": "bar",
-    "water_quality": "NTU",
-    "water_level": "m",
-    "waste": "%",
-}
+#: kind -> default unit (the catalogue with names and alert texts: twin.sim.kinds).
+KINDS: dict[str, str] = UNITS
 
 
 @dataclass
@@ -68,6 +56,10 @@ class SensorSpec:
     attach: str | None = None
     warning: float = np.nan
     alarm: float = np.nan
+    #: dead band: a level clears only past its threshold less this (see levels_hysteresis)
+    hysteresis: float = 0.0
+    #: ... and only after this many samples in a row past it
+    clear_after: int = 1
     params: dict[str, float] = field(default_factory=dict)
 
 
@@ -115,6 +107,7 @@ def parse_sensor(path: Path, table: dict[str, Any], prefix: str) -> SensorSpec:
         t = _Reader(path, thresholds, r.key("thresholds"))
         spec.warning = t.get("warning", float, np.nan)
         spec.alarm = t.get("alarm", float, np.nan)
+        _hysteresis(t, spec)
         t.check_unknown()
         if spec.warning == spec.alarm:
             raise t.fail("alarm", f"equals warning ({spec.alarm}); they must differ")
@@ -123,6 +116,31 @@ def parse_sensor(path: Path, table: dict[str, Any], prefix: str) -> SensorSpec:
     spec.params = {k: p.get(k, float) for k in params}
     r.check_unknown()
     return spec
+
+
+def _hysteresis(t: _Reader, spec: SensorSpec) -> None:
+    """``hysteresis`` (a band in the sensor's unit) or ``clear`` (the level at
+    which a warning clears; an alarm clears the same distance below its own
+    threshold), and ``clear_after`` (samples in a row past the clear level)."""
+    band = t.get("hysteresis", float, None)
+    clear = t.get("clear", float, None)
+    if band is not None and clear is not None:
+        raise t.fail("clear", "give hysteresis or clear, not both")
+    if clear is not None:
+        ref = spec.warning if np.isfinite(spec.warning) else spec.alarm
+        if not np.isfinite(ref):
+            raise t.fail("clear", "needs a warning or an alarm threshold")
+        lower = spec.alarm < spec.warning
+        band = (clear - ref) if lower else (ref - clear)
+        if band <= 0:
+            side = "above" if lower else "below"
+            raise t.fail("clear", f"must be {side} the threshold {ref:g} it clears")
+    if band is not None and not (np.isfinite(band) and band >= 0):
+        raise t.fail("hysteresis", f"must be a positive number, got {band}")
+    spec.hysteresis = float(band or 0.0)
+    spec.clear_after = t.get("clear_after", int, 1)
+    if spec.clear_after < 1:
+        raise t.fail("clear_after", f"must be 1 or more samples, got {spec.clear_after}")
 
 
 def parse_sensors(path: Path | str, items: Any) -> list[SensorSpec]:
@@ -151,6 +169,7 @@ class SensorSet:
     layer : (n,) object, name of the layer of the attached feature, or None
     row : (n,) int64, attached feature row in that layer, -1 when unattached
     warning, alarm : (n,) float64, NaN where not set
+    hysteresis : (n,) float64 dead band (0: none); clear_after : (n,) int64 samples
     params : per-sensor parameter dicts (synthetic generator, flood)
     """
 
@@ -164,8 +183,15 @@ class SensorSet:
     warning: np.ndarray
     alarm: np.ndarray
     params: list[dict[str, float]]
+    hysteresis: np.ndarray | None = None
+    clear_after: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        n = len(self.ids)
+        if self.hysteresis is None:
+            self.hysteresis = np.zeros(n)
+        if self.clear_after is None:
+            self.clear_after = np.ones(n, dtype=np.int64)
         self._index = {sid: i for i, sid in enumerate(self.ids.tolist())}
         if len(self._index) != len(self.ids):
             seen: set[str] = set()
@@ -229,6 +255,7 @@ def resolve_sensors(specs: list[SensorSpec], scene: Scene, path: Path | str = ""
         base = {
             "kind": spec.kind, "unit": spec.unit, "name": spec.name,
             "warning": spec.warning, "alarm": spec.alarm, "params": spec.params,
+            "hysteresis": spec.hysteresis, "clear_after": spec.clear_after,
         }
         placed: list[tuple[str, np.ndarray, str | None, int]] = []
         try:
@@ -280,6 +307,7 @@ def resolve_sensors(specs: list[SensorSpec], scene: Scene, path: Path | str = ""
         layer=col("layer"), row=col("row", np.int64),
         warning=col("warning", np.float64), alarm=col("alarm", np.float64),
         params=[r["params"] for r in rows],
+        hysteresis=col("hysteresis", np.float64), clear_after=col("clear_after", np.int64),
     )
 
 
@@ -298,3 +326,42 @@ def levels(values: np.ndarray, warning: np.ndarray, alarm: np.ndarray) -> np.nda
     out = np.where(alrm, 2, np.where(warn, 1, 0)).astype(np.int8)
     out[~np.isfinite(v)] = -1
     return out
+
+
+def levels_hysteresis(values: np.ndarray, warning: np.ndarray, alarm: np.ndarray,
+                      band: np.ndarray, clear_after: np.ndarray, previous: np.ndarray,
+                      count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One sample step of alert levels with hysteresis, for all sensors at once.
+
+    A level rises as soon as the value reaches its threshold (as :func:`levels`)
+    but falls only once the value has stayed past the threshold less ``band``
+    (the clear level; above it for lower-is-worse) for ``clear_after`` samples
+    in a row, so a noisy value hovering at a threshold does not flap. Falling
+    from alarm lands on the highest level whose clear test still fails.
+
+    Parameters
+    ----------
+    previous : (n,) int8 levels of the last step (-1: no data, no memory).
+    count : (n,) int64 samples in a row each sensor has spent clear of its level.
+
+    Returns the new levels and counts (fresh arrays).
+    """
+    v = np.asarray(values, dtype=np.float64)
+    raw = levels(v, warning, alarm)
+    band = np.where(np.isfinite(band), band, 0.0)
+    sign = np.where(alarm < warning, -1.0, 1.0)
+    with np.errstate(invalid="ignore"):
+        # still "held" at a level: past the threshold less the band
+        held_alarm = (sign * v > sign * alarm - band) & np.isfinite(alarm)
+        held_warn = (sign * v > sign * warning - band) & np.isfinite(warning)
+    held = np.where(held_alarm, 2, np.where(held_warn, 1, 0)).astype(np.int8)
+    prev = np.asarray(previous, dtype=np.int8)
+    falling = (prev > raw) & (raw >= 0)
+    # samples in a row below the level held now: counts only while falling
+    target = np.maximum(raw, np.minimum(held, prev))
+    clear_now = falling & (target < prev)
+    count = np.where(clear_now, np.asarray(count) + 1, 0)
+    release = clear_now & (count >= np.asarray(clear_after))
+    out = np.where(falling & ~release, prev, np.where(falling, target, raw)).astype(np.int8)
+    count = np.where(release, 0, count)
+    return out, count.astype(np.int64)

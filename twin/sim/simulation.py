@@ -33,6 +33,7 @@ from twin.sim.clock import ICT, Clock, from_ms, to_ms
 from twin.sim.feeds import make_feeds
 from twin.sim.feeds.base import Feed
 from twin.sim.feeds.synthetic import SyntheticFeed
+from twin.sim.health import FeedHealth, HealthMonitor
 from twin.sim.overlays.alerts import AlertMonitor
 from twin.sim.overlays.flood import FloodModel, river_points
 from twin.sim.overlays.heatmap import HeatMap
@@ -46,6 +47,7 @@ from twin.sim.overlays.planned import (
     parse_plans,
 )
 from twin.sim.overlays.thematic import Legend, ThematicOverlay
+from twin.sim.rules import HistoryRules, flood_warning
 from twin.sim.sensors import SensorSet, parse_sensors, resolve_sensors
 from twin.sim.store import HistoryStore
 
@@ -105,6 +107,8 @@ class Simulation:
                  clock: Clock | None = None, options: SimOptions | None = None) -> None:
         self.scene, self.sensors, self.store = scene, sensors, store
         self.feeds = list(feeds or [])
+        #: per-feed state, rate, errors and problems for the window (twin.sim.health)
+        self.health = HealthMonitor(self.feeds)
         self.options = options or SimOptions()
         self.plans: dict[str, LayerPlan] = {}
         for layer in scene.layers:
@@ -113,6 +117,10 @@ class Simulation:
                 self.plans[layer.name] = lp
         self.clock = clock or self._default_clock()
         self.alerts = AlertMonitor(sensors, stamp=self._message_time)
+        #: history rules (leak by night minimum flow, pressure drop): twin.sim.rules
+        self.rules = HistoryRules(sensors, store)
+        #: district flood warning (river gauges + manholes) and its causes, kind -> count
+        self.flood_warning: tuple[int, dict[str, int]] = (-1, {})
         self.values = np.full(len(sensors), np.nan)
         self.levels = np.full(len(sensors), -1, dtype=np.int8)
         self.plan_states: dict[str, np.ndarray] = {}
@@ -175,6 +183,23 @@ class Simulation:
         """Start every feed in its own thread."""
         for feed in self.feeds:
             feed.start()
+
+    def add_feed(self, feed: Feed, start: bool = True) -> Feed:
+        """A feed connected while running (the window's "Connect feed…"): it
+        writes into this simulation's store, and stops with it on :meth:`close`."""
+        self.feeds.append(feed)
+        self.health.feeds.append(feed)  # shown in the health dock like the scene's feeds
+        if hasattr(feed, "stale_s"):
+            feed.stale_s = self.health.stale_after(feed)
+        if start:
+            feed.start()
+        return feed
+
+    def remove_feed(self, feed: Feed) -> None:
+        feed.stop(timeout=2.0)
+        for feeds in (self.feeds, self.health.feeds):
+            if feed in feeds:
+                feeds.remove(feed)
 
     def run_feeds_now(self) -> None:
         """Run the finite feeds (synthetic, CSV) to completion in this thread, for
@@ -257,6 +282,11 @@ class Simulation:
 
     def feed_reports(self) -> list[dict]:
         return [f.report() for f in self.feeds]
+
+    def feed_health(self, now: float | None = None) -> list[FeedHealth]:
+        """Each feed's state (connected / reconnecting / stale / error ...), last data
+        time, rate, errors and problems, polled now (see :mod:`twin.sim.health`)."""
+        return self.health.poll(now)
 
     # -- the scene -----------------------------------------------------------------------
     def bind_scene(self) -> None:
@@ -358,8 +388,17 @@ class Simulation:
         except Exception as exc:  # a broken store must not stop rendering
             log.warning("values at %s: %s", t, exc)
         if self.options.alerts:
-            self.alerts.update(t, t_ms, self.values)
+            judged = self.values
+            extra = reason = None
+            if self.rules.active:
+                try:
+                    res = self.rules.evaluate(t_ms, self.values)
+                    judged, extra, reason = res.values, res.extra, res.reason
+                except Exception as exc:  # a broken store must not stop alerts
+                    log.warning("alert rules at %s: %s", t, exc)
+            self.alerts.update(t, t_ms, judged, extra, reason)
         self.levels = self.alerts.levels
+        self.flood_warning = flood_warning(self.sensors, self.levels)
         for name, lp in self.plans.items():
             self.plan_states[name] = lp.states(t_ms)
         if self.flood is not None:

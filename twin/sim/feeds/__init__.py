@@ -2,13 +2,12 @@
 
 One interface (:class:`twin.sim.feeds.base.Feed`), four adapters: CSV replay,
 synthetic generator, MQTT (paho 2) and OGC SensorThings API. Credentials never
-live in the scene file: MQTT user/password come from ``CITYTWIN_MQTT_USER`` /
-``CITYTWIN_MQTT_PASSWORD``.
+live in the scene file: passwords and auth headers come from the environment,
+the OS keyring or a private file (:mod:`twin.sim.secrets`).
 """
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -60,8 +59,10 @@ def _csv_options(r: _Reader) -> dict[str, Any]:
 
 
 def make_feed(path: Path, table: dict[str, Any], prefix: str, sensors: SensorSet,
-              store: HistoryStore) -> Feed:
-    """Validate one ``[[feeds]]`` table and build its adapter (not started)."""
+              store: HistoryStore, secret: str | None = None) -> Feed:
+    """Validate one ``[[feeds]]`` table and build its adapter (not started).
+    ``secret`` (MQTT password, SensorThings auth value) as typed in the window;
+    else it comes from :mod:`twin.sim.secrets`, never from the table."""
     r = _Reader(path, table, prefix)
     kind = r.get("type", str)
     name = r.get("name", str, f"{kind} {prefix}")
@@ -93,28 +94,17 @@ def make_feed(path: Path, table: dict[str, Any], prefix: str, sensors: SensorSet
                              columns=dict(columns), time_column=r.get("time_column", str, "time"),
                              **_csv_options(r))
     elif kind == "mqtt":
-        from twin.sim.feeds.mqtt import MqttFeed
+        from twin.sim.feeds.mqtt import feed_from_table
 
-        if r.get("protocol", int, 5) not in (3, 5):
-            raise r.fail("protocol", "expected 5 (MQTT 5) or 3 (MQTT 3.1.1)")
-        if r.get("batch", int, 500) < 1 or r.get("flush_ms", int, 50) < 1:
-            raise r.fail("batch" if r.get("batch", int, 500) < 1 else "flush_ms",
-                         "must be a positive number")
-        feed = MqttFeed(
-            name, sensors, store, host=r.get("host", str, "localhost"),
-            port=r.get("port", int, 1883), topic=r.get("topic", str),
-            client_id=r.get("client_id", str, "citytwin"), qos=r.get("qos", int, 1),
-            batch=r.get("batch", int, 500), flush_s=r.get("flush_ms", int, 50) / 1000.0,
-            protocol=r.get("protocol", int, 5),
-            username=os.environ.get("CITYTWIN_MQTT_USER"),
-            password=os.environ.get("CITYTWIN_MQTT_PASSWORD"),
-        )
+        feed = feed_from_table(r, name, sensors, store, secret)
     else:
-        from twin.sim.feeds.sensorthings import SensorThingsFeed
+        from twin.sim.feeds.sensorthings import feed_from_table as sta_from_table
 
-        mapping = r.get("datastreams", dict, {})
-        feed = SensorThingsFeed(name, sensors, store, r.get("url", str),
-                                datastreams={str(k): str(v) for k, v in mapping.items()})
+        feed = sta_from_table(r, name, sensors, store, secret)
+    stale = r.get("stale_after_s", float, None)
+    if stale is not None and not stale > 0:
+        raise r.fail("stale_after_s", f"must be a positive number of seconds, got {stale}")
+    feed.stale_after_s = stale  # no data for this long: the window shows the feed stale
     r.check_unknown()
     return feed
 

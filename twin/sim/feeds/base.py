@@ -17,6 +17,7 @@ from collections import Counter
 
 import numpy as np
 
+from twin.sim.problems import ProblemLog
 from twin.sim.sensors import SensorSet
 from twin.sim.store import HistoryStore
 
@@ -38,6 +39,14 @@ class Feed:
         and counted (``future``): a device with a wrong clock must not pin a
         sensor's "latest" value for years. ``None`` turns the check off
         (replaying a planning scenario).
+
+    Health (read by :class:`twin.sim.health.HealthMonitor`)
+    ------------------------------------------------------
+    problems : the first 100 bad rows/messages (where, reason) plus a count of
+        the rest; adapters add theirs, :meth:`fail` adds the fatal one.
+    last_message_wall : epoch seconds of the last batch handed to :meth:`write`
+        (0: none yet), so a silent feed can be told from a quiet one.
+    stale_after_s : the scene's ``stale_after_s`` (None: the project default).
 
     Counters
     --------
@@ -61,6 +70,9 @@ class Feed:
         self.counters: Counter[str] = Counter()
         self.status = "idle"
         self.last_error = ""
+        self.problems = ProblemLog(100)
+        self.last_message_wall = 0.0
+        self.stale_after_s: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -102,6 +114,7 @@ class Feed:
         self.status = "failed"
         self.last_error = str(exc) if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
         self.counters["errors"] += 1
+        self.problems.add(self.name, self.last_error)
         log.warning("feed %s failed: %s", self.name, self.last_error)
 
     def report(self) -> dict:
@@ -123,6 +136,8 @@ class Feed:
         t = np.asarray(t_ms, dtype=np.int64)
         v = np.asarray(values, dtype=np.float64)
         self.counters["received"] += len(idx)
+        if len(idx):
+            self.last_message_wall = time.time()
         keep = idx >= 0
         self.counters["unknown_sensor"] += int((~keep).sum())
         if self.future_ms is not None:

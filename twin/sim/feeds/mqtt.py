@@ -29,7 +29,16 @@ Durable ingest (issue 14; ../shared/RELIABILITY.md section E):
 Payloads: ``{"time": ISO-8601 or epoch ms, "value": number, "seq": int}`` (also
 ``t``/``v``), optionally ``"sensor"`` overriding the topic, or a JSON list of such
 objects (batched publishing). The sensor id is the topic level matched by the
-first ``+`` in :attr:`topic` (or the rest of the topic for ``#``).
+first ``+`` in :attr:`topic` (or the rest of the topic for ``#``), unless
+``topics`` maps a topic (or a filter) to a sensor id.
+
+Connection (issue 14, connect from the window): TLS with a CA file (else the
+system's CAs) and an optional client certificate, user name and password (the
+password from :mod:`twin.sim.secrets`, never a file the user shares). A broker
+that refuses the login, or whose certificate is not trusted, is not retried:
+retrying cannot fix either, so the feed fails at once with one line saying so
+(:attr:`MqttFeed.error_code` ``"auth"`` / ``"tls_untrusted"`` tells the window
+which); a broker that is down or unreachable is retried with backoff.
 """
 
 from __future__ import annotations
@@ -37,7 +46,10 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import random
+import ssl
+import sys
 import threading
 import time
 from collections import deque
@@ -58,6 +70,48 @@ log = logging.getLogger(__name__)
 #: are away (a week: an ingest host down over a long weekend loses nothing).
 SESSION_EXPIRY_S = 7 * 86_400
 
+#: CONNACK reason codes that retrying cannot fix (MQTT 5 numbering; paho maps
+#: 3.1.1's 2/4/5 onto 133/134/135): client id refused, bad user name or password,
+#: not authorised, banned, bad authentication method
+FATAL_CONNACK = {133: "auth", 134: "auth", 135: "auth", 138: "auth", 140: "auth"}
+
+
+def tls_context(ca_file: str | None = None, cert_file: str | None = None,
+                key_file: str | None = None) -> ssl.SSLContext:
+    """A client TLS context that verifies the broker (certificate and host name)
+    against ``ca_file`` (else the system's CAs), optionally presenting a client
+    certificate. Raises ValueError naming the file that cannot be read."""
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    try:
+        if ca_file:
+            ctx.load_verify_locations(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"{ca_file}: not a readable CA certificate (PEM) "
+                         f"({getattr(exc, 'strerror', None) or exc})") from None
+    try:
+        if cert_file:
+            ctx.load_cert_chain(cert_file, key_file or None)
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"{cert_file}: not a readable client certificate and key (PEM) "
+                         f"({getattr(exc, 'strerror', None) or exc})") from None
+    return ctx
+
+
+def describe_connect_error(exc: BaseException, host: str, port: int,
+                           tls: bool = False) -> tuple[str, str]:
+    """``(error code, one line)`` for an exception raised while connecting:
+    codes ``tls_untrusted``, ``tls``, ``refused``, ``unreachable``."""
+    where = f"{host}:{port}"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return "tls_untrusted", (f"certificate of {where} is not trusted "
+                                 f"({exc.verify_message or exc.reason}): check the CA file")
+    if isinstance(exc, ssl.SSLError) or (tls and isinstance(exc, ConnectionResetError)):
+        reason = getattr(exc, "reason", None) or exc.strerror or exc
+        return "tls", f"TLS handshake with {where} failed ({reason}): is it a TLS port?"
+    if isinstance(exc, ConnectionRefusedError):
+        return "refused", f"{where} refused the connection: is the broker running on this port?"
+    return "unreachable", f"cannot reach {where} ({type(exc).__name__}: {exc})"
+
 
 def _time_ms(value) -> int | None:
     if isinstance(value, bool):
@@ -76,6 +130,17 @@ def _time_ms(value) -> int | None:
             return None
         return ms if TIME_RANGE[0] <= ms < TIME_RANGE[1] else None
     return None
+
+
+def _matches(filt: str, topic: str) -> bool:
+    """MQTT topic filter matching (``+`` one level, ``#`` the rest)."""
+    f, t = filt.split("/"), topic.split("/")
+    for i, part in enumerate(f):
+        if part == "#":
+            return True
+        if i >= len(t) or (part != "+" and part != t[i]):
+            return False
+    return len(f) == len(t)
 
 
 def parse_payload(topic_sensor: str | None, payload: bytes) -> list[tuple[str, int, float, int]]:
@@ -128,6 +193,10 @@ class MqttFeed(Feed):
         any more; what waits for a commit is bounded by ``receive_maximum``.
     stale_s : no message for this long while connected -> status ``stale``
         (back to ``running`` when data return).
+    topics : subscription filter -> sensor id ("" : the id from the filter's
+        ``+`` level, or the rest for ``#``); replaces ``topic`` when given.
+    tls, ca_file, cert_file, key_file : TLS (implied by a CA or client
+        certificate); see :func:`tls_context`.
     """
 
     kind = "mqtt"
@@ -139,11 +208,21 @@ class MqttFeed(Feed):
                  stale_s: float = 300.0, buffer: int = 1_000_000,
                  future_ms: int | None = 24 * 3600_000, batch: int = 500,
                  receive_maximum: int = 2000, ack_after_commit: bool = True,
-                 protocol: int = 5) -> None:
+                 protocol: int = 5, topics: dict[str, str] | None = None, tls: bool = False,
+                 ca_file: str | None = None, cert_file: str | None = None,
+                 key_file: str | None = None) -> None:
         super().__init__(name, sensors, store, future_ms=future_ms)
         if protocol not in (3, 5):
             raise ValueError(f"protocol must be 3 (3.1.1) or 5, got {protocol}")
+        if qos not in (0, 1, 2):
+            raise ValueError(f"qos must be 0, 1 or 2, got {qos}")
         self.host, self.port, self.topic, self.qos = host, port, topic, qos
+        self.topics = dict(topics) if topics else {topic: ""}
+        self.tls = bool(tls or ca_file or cert_file)
+        self.ca_file, self.cert_file, self.key_file = ca_file, cert_file, key_file
+        #: why the last connection failed, for the window to word it: "" (none),
+        #: "auth", "tls_untrusted", "tls", "refused", "unreachable", "config"
+        self.error_code = ""
         self.client_id = client_id
         self.username, self.password = username, password
         self.reconnect = reconnect
@@ -166,42 +245,93 @@ class MqttFeed(Feed):
         self._ack_lock = threading.Lock()
         self._wake = threading.Condition()
         self._flush_lock = threading.Lock()
+        #: exact topics -> sensor; wildcard filters -> (sensor, level, rest of topic)
+        self._exact: dict[str, str] = {}
+        self._wild: list[tuple[str, str, int | None, bool]] = []
+        for filt, sensor in self.topics.items():
+            levels = filt.split("/")
+            if "+" not in levels and "#" not in levels:
+                self._exact[filt] = sensor
+                continue
+            level = levels.index("+") if "+" in levels else levels.index("#")
+            self._wild.append((filt, sensor, level, "#" in levels and "+" not in levels))
+
+    def topic_sensor(self, topic: str) -> str | None:
+        """The sensor id a message on ``topic`` is for (None: from the payload)."""
+        if topic in self._exact:  # "" : the payload names the sensor
+            return self._exact[topic] or None
         levels = topic.split("/")
-        self._level = levels.index("+") if "+" in levels else (
-            levels.index("#") if "#" in levels else None)
-        self._rest = "#" in levels and "+" not in levels
+        for filt, mapped, level, rest in self._wild:
+            if len(self._wild) > 1 and not _matches(filt, topic):
+                continue
+            if mapped:
+                return mapped
+            if level is not None and level < len(levels):
+                return "/".join(levels[level:]) if rest else levels[level]
+            return None
+        return None
 
     def report(self) -> dict:
         return {**super().report(), "problems": self.problems.total,
-                "last_message": self.last_message_wall or None}
+                "last_message": self.last_message_wall or None, "error_code": self.error_code}
 
     # -- paho callbacks (network thread: keep them short, never raise) -----------------
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
-            self.last_error = f"connect refused: {reason_code}"
+            code = FATAL_CONNACK.get(int(reason_code.value))
+            if code is not None:
+                self._give_up(code, f"{self.host}:{self.port} refused the login "
+                                    f"({reason_code}): check the user name and password")
+            else:
+                self.last_error = f"connect refused: {reason_code}"
             return
         self._gen += 1  # ids of messages received before now belong to the old link
         self._acks.clear()  # (the broker re-sends those messages; their copies get acked)
-        client.subscribe(self.topic, qos=self.qos)  # renewed on every (re)connect
+        self.error_code = ""
+        # renewed on every (re)connect
+        client.subscribe([(filt, self.qos) for filt in self.topics])
         self.status = "running"
         self.connected.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        was_up = self.connected.is_set()
         self.connected.clear()
         if not self._stop.is_set():
             self.status = "connecting"
             self.counters["reconnects"] += 1
             self.last_error = f"disconnected: {reason_code}"
+            if not was_up:  # the socket opened, but the broker hung up before CONNACK
+                self.error_code = "closed"
+                self.last_error = (f"{self.host}:{self.port} closed the connection before the "
+                                   "MQTT login: " + ("is it an MQTT over TLS port?" if self.tls
+                                                     else "does this port need TLS?"))
+
+    def _on_connect_fail(self, client, userdata) -> None:
+        """paho calls this inside its ``except OSError`` around a (re)connect, so
+        the exception it caught is the one being handled (``sys.exc_info``)."""
+        exc = sys.exc_info()[1]
+        if exc is None:
+            return
+        code, text = describe_connect_error(exc, self.host, self.port, self.tls)
+        if code == "tls_untrusted":
+            self._give_up(code, text)
+        else:  # down or unreachable: paho retries with backoff
+            self.error_code, self.last_error = code, text
+            self.status = "connecting"
+
+    def _give_up(self, code: str, text: str) -> None:
+        """A failure retrying cannot fix: fail with one line and stop the client."""
+        self.error_code = code
+        self.fail(text)
+        self._stop.set()
+        with self._wake:
+            self._wake.notify()
 
     def _on_message(self, client, userdata, message) -> None:
         self._send_acks()  # of batches committed since the last message
         obs = None
         try:
-            levels = message.topic.split("/")
-            sensor = None
-            if self._level is not None and self._level < len(levels):
-                sensor = "/".join(levels[self._level:]) if self._rest else levels[self._level]
-            obs = parse_payload(sensor, message.payload)
+            obs = parse_payload(self.topic_sensor(message.topic), message.payload)
         except Exception as exc:  # malformed: count, keep, acknowledge with its batch
             topic = getattr(message, "topic", "?")
             self.counters["malformed"] += 1
@@ -232,10 +362,13 @@ class MqttFeed(Feed):
         client.max_inflight_messages_set(100)
         if self.username:
             client.username_pw_set(self.username, self.password)
+        if self.tls:
+            client.tls_set_context(tls_context(self.ca_file, self.cert_file, self.key_file))
         lo, hi = self.reconnect
         client.reconnect_delay_set(min_delay=lo * random.uniform(0.75, 1.25), max_delay=hi)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_connect_fail = self._on_connect_fail
         client.on_message = self._on_message
         client.suppress_exceptions = True
         connect: dict = {"keepalive": 30}
@@ -251,7 +384,13 @@ class MqttFeed(Feed):
 
     def run(self) -> None:
         self.status = "connecting"
-        client, connect = self._make_client()
+        self.error_code = ""
+        try:
+            client, connect = self._make_client()
+        except ValueError as exc:  # a CA or client certificate file that cannot be read
+            self.error_code = "config"
+            self.fail(str(exc))
+            return
         self._client = client
         client.connect_async(self.host, self.port, **connect)
         client.loop_start()
@@ -367,3 +506,62 @@ class MqttFeed(Feed):
                     client.ack(mid, qos)
                     sent += 1
         self.counters["acked"] += sent
+
+
+def feed_from_table(r, name: str, sensors: SensorSet, store: HistoryStore,
+                    secret: str | None = None) -> MqttFeed:
+    """An MqttFeed from a validated ``[[feeds]] type = "mqtt"`` table (scene file,
+    or a project's connected feed): ``r`` is a :class:`twin.scenefile._Reader`.
+    The password is never a key: it is ``secret`` (typed in the window) or comes
+    from :mod:`twin.sim.secrets` by the broker's address and user name."""
+    from twin.sim import secrets
+
+    if "password" in r.table:
+        r.used.add("password")
+        raise r.fail("password", "passwords never go in scene or project files: use the "
+                     f"keyring, {secrets.ENV_VARS['mqtt']} or the file {secrets.secrets_path()}")
+    protocol = r.get("protocol", int, 5)
+    if protocol not in (3, 5):
+        raise r.fail("protocol", "expected 5 (MQTT 5) or 3 (MQTT 3.1.1)")
+    for key, default in (("batch", 500), ("flush_ms", 50)):
+        if r.get(key, int, default) < 1:
+            raise r.fail(key, "must be a positive number")
+    qos = r.get("qos", int, 1)
+    if qos not in (0, 1, 2):
+        raise r.fail("qos", f"expected 0, 1 or 2, got {qos}")
+    host, port = r.get("host", str, "localhost"), r.get("port", int, 1883)
+    if not 0 < port < 65536:
+        raise r.fail("port", f"expected 1..65535, got {port}")
+    topics = r.get("topics", dict, None)
+    topic = r.get("topic", str, None if topics else ...)
+    if topics is not None:
+        if not topics or not all(isinstance(v, str) for v in topics.values()):
+            raise r.fail("topics", 'expected a table of "topic/filter" = "sensor id" (or "")')
+        for filt in topics:
+            if not filt or "#" in filt.split("/")[:-1] or any(
+                    ("+" in part or "#" in part) and len(part) > 1 for part in filt.split("/")):
+                raise r.fail("topics", f"{filt!r} is not a valid MQTT topic filter")
+    files = {}
+    for key in ("ca_file", "cert_file", "key_file"):
+        value = r.get(key, str, None)
+        if value:
+            file = (r.path.parent / value).resolve()
+            if not file.is_file():
+                raise r.fail(key, f"file not found: {file}")
+            files[key] = str(file)
+    username = r.get("username", str, "") or os.environ.get(secrets.MQTT_USER_ENV) or None
+    env = r.get("password_env", str, secrets.ENV_VARS["mqtt"])
+    password = secret
+    if password is None and username:
+        try:
+            password = secrets.lookup(secrets.secret_key("mqtt", f"{host}:{port}", username), env)
+        except secrets.SecretError as exc:
+            raise r.fail("username", f"password: {exc}") from None
+    return MqttFeed(
+        name, sensors, store, host=host, port=port, topic=topic or next(iter(topics)),
+        topics={str(k): v for k, v in topics.items()} if topics else None,
+        client_id=r.get("client_id", str, "citytwin"), qos=qos,
+        batch=r.get("batch", int, 500), flush_s=r.get("flush_ms", int, 50) / 1000.0,
+        protocol=protocol, username=username, password=password,
+        tls=r.get("tls", bool, False), **files,
+    )

@@ -10,11 +10,13 @@ times -> the same numbers, bit for bit.
 
 from __future__ import annotations
 
+import zlib
 from datetime import datetime, timedelta
 
 import numpy as np
 
 from twin.sim.clock import to_ms
+from twin.sim.feeds import domains
 from twin.sim.feeds.base import Feed
 from twin.sim.sensors import SensorSet
 from twin.sim.store import HistoryStore
@@ -51,7 +53,9 @@ def generate(kind: str, t_ms: np.ndarray, rows: np.ndarray, sensors: SensorSet,
     smooth = np.cumsum(noise, axis=1)
     smooth = (smooth - np.concatenate([np.zeros((k, 4)), smooth[:, :-4]], axis=1)) / 2.0
 
-    if kind == "traffic":
+    if kind in domains.DOMAIN_KINDS:  # EV, water supply and drainage: twin.sim.feeds.domains
+        v = domains.generate(kind, h, since, rows, sensors, rng)
+    elif kind == "traffic":
         shape = 0.06 + 0.9 * _g(h, 7.8, 1.1) + 0.8 * _g(h, 17.6, 1.4) + 0.35 * _g(h, 12.5, 2.5)
         cap = _param(sensors, rows, "capacity", 1400.0)[:, None]
         v = cap * site * shape * weekend * (1 + 0.06 * noise)
@@ -85,9 +89,6 @@ def generate(kind: str, t_ms: np.ndarray, rows: np.ndarray, sensors: SensorSet,
         leak = rng.random(k) < 0.08  # leaking services keep flowing at night
         v[leak] += 120
         v = np.clip(v, 0, None)
-    elif kind == "water_pressure":
-        demand = _g(h, 6.5, 1.0) + 0.8 * _g(h, 19.0, 1.5)
-        v = 3.2 * site - 0.9 * demand + 0.05 * noise
     elif kind == "water_quality":
         v = np.clip(0.8 * site + 0.3 * smooth * 0.2 + 0.1 * noise, 0.05, None)
     elif kind == "water_level":
@@ -128,9 +129,14 @@ class SyntheticFeed(Feed):
         """kind -> (sensor rows, (k, m) values); pure, for tests and previews."""
         t = self.times()
         out = {}
-        for i, kind in enumerate(sorted(set(self.sensors.kinds.tolist()))):
+        kinds = sorted(set(self.sensors.kinds.tolist()))
+        # the first kinds are seeded by their place among the scene's first kinds, the
+        # domain kinds by name: adding a domain keeps every other kind's numbers
+        first = [k for k in kinds if k not in domains.DOMAIN_KINDS]
+        for kind in kinds:
             rows = self.sensors.of_kind(kind)
-            rng = np.random.default_rng([self.seed, i])
+            key = zlib.crc32(kind.encode()) if kind in domains.DOMAIN_KINDS else first.index(kind)
+            rng = np.random.default_rng([self.seed, key])
             out[kind] = (rows, generate(kind, t, rows, self.sensors, rng, int(t[0])))
         return out
 

@@ -17,7 +17,7 @@ import numpy as np
 from psygnal import Signal
 
 from twin.sim.clock import ICT, from_ms
-from twin.sim.sensors import SensorSet, levels
+from twin.sim.sensors import SensorSet, levels, levels_hysteresis
 
 LEVEL_NAMES = {-1: "no data", 0: "normal", 1: "warning", 2: "alarm"}
 
@@ -35,10 +35,34 @@ class Alert:
     kind: str = ""
     unit: str = ""
     live: bool = False
+    #: the history rule behind it (twin.sim.rules: "night minimum flow", ...), or ""
+    rule: str = ""
 
     def text(self) -> str:
+        rule = f" [{self.rule}]" if self.rule else ""
         return (f"{self.time:%Y-%m-%d %H:%M} {self.sensor} ({self.kind}) "
-                f"{self.previous} -> {self.level}: {self.value:g} {self.unit}")
+                f"{self.previous} -> {self.level}: {self.value:g} {self.unit}{rule}")
+
+    def display(self, lang: str = "en") -> str:
+        """One line for the alert list in ``lang``: time, sensor, what it means,
+        the value with the language's decimal mark, and the rule behind it."""
+        from twin.locale_format import format_datetime, format_significant
+        from twin.sim.kinds import kind_name, level_name, rule_name, unit_text
+
+        value = f"{format_significant(self.value, lang, 4, missing='—')} " \
+                f"{unit_text(self.unit, lang)}"
+        if self.level in ("warning", "alarm"):
+            what = f"{self.message(lang)} ({level_name(self.level, lang)}): {value}"
+        else:
+            what = f"{kind_name(self.kind, lang)} {value}: {level_name(self.level, lang)}"
+        rule = f" [{rule_name(self.rule, lang)}]" if self.rule else ""
+        return f"{format_datetime(self.time, lang)} {self.sensor} — {what}{rule}"
+
+    def message(self, lang: str = "en") -> str:
+        """What the alert means, in ``lang`` ("Low supply pressure"; twin.sim.kinds)."""
+        from twin.sim.kinds import alert_text
+
+        return alert_text(self.kind, self.level, lang)
 
 
 class AlertMonitor:
@@ -69,6 +93,8 @@ class AlertMonitor:
         #: True while the app follows wall time on live feeds
         self.live = False
         self._last_ms: int | None = None
+        #: samples in a row each sensor has spent clear of its level (hysteresis)
+        self._clear_count = np.zeros(len(sensors), dtype=np.int64)
 
     def active(self) -> np.ndarray:
         """Rows of sensors currently at warning or alarm."""
@@ -89,11 +115,27 @@ class AlertMonitor:
         ms = self.stamp(row, t_ms) if self.stamp is not None else None
         return t if ms is None else from_ms(ms, t.tzinfo or ICT)  # type: ignore[arg-type]
 
-    def update(self, t: datetime, t_ms: int, values: np.ndarray) -> list[Alert]:
-        """Fold the values at ``t`` in; returns the alerts raised as new."""
+    def update(self, t: datetime, t_ms: int, values: np.ndarray,
+               extra: np.ndarray | None = None, reason: np.ndarray | None = None
+               ) -> list[Alert]:
+        """Fold the values at ``t`` in; returns the alerts raised as new.
+
+        Stepping forward applies each sensor's hysteresis (a level clears only
+        past its clear level, after ``clear_after`` samples); a jump back
+        re-bases on the plain thresholds. ``extra``: (n,) levels from history
+        rules (twin.sim.rules), raised on top of the thresholds; ``reason``: the
+        rule per sensor, recorded on its alerts."""
         s = self.sensors
-        new = levels(values, s.warning, s.alarm)
         forward = self._last_ms is not None and t_ms > self._last_ms
+        if forward:
+            new, self._clear_count = levels_hysteresis(
+                values, s.warning, s.alarm, s.hysteresis, s.clear_after, self.levels,
+                self._clear_count)
+        else:
+            new = levels(values, s.warning, s.alarm)
+            self._clear_count = np.zeros(len(s), dtype=np.int64)
+        if extra is not None:
+            new = np.where(np.asarray(extra) > new, extra, new).astype(np.int8)
         out: list[Alert] = []
         self.recent = []
         if forward:
@@ -109,7 +151,8 @@ class AlertMonitor:
                     continue
                 out.append(Alert(self._time(int(i), t, t_ms), str(s.ids[i]), float(values[i]),
                                  level, LEVEL_NAMES[int(self.levels[i])], str(s.kinds[i]),
-                                 str(s.units[i]), live=self.live))
+                                 str(s.units[i]), live=self.live,
+                                 rule=str(reason[i]) if reason is not None else ""))
         self.levels = new
         self._last_ms = t_ms
         if out:
