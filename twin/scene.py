@@ -62,6 +62,8 @@ class Scene:
     layers: list[Layer] = field(default_factory=list)
     bookmarks: list[Bookmark] = field(default_factory=list)
     spec: SceneSpec | None = None
+    #: layers too large to hold whole, streamed as tiles (twin.tiles.TiledSource)
+    streams: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         require_projected(parse_crs(self.crs))
