@@ -132,6 +132,22 @@ def test_sensor_legend_matches_glyph_shapes_and_colours() -> None:
     assert len(sensor_legend(FakeSensors([], [], [])).swatches) == 4
 
 
+def test_a_district_with_every_domain_lists_domains_not_kinds() -> None:
+    """Seventeen kinds would fill the view: past eight, one row per decree domain."""
+    from twin.sim.kinds import KINDS
+
+    kinds = sorted(KINDS)
+    assert len(kinds) > 8
+    nan = [np.nan] * len(kinds)
+    spec = sensor_legend(FakeSensors(kinds, nan, nan), "vi")
+    labels = [s.label for s in spec.swatches]
+    domains = {k.domain for k in KINDS.values()}
+    assert len(labels) <= len(domains) + 5 + 2  # domains (+ lone kinds), heading, states
+    assert "Cấp nước (4)" in labels or any(lb.startswith("Cấp nước") for lb in labels)
+    few = sensor_legend(FakeSensors(kinds[:3], nan[:3], nan[:3]))
+    assert len(few.swatches) == 3 + 1 + 4  # a few kinds keep a row each
+
+
 def test_overlay_legends() -> None:
     from twin.render.overlays import FLOOD_RGB
     from twin.sim import simulation as sim

@@ -225,8 +225,8 @@ class Annotations:
         specs = []
         sim = self.simulation
         for layer in reversed(self.view.scene.layers):  # the top layer's legend first
-            if not layer.visible or not len(layer.features):
-                continue
+            if not self.view.shows(layer) or not len(layer.features):
+                continue  # hidden, or buried outside the underground view
             if sim is not None and _explained_by_simulation(layer, sim):
                 continue
             key = f"thematic:{layer.name}"

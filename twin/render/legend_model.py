@@ -46,6 +46,8 @@ FLOOD_WATER_RGB = (45, 105, 200)
 
 #: Class legends list at most this many rows; the rest become "+N other".
 MAX_ENTRIES = 12
+#: Past this many sensor kinds, the sensor legend lists decree domains instead.
+MAX_KIND_ROWS = 8
 
 #: key -> (English, Vietnamese). Keys are the identifiers the data uses (class
 #: names, sensor kinds) or the English phrase itself.
@@ -286,6 +288,25 @@ def _kind_rgb(kind: str, has_thresholds: bool) -> tuple[int, int, int]:
     return _rgb(rgb[0])
 
 
+def _by_domain(kinds: list[str], rows: list[Swatch], lang: str) -> list[Swatch]:
+    """One row per decree domain (its first kind's glyph, "Water supply (4 kinds)"):
+    a district with every domain has too many kinds for a legend beside the view."""
+    from twin.sim.kinds import KINDS, domain_name
+
+    groups: dict[str, list[int]] = {}
+    for i, kind in enumerate(kinds):
+        groups.setdefault(KINDS[kind].domain if kind in KINDS else "", []).append(i)
+    out = []
+    for domain, members in groups.items():
+        first = rows[members[0]]
+        if len(members) == 1 or not domain:
+            out += [rows[i] for i in members]
+            continue
+        label = domain_name(kinds[members[0]], lang)
+        out.append(Swatch(first.rgb, f"{label} ({len(members)})", first.shape))
+    return out
+
+
 def sensor_legend(sensors: Any, lang: str = "en") -> LegendSpec:
     """One row per sensor kind present (its glyph shape and colour), then the
     state colours: no data, normal, warning, alarm."""
@@ -303,6 +324,8 @@ def sensor_legend(sensors: Any, lang: str = "en") -> LegendSpec:
         rows += [Swatch(_kind_rgb(k, bool(t)), translate(k, lang),
                         KIND_SHAPES.get(k, DEFAULT_KIND_SHAPE))
                  for k, t in zip(uniq.tolist(), with_thr.tolist(), strict=True)]
+        if len(rows) > MAX_KIND_ROWS:
+            rows = _by_domain(uniq.tolist(), rows, lang)
         rows.append(Swatch((0, 0, 0), translate("State", lang), "none"))
     states = ("No data", "Normal", "Warning", "Alarm")
     rows += [Swatch(_rgb(LEVEL_RGB[i]), translate(s, lang), "circle")

@@ -250,7 +250,7 @@ class SceneView:
             smooth_shading=False,
             render=False,
         )
-        actor.SetVisibility(self._shows(layer))
+        actor.SetVisibility(self.shows(layer))
         _line_style(actor, layer)
         if layer.kind in UNLIT_KINDS:
             actor.GetProperty().SetLighting(False)
@@ -346,7 +346,7 @@ class SceneView:
         if actor is None:
             return
         if what == "visible":
-            actor.SetVisibility(self._shows(layer))
+            actor.SetVisibility(self.shows(layer))
         elif what == "style":
             self._base_colors[layer] = self._base_cell_colors(layer)
             had_alpha = layer in self._alpha
@@ -410,12 +410,13 @@ class SceneView:
         self.underground = bool(on)
         for layer, actor in self.actors.items():
             actor.GetProperty().SetOpacity(self._opacity(layer))
-            actor.SetVisibility(self._shows(layer))
+            actor.SetVisibility(self.shows(layer))
         if self._ground is not None:
             self._ground.GetProperty().SetOpacity(UNDERGROUND_OPACITY if on else 1.0)
+        self.annotations.refresh_legend()  # buried layers' legends come and go with them
         self.request_frame()
 
-    def _shows(self, layer: Layer) -> bool:
+    def shows(self, layer: Layer) -> bool:
         """Is the layer drawn: visible, and if buried, only in the underground view."""
         return layer.visible and (self.underground or layer.kind not in BURIED_KINDS)
 
