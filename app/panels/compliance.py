@@ -75,6 +75,7 @@ class CompliancePanel(Translatable, QDockWidget):
         self.export_button = QPushButton(body)
         self.export_button.clicked.connect(self._ask_export)
         self.table = QTableWidget(0, 6, body)
+        self.table.setMinimumHeight(60)  # the dock must not set the window's height
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)

@@ -74,7 +74,7 @@ class HistoryChart(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         self.axis = pg.DateAxisItem(orientation="bottom", utcOffset=-7 * 3600)
         self.plot = pg.PlotWidget(axisItems={"bottom": self.axis}, background="w")
-        self.plot.setMinimumHeight(160)
+        self.plot.setMinimumHeight(90)  # a 768-px laptop screen must fit the window
         self.item = self.plot.getPlotItem()
         self.item.showGrid(x=True, y=True, alpha=0.25)
         self.item.setMouseEnabled(x=True, y=True)
@@ -178,6 +178,7 @@ class SensorsPanel(Translatable, QDockWidget):
         # several rows selected: their histories are overlaid in one chart
         self.table.setSelectionMode(QTableWidget.SelectionMode.ExtendedSelection)
         self.table.setWordWrap(False)
+        self.table.setMinimumHeight(60)  # the dock must not set the window's height
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.table.cellDoubleClicked.connect(lambda r, _c: self.fly_to_sensor(r))
         self.chart = HistoryChart()
@@ -219,6 +220,7 @@ class SensorsPanel(Translatable, QDockWidget):
         self.alerts_label = QLabel()
         lay.addWidget(self.alerts_label)
         self.alerts = QListWidget()
+        self.alerts.setMinimumHeight(40)
         self.alerts.itemClicked.connect(self._on_alert)
         lay.addWidget(self.alerts)
         for w, stretch in ((table_box, 3), (self.chart, 3), (alerts_box, 1)):
