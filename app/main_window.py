@@ -298,6 +298,7 @@ class MainWindow(Translatable, QMainWindow):
         self.sensors_panel.bind(self.sim)
         self.feed_health_panel.bind(self.sim)
         self.flood_indicator.bind(self.sim)
+        self.sunstudy_panel.follow_clock()
         self.compliance_panel.bind(self.sim)
         self._apply_ioc(Preferences.load(self.settings).ioc_url)
 

@@ -93,6 +93,7 @@ def test_panel_computes_and_draws_sun_hours(qtbot, tmp_path, monkeypatch) -> Non
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, panel)
     show_window(qtbot, window, size=(1200, 760))
     try:
+        assert window.sunstudy_panel.day() == window.sim.clock.time.date()  # not today
         panel.spacing_spin.setValue(200.0)
         panel.step_spin.setValue(60)
         panel.compute_button.click()
@@ -109,6 +110,22 @@ def test_panel_computes_and_draws_sun_hours(qtbot, tmp_path, monkeypatch) -> Non
         panel.export_png(str(tmp_path / "s.png"))
         assert (tmp_path / "s.csv").read_text().count("\n") == len(r.values) + 1
         assert (tmp_path / "s.png").stat().st_size > 0
+        # the walls of a selected building (the CLI's sunhours --features)
+        layer = next(la for la in window.scene.layers if la.kind == "buildings")
+        window.view.select(layer, [0])
+        panel.facade_button.click()
+        qtbot.waitUntil(lambda: not panel.busy(), timeout=30_000)
+        f = panel.result
+        assert f.grid is None and len(f.values) > 4
+        assert (f.values >= 0).all() and (f.values <= 14).all() and f.values.max() > 0
+        cells = np.flatnonzero(np.asarray(layer.mesh.cell_data["feature"]) == 0)
+        x0, x1, y0, y1, *_ = layer.mesh.extract_cells(cells).bounds
+        pts = f.points
+        assert (pts[:, 0] >= x0 - 1).all() and (pts[:, 0] <= x1 + 1).all()
+        assert (pts[:, 1] >= y0 - 1).all() and (pts[:, 1] <= y1 + 1).all()
+        assert "sunhours" in window.view.overlay_actors and not panel.png_button.isEnabled()
+        panel.export_csv(str(tmp_path / "f.csv"))
+        assert (tmp_path / "f.csv").read_text().count("\n") == len(f.values) + 1
         out = os.environ.get("SUNSTUDY_SHOT")
         if out:
             window.view.request_frame()

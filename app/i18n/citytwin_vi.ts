@@ -1016,6 +1016,10 @@
         <translation>Chọn một nguồn dữ liệu để xem danh sách sự cố.</translation>
     </message>
     <message>
+        <source>Select buildings in the view (or in the attribute table) first</source>
+        <translation>Hãy chọn công trình trong khung nhìn (hoặc trong bảng thuộc tính) trước</translation>
+    </message>
+    <message>
         <source>Select one or more sensors to chart their history</source>
         <translation>Chọn một hoặc nhiều cảm biến để vẽ biểu đồ lịch sử</translation>
     </message>
@@ -1110,6 +1114,10 @@
     <message>
         <source>Sun-hours failed: {0}</source>
         <translation>Không tính được số giờ nắng: {0}</translation>
+    </message>
+    <message>
+        <source>Sun-hours on the selected façades</source>
+        <translation>Số giờ nắng trên mặt đứng công trình đã chọn</translation>
     </message>
     <message>
         <source>System</source>

@@ -56,17 +56,24 @@ ANIMATE_TICK_MS = 50
 POLL_MS = 100
 #: squares float this far above the ground so they do not z-fight with it (m)
 LIFT_M = 0.6
+#: Façade points at most this far apart (the ground grid's spacing is often coarser).
+FACADE_MAX_SPACING_M = 3.0
 
 
 @dataclass
 class SunResult:
     """What the last computation produced: the grid, values and how to colour them."""
 
-    grid: Grid
+    grid: Grid | None  # None for façade points (no raster: no PNG)
     values: np.ndarray
     kind: str  # "hours" or "difference"
     clim: tuple[float, float]
     label: str
+    facade: tuple[np.ndarray, np.ndarray] | None = None  # (points, outward normals)
+
+    @property
+    def points(self) -> np.ndarray:
+        return self.facade[0] if self.grid is None else self.grid.points
 
 
 def squares_mesh(points: np.ndarray, size: float, rgb: np.ndarray) -> pv.PolyData:
@@ -79,6 +86,28 @@ def squares_mesh(points: np.ndarray, size: float, rgb: np.ndarray) -> pv.PolyDat
     n = len(pts)
     ids = np.arange(4 * n).reshape(n, 4)
     faces = np.column_stack([np.full(n, 4), ids]).ravel()
+    mesh = pv.PolyData(verts, faces)
+    mesh.cell_data["rgb"] = np.asarray(rgb, dtype=np.uint8).reshape(-1, 3)
+    return mesh
+
+
+def facade_squares_mesh(
+    points: np.ndarray, normals: np.ndarray, size: float, rgb: np.ndarray
+) -> pv.PolyData:
+    """One square of side ``size`` per façade point, in its wall's plane and lifted
+    off it along the outward normal so it is not lost in the wall's own depth."""
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    n = np.asarray(normals, dtype=np.float64).reshape(-1, 3)
+    up = np.array([0.0, 0.0, 1.0])
+    side = np.cross(up, n)
+    side /= np.maximum(np.linalg.norm(side, axis=1, keepdims=True), 1e-12)
+    h = size / 2.0
+    signs = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], dtype=np.float64)
+    base = pts + n * LIFT_M
+    verts = (base[:, None, :] + h * (signs[None, :, 0:1] * side[:, None, :]
+                                     + signs[None, :, 1:2] * up)).reshape(-1, 3)
+    k = len(pts)
+    faces = np.column_stack([np.full(k, 4), np.arange(4 * k).reshape(k, 4)]).ravel()
     mesh = pv.PolyData(verts, faces)
     mesh.cell_data["rgb"] = np.asarray(rgb, dtype=np.uint8).reshape(-1, 3)
     return mesh
@@ -137,6 +166,8 @@ class SunStudyPanel(Translatable, QDockWidget):
         self.animate_button.clicked.connect(self.animate_day)
         self.compute_button = QPushButton(body)
         self.compute_button.clicked.connect(self.compute)
+        self.facade_button = QPushButton(body)
+        self.facade_button.clicked.connect(self.compute_facades)
         self.phase_button = QPushButton(body)
         self.phase_button.clicked.connect(self.ask_phase)
         self.clear_button = QPushButton(body)
@@ -155,6 +186,7 @@ class SunStudyPanel(Translatable, QDockWidget):
         for w in (
             self.animate_button,
             self.compute_button,
+            self.facade_button,
             self.phase_button,
             self.clear_button,
             self.csv_button,
@@ -175,6 +207,10 @@ class SunStudyPanel(Translatable, QDockWidget):
         self.spacing_label.setText(tr("Grid spacing (m)"))
         self.animate_button.setText(tr("Animate day"))
         self.compute_button.setText(tr("Compute sun-hours"))
+        self.facade_button.setText(tr("Sun-hours on the selected façades"))
+        self.facade_button.setToolTip(
+            tr("Select buildings in the view (or in the attribute table) first")
+        )
         self.phase_button.setText(tr("Before/after phase…"))
         self.clear_button.setText(tr("Clear"))
         self.csv_button.setText(tr("Export CSV…"))
@@ -193,6 +229,11 @@ class SunStudyPanel(Translatable, QDockWidget):
             return sim.clock.time.astimezone(ICT).date()
         return datetime.now(ICT).date()
 
+    def follow_clock(self) -> None:
+        """A new scene's clock sets the study's date (its sensor day, not today)."""
+        d = self._clock_date()
+        self.date_edit.setDate(QDate(d.year, d.month, d.day))
+
     def day(self) -> date:
         q = self.date_edit.date()
         return date(q.year(), q.month(), q.day())
@@ -204,11 +245,12 @@ class SunStudyPanel(Translatable, QDockWidget):
         busy = self.busy()
         sim = self.sim
         self.compute_button.setEnabled(not busy)
+        self.facade_button.setEnabled(not busy)
         self.phase_button.setEnabled(not busy and sim is not None and bool(sim.plans))
         self.animate_button.setEnabled(sim is not None)
         has = self.result is not None
         self.csv_button.setEnabled(has)
-        self.png_button.setEnabled(has)
+        self.png_button.setEnabled(has and self.result.grid is not None)
         self.clear_button.setEnabled(has and not busy)
 
     # -- animate the day ------------------------------------------------------------
@@ -272,21 +314,49 @@ class SunStudyPanel(Translatable, QDockWidget):
         sim = self.sim
         return None if sim is None or not sim.plans else ss.hidden_masks(sim, sim.clock.ms)
 
+    def _occluding_layers(self) -> list[str] | None:
+        """With a plan, the layers that cast shadows now (planned ones included)."""
+        scene, sim = self.window_.scene, self.sim
+        if sim is None or not sim.plans:
+            return None
+        return [
+            la.name
+            for la in scene.layers
+            if (la.visible or la.name in sim.plans) and la.kind not in sh.NON_OCCLUDING_KINDS
+        ]
+
+    def compute_facades(self) -> None:
+        """Sun-hours on the walls of the buildings selected in the view, about one
+        point per ``spacing²`` of wall (the CLI's ``sunhours --features``)."""
+        if self.busy():
+            return
+        chosen = self.window_.view.selection
+        if chosen is None or not len(chosen[1]):
+            self.status_label.setText(
+                tr("Select buildings in the view (or in the attribute table) first")
+            )
+            return
+        layer, rows = chosen
+        scene, day, step = self.window_.scene, self.day(), float(self.step_spin.value())
+        spacing = min(float(self.spacing_spin.value()), FACADE_MAX_SPACING_M)
+        hidden, layers = self._hidden_now(), self._occluding_layers()
+
+        def work() -> SunResult:
+            points, normals = sh.facade_points(layer, rows, spacing_m=spacing)
+            hours = sh.sun_hours(scene, points, normals, day, step, layers, hidden=hidden)
+            top = max(float(hours.max(initial=0.0)), 1e-6)
+            label = f"{day.isoformat()} · {len(rows)}"
+            return SunResult(None, hours, "hours", (0.0, top), label, (points, normals))
+
+        self._start(work, self._show)
+
     def compute(self) -> None:
         """Sun-hours on a ground grid over the scene's content, with the plan as it
         stands at the clock time, in the worker thread."""
         if self.busy():
             return
         scene, day, step = self.window_.scene, self.day(), float(self.step_spin.value())
-        hidden = self._hidden_now()
-        sim = self.sim
-        layers = None
-        if sim is not None and sim.plans:
-            layers = [
-                la.name
-                for la in scene.layers
-                if (la.visible or la.name in sim.plans) and la.kind not in sh.NON_OCCLUDING_KINDS
-            ]
+        hidden, layers = self._hidden_now(), self._occluding_layers()
 
         def work() -> SunResult:
             grid = self._grid()
@@ -381,7 +451,11 @@ class SunStudyPanel(Translatable, QDockWidget):
         rgb = value_colors(result.values, cmap, result.clim)
         view = self.window_.view
         if len(result.values):
-            mesh = squares_mesh(result.grid.points, result.grid.spacing * 0.9, rgb)
+            if result.grid is None:
+                spacing = min(float(self.spacing_spin.value()), FACADE_MAX_SPACING_M)
+                mesh = facade_squares_mesh(*result.facade, spacing * 0.9, rgb)
+            else:
+                mesh = squares_mesh(result.grid.points, result.grid.spacing * 0.9, rgb)
             view.add_overlay_actor(
                 OVERLAY,
                 mesh,
@@ -464,12 +538,12 @@ class SunStudyPanel(Translatable, QDockWidget):
         if r is None:
             return
         column = {} if r.kind == "hours" else {"phase": np.full(len(r.values), r.label)}
-        sh.write_csv(path, r.grid.points, r.values, self.window_.scene, column)
+        sh.write_csv(path, r.points, r.values, self.window_.scene, column)
 
     def export_png(self, path: str) -> None:
         r = self.result
-        if r is None:
-            return
+        if r is None or r.grid is None:
+            return  # façade points have no raster
         if r.kind == "hours":
             sh.write_png(path, r.grid, r.values, r.clim[1])
         else:  # shift the difference onto 0..2·top so the heat image's ramp fits it
