@@ -187,6 +187,11 @@ class Scene:
             for la in self.layers
             if la.mesh.n_points and (la.visible or not visible_only)
         ]
+        boxes += [  # streamed layers: their tiles' boxes (twin.tiles.TiledSource)
+            src.boxes[:, [0, 3, 1, 4, 2, 5]]
+            for src in self.streams
+            if len(src.boxes) and (src.visible or not visible_only)
+        ]
         if not boxes:
             return None
         b = np.vstack(boxes)

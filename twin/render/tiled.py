@@ -1,0 +1,264 @@
+"""A streamed, tiled layer in a :class:`~twin.render.view.SceneView`.
+
+Per camera change :meth:`TileStream.update` picks the tiles the camera sees
+(frustum planes against tile boxes, vectorised) and their detail by distance
+(full detail within ``near`` metres, one block per building up to ``far``),
+and asks a thread pool for the missing ones. :meth:`TileStream.pump`, called
+on the GUI thread, turns finished reads into actors within a time budget (an
+add costs a few ms; the budget keeps one pump under ~30 ms) and evicts the
+least recently drawn tiles once the meshes held pass ``memory_bytes``.
+Each tile is a :class:`~twin.layer.Layer` with its own feature table, so
+picking a streamed building gives its id and attributes like any layer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numpy as np
+import pyvista as pv
+
+from twin.layer import Layer
+from twin.style import cell_colors
+from twin.tiles import TiledSource, Tiles, box_distance, choose_detail, frustum_visible
+
+COLOR_ARRAY = "citytwin_rgb"
+Key = tuple[int, int]  # (tile, detail)
+
+
+def mesh_bytes(layer: Layer) -> int:
+    """Bytes the tile's mesh holds (points, cells, cell arrays)."""
+    return int(layer.mesh.GetActualMemorySize()) * 1024
+
+
+class TileStream:
+    """Streams the tiles of one layer into ``view``'s plotter."""
+
+    def __init__(
+        self,
+        view,
+        tiles: Tiles,
+        boxes: np.ndarray,
+        read: Callable[[int, int], Layer],
+        *,
+        near: float = 600.0,
+        mid: float = 2500.0,
+        far: float = float("inf"),
+        memory_bytes: int = 1 << 30,
+        workers: int = 2,
+        name: str = "stream",
+        blocking: bool = False,
+    ) -> None:
+        """``boxes`` are the (T, 6) scene-local boxes of ``tiles``; ``read(t,
+        detail)`` makes a tile's layer (called in worker threads)."""
+        self.view, self.tiles, self.boxes, self._read = view, tiles, boxes, read
+        self.near, self.mid, self.far = near, mid, far
+        self.memory_bytes, self.name = memory_bytes, name
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tile")
+        self._pending: dict[Key, Future] = {}
+        #: resident tiles, least recently drawn first
+        self.resident: OrderedDict[Key, tuple[Layer, object]] = OrderedDict()
+        #: the drawn (coloured) shallow copy of each resident tile's mesh
+        self._meshes: dict[Key, pv.PolyData] = {}
+        self.wanted: dict[int, int] = {}
+        self.bytes = 0
+        self.errors: list[str] = []
+        self.max_add_s = 0.0
+        self.style = None
+        self.visible = True
+        self._show: set[Key] = set()
+        self.blocking = blocking
+        self._camera_mtime = -1
+        view.streams.append(self)
+        renderer = view.plotter.renderer
+        # before the view fits the clipping range (priority 0): tiles first ...
+        self._tag = renderer.AddObserver("StartEvent", self._before_frame, 1.0)
+        # ... after it: the near plane must not cut the tile the eye stands in
+        self._near_tag = renderer.AddObserver("StartEvent", self._keep_near, -1.0)
+
+    @classmethod
+    def from_source(cls, view, source: TiledSource, **kwargs) -> TileStream:
+        """A stream of a scene's :class:`~twin.tiles.TiledSource`."""
+        stream = cls(view, source.tiles, source.boxes, source.read, name=source.name, **kwargs)
+        stream.style, stream.visible = source.style, source.visible
+        return stream
+
+    def _before_frame(self, *_: object) -> None:
+        """Each frame: when the camera moved, choose tiles again (cheap); a
+        blocking stream (headless: no event loop to pump later) also waits for
+        them and adds them now, so every frame it draws is complete."""
+        cam = self.view.plotter.renderer.GetActiveCamera()
+        if cam.GetMTime() == self._camera_mtime and not self._pending:
+            return
+        self._camera_mtime = cam.GetMTime()
+        if self.blocking:
+            self.settle()
+        else:
+            self.update()
+
+    # -- choosing --------------------------------------------------------------
+    def select(self) -> np.ndarray:
+        """(T,) detail each tile needs for the current camera (-1: not drawn)."""
+        renderer = self.view.plotter.renderer
+        cam = renderer.GetActiveCamera()
+        w, h = renderer.GetSize()
+        planes = np.zeros(24)
+        cam.GetFrustumPlanes(w / max(h, 1), planes)
+        visible = frustum_visible(planes[:16], self.boxes)  # the sides; distance does the rest
+        dist = box_distance(np.asarray(cam.GetPosition()), self.boxes)
+        return choose_detail(visible, dist, self.near, self.far, self.mid)
+
+    def update(self) -> int:
+        """Choose the tiles for the camera, show/hide resident ones, queue missing
+        reads; returns how many reads are outstanding."""
+        detail = self.select()
+        self.wanted = {int(t): int(detail[t]) for t in np.flatnonzero(detail >= 0)}
+        self._refresh_visibility()
+        for key, future in list(self._pending.items()):  # the camera moved on: drop
+            if self.wanted.get(key[0]) != key[1] and future.cancel():  # reads not begun
+                del self._pending[key]
+        for t, d in self.wanted.items():
+            key = (t, d)
+            if key in self.resident:
+                self.resident.move_to_end(key)
+            elif key not in self._pending:
+                self._pending[key] = self._pool.submit(self._read, t, d)
+        return len(self._pending)
+
+    def _refresh_visibility(self) -> None:
+        """Show each wanted tile at its detail, or while that is loading at the
+        finest coarser detail already resident (never a hole where it was drawn)."""
+        by_tile: dict[int, list[int]] = {}
+        for t, d in self.resident:
+            by_tile.setdefault(t, []).append(d)
+        show: set[Key] = set()
+        for t, want in self.wanted.items():
+            have = [d for d in by_tile.get(t, ()) if d >= want]
+            if have:
+                show.add((t, min(have)))
+        self._show = show if self.visible else set()
+        for key, (_, actor) in self.resident.items():
+            actor.SetVisibility(key in show)
+
+    def _shows(self, key: Key) -> bool:
+        return key in self._show
+
+    def _keep_near(self, *_: object) -> None:
+        """The view fits near to per-feature boxes of its layers; a tile is one
+        box, and one round the eye says nothing of where its buildings are, so
+        near comes in to the nearest drawn tile (within the depth-buffer ratio)."""
+        drawn = [k[0] for k, (_, a) in self.resident.items() if a.GetVisibility()]
+        if not drawn:
+            return
+        cam = self.view.plotter.renderer.GetActiveCamera()
+        near, far = cam.GetClippingRange()
+        nearest = float(box_distance(np.asarray(cam.GetPosition()), self.boxes[drawn]).min())
+        if nearest < near:
+            cam.SetClippingRange(max(nearest * 0.9, far * 1e-5, 0.05), far)
+
+    # -- GUI thread --------------------------------------------------------------
+    def pump(self, budget_s: float = 0.025) -> int:
+        """Add finished tiles as actors until ``budget_s`` is spent; returns how
+        many were added."""
+        start = time.perf_counter()
+        added = 0
+        for key in [k for k, f in self._pending.items() if f.done()]:
+            if time.perf_counter() - start > budget_s:
+                break
+            future = self._pending.pop(key)
+            try:
+                layer = future.result()
+            except Exception as exc:  # one bad tile must not stop the stream
+                self.errors.append(f"{self.name} tile {key[0]}: {exc}")
+                continue
+            t0 = time.perf_counter()
+            self._add(key, layer)
+            self.max_add_s = max(self.max_add_s, time.perf_counter() - t0)
+            added += 1
+        if added:
+            self._refresh_visibility()
+            self.evict()
+        return added
+
+    def _add(self, key: Key, layer: Layer) -> None:
+        if self.style is not None:
+            layer.style = self.style
+        layer.info.setdefault("tile_layer", layer.name)
+        layer.name = self.name  # what the inspector and status bar call it
+        mesh = layer.mesh.copy(deep=False)
+        mesh.cell_data[COLOR_ARRAY] = cell_colors(
+            layer.mesh.cell_data, layer.cell_features, layer.features, layer.style
+        )
+        actor = self.view.plotter.add_mesh(
+            mesh,
+            scalars=COLOR_ARRAY,
+            rgb=True,
+            copy_mesh=False,
+            show_scalar_bar=False,
+            name=f"{self.name}:{key[0]}:{key[1]}",
+            pickable=True,
+            reset_camera=False,
+            smooth_shading=False,
+            render=False,
+        )
+        self.resident[key] = (layer, actor)
+        self._meshes[key] = mesh
+        self.bytes += mesh_bytes(layer)
+
+    def evict(self) -> int:
+        """Drop least recently drawn tiles not drawn now until under the ceiling."""
+        dropped = 0
+        for key in list(self.resident):
+            if self.bytes <= self.memory_bytes:
+                break
+            if self._shows(key):
+                continue
+            layer, actor = self.resident.pop(key)
+            self.view.plotter.remove_actor(actor, render=False)
+            self.view._pick_cache.discard(self._meshes.pop(key))
+            self.bytes -= mesh_bytes(layer)
+            dropped += 1
+        return dropped
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """Block until every queued read has finished (tests and benchmarks)."""
+        deadline = time.perf_counter() + timeout
+        for future in list(self._pending.values()):
+            future.exception(timeout=max(0.0, deadline - time.perf_counter()))
+
+    def settle(self, timeout: float = 60.0) -> None:
+        """update + wait + pump until nothing is outstanding (headless use)."""
+        self.update()
+        self.wait(timeout)
+        while self._pending:
+            self.pump(budget_s=float("inf"))
+            self.wait(timeout)
+        self.pump(budget_s=float("inf"))
+
+    # -- picking -------------------------------------------------------------------
+    def pick_entries(self) -> list[tuple[object, pv.PolyData]]:
+        """(actor, drawn mesh) of the drawn tiles, for :func:`picking.pick_ray`."""
+        return [
+            (actor, self._meshes[key])
+            for key, (_, actor) in self.resident.items()
+            if actor.GetVisibility()
+        ]
+
+    def layer_of(self, actor) -> Layer | None:
+        """The tile layer an actor draws, or None."""
+        return next((la for la, a in self.resident.values() if a is actor), None)
+
+    def close(self) -> None:
+        """Stop reading and remove every tile actor."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.view.plotter.renderer.RemoveObserver(self._tag)
+        self.view.plotter.renderer.RemoveObserver(self._near_tag)
+        self.view.plotter.remove_actor([a for _, a in self.resident.values()], render=False)
+        self.resident.clear()
+        self._meshes.clear()
+        self.bytes = 0
+        if self in self.view.streams:
+            self.view.streams.remove(self)
