@@ -156,6 +156,9 @@ def run(args) -> int:
                 link.close()
         for feed in live:
             say(_summary(feed))
+        failed = [feed for feed in live if feed.status == "failed"]
+        if failed and not stop.is_set():  # every feed gave up: say why, do not linger
+            raise UserError(f"{args.scene}: feed {failed[0].name!r}: {failed[0].last_error}")
         return EXIT_OK
     finally:
         store.close()

@@ -426,3 +426,27 @@ def test_nothing_is_acknowledged_before_it_is_committed(tmp_path):
         first.stop()
         store.close()
         broker.stop()
+
+
+@needs_broker
+def test_refused_login_ends_ingest_with_one_line(tmp_path):
+    """A broker that refuses the login is not retried: ``citytwin ingest`` exits
+    with status 2 and one line naming the scene, the feed and the refusal, rather
+    than running on while it stores nothing."""
+    broker = ShippedBroker(tmp_path)
+    broker.conf.write_text(broker.conf.read_text().replace("allow_anonymous true",
+                                                           "allow_anonymous false"))
+    broker.start()
+    try:
+        scene = write_scene(tmp_path, broker.port, n_sensors=2)
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        done = subprocess.run(
+            [sys.executable, "-m", "app.cli", "ingest", str(scene), "--store",
+             str(tmp_path / "h.sqlite"), "--quiet"],
+            capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    finally:
+        broker.stop()
+    assert done.returncode == 2, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("citytwin: error: "), done.stderr
+    assert str(scene) in last and "'broker'" in last and "refused the login" in last

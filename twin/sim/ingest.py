@@ -46,12 +46,18 @@ def bare_sensors(ids: list[str]) -> SensorSet:
     )
 
 
+#: Feed states that no longer receive anything (see :class:`twin.sim.feeds.base.Feed`).
+ENDED = frozenset({"failed", "done", "stopped"})
+
+
 def run_until(stop: threading.Event, feeds: list[Feed], store: HistoryStore,
               prune_every_s: float = 3600.0, tick_s: float = 0.5,
               on_tick: Callable[[list[Feed]], None] | None = None) -> None:
-    """Start ``feeds``, keep them running until ``stop`` is set, prune the store
-    on its retention schedule, then stop every feed (each flushes and
-    acknowledges its last batch) in order."""
+    """Start ``feeds``, keep them running until ``stop`` is set or none of them
+    runs any more (a broker that refuses the login is not retried: waiting on
+    would look like a working ingest that writes nothing), prune the store on
+    its retention schedule, then stop every feed (each flushes and acknowledges
+    its last batch) in order."""
     for feed in feeds:
         feed.start()
     next_prune = time.monotonic()
@@ -66,6 +72,8 @@ def run_until(stop: threading.Event, feeds: list[Feed], store: HistoryStore,
                         feed.last_error = f"prune: {exc}"
             if on_tick is not None:
                 on_tick(feeds)
+            if all(feed.status in ENDED for feed in feeds):
+                break
     finally:
         for feed in feeds:
             feed.stop(timeout=10.0)
