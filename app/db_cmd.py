@@ -40,7 +40,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "db",
         help="work with a PostGIS database (load a GIS file into a table)",
         description="PostGIS tables as CityTwin layer sources. Passwords come from "
-        "PGPASSWORD, ~/.pgpass or the keyring (service citytwin-postgres), never the URL.",
+        "PGPASSWORD, ~/.pgpass or `citytwin secrets set --postgres URL` (OS keyring or "
+        "private file), never the URL.",
     )
     sub = p.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     load = sub.add_parser(

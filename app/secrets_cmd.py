@@ -7,8 +7,9 @@ fallback file (:mod:`twin.sim.secrets`).
   and the shell history show);
 - ``forget KEY``; ``where``: the keyring or the file in use.
 
-KEY is ``mqtt://USER@HOST:PORT`` or ``sensorthings:URL`` (``--mqtt HOST:PORT
---user USER`` or ``--sensorthings URL`` build it).
+KEY is ``mqtt://USER@HOST:PORT``, ``sensorthings:URL`` or
+``postgresql://USER@HOST:PORT/DB`` (``--mqtt HOST:PORT --user USER``,
+``--sensorthings URL`` or ``--postgres URL`` build it).
 """
 
 from __future__ import annotations
@@ -21,15 +22,18 @@ from app.loading import UserError
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
-        "secrets", help="store or forget a feed password (keyring or private file)",
-        description="Store the password of an MQTT broker or the auth header value of a "
-        "SensorThings service where feeds look for it: the OS keyring, else "
+        "secrets", help="store or forget a feed or database password (keyring or private file)",
+        description="Store the password of an MQTT broker or a PostgreSQL user, or the auth "
+        "header value of a SensorThings service, where CityTwin looks for it: the OS keyring, else "
         "$XDG_CONFIG_HOME/citytwin/secrets (mode 0600). The secret is read from stdin.")
     p.add_argument("action", choices=("set", "forget", "where"))
-    p.add_argument("key", nargs="?", help="mqtt://USER@HOST:PORT or sensorthings:URL")
+    p.add_argument("key", nargs="?",
+                   help="mqtt://USER@HOST:PORT, sensorthings:URL or postgresql://USER@HOST:PORT/DB")
     p.add_argument("--mqtt", metavar="HOST:PORT", help="build the key of an MQTT broker")
     p.add_argument("--user", help="MQTT user name (with --mqtt)")
     p.add_argument("--sensorthings", metavar="URL", help="build the key of a SensorThings URL")
+    p.add_argument("--postgres", metavar="URL",
+                   help="build the key of a PostgreSQL login (postgresql://USER@HOST:PORT/DB)")
     return p
 
 
@@ -40,12 +44,32 @@ def _key(args) -> str:
         if not args.user:
             raise UserError("--mqtt needs --user (the password belongs to a user name)")
         return secrets.secret_key("mqtt", args.mqtt, args.user)
+    if args.postgres:
+        return _postgres_key(args.postgres)
     if args.sensorthings:
         return secrets.secret_key("sensorthings", args.sensorthings.rstrip("/"))
     if not args.key:
         raise UserError(f"secrets {args.action}: give KEY, --mqtt HOST:PORT --user U "
-                        "or --sensorthings URL")
+                        "--sensorthings URL or --postgres URL")
     return args.key
+
+
+def _postgres_key(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    from twin.sim import secrets
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise UserError(f"--postgres {url}: expected postgresql://USER@HOST:PORT/DB")
+    if parts.password:
+        raise UserError("--postgres: give the URL without its password (it is read from stdin)")
+    if not parts.username:
+        raise UserError(f"--postgres {url}: name the user (postgresql://USER@HOST/DB)")
+    try:
+        return secrets.database_secret_key(url, parts.username)
+    except ValueError as exc:
+        raise UserError(f"--postgres {url}: {exc}") from None
 
 
 def run(args) -> int:

@@ -100,7 +100,7 @@ def connect(source: str, options: dict[str, Any] | None = None, *, read_only: bo
                 raise ImportFailed(
                     label,
                     f"the server asks a password for user {user!r} and none was found "
-                    f'(PGPASSWORD, ~/.pgpass, or the keyring service "{KEYRING_SERVICE}")',
+                    "(PGPASSWORD, ~/.pgpass, or `citytwin secrets set --postgres URL`)",
                 ) from None
             conn = psycopg.connect(source, password=password, **kwargs)
     except psycopg.Error as exc:
@@ -120,7 +120,18 @@ def _user(source: str) -> str:
 
 
 def keyring_password(source: str) -> str | None:
-    """The keyring's password for ``source``'s user, or None (no entry, no keyring)."""
+    """The stored password for ``source``'s user, or None: first where ``citytwin
+    secrets set --postgres URL`` puts it (the keyring's ``citytwin`` service, else
+    the private secrets file, as for the feeds), then the keyring service
+    :data:`KEYRING_SERVICE` under the user name (``keyring set citytwin-postgres USER``)."""
+    from twin.sim import secrets
+
+    try:
+        stored = secrets.lookup(secrets.database_secret_key(source, _user(source)))
+    except (secrets.SecretError, ValueError):
+        stored = None
+    if stored is not None:
+        return stored
     try:
         import keyring
         from keyring.errors import KeyringError

@@ -9,7 +9,10 @@ password, missing table, unexpected or unknown SRID) is one line naming the sour
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -252,6 +255,27 @@ def test_the_password_comes_from_pgpass_or_the_keyring(pg, buildings, monkeypatc
         assert len(read(url, table=buildings)[0].features) == 2400
     finally:
         keyring.set_keyring(previous)
+
+
+def test_the_password_comes_from_citytwin_secrets(pg, buildings, monkeypatch, tmp_path):
+    """``citytwin secrets set --postgres URL`` (password on stdin) is where a PostGIS
+    layer finds it: here the private secrets file, as on a server without a keyring."""
+    url = pg.url(user=pg_cluster.PASSWORD_ROLE)
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "none"))
+    monkeypatch.setenv("CITYTWIN_SECRETS", "file")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "app.cli", "secrets", "set", "--postgres", url],
+                          input=pg_cluster.PASSWORD + "\n", capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert f"postgresql://planner@{pg.socket_dir}:{pg.port}/" in done.stdout
+    assert (tmp_path / "config" / "citytwin" / "secrets").stat().st_mode & 0o077 == 0
+    assert len(read(url, table=buildings)[0].features) == 2400
+    refused = subprocess.run([sys.executable, "-m", "app.cli", "secrets", "set", "--postgres",
+                              url.replace("planner@", "planner:pw@")], input="x\n",
+                             capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    assert refused.returncode == 2 and "without its password" in refused.stderr
 
 
 # -- unreachable servers ---------------------------------------------------------------------

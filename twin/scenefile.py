@@ -294,8 +294,8 @@ def database_url_problem(url: str) -> str | None:
     except ValueError as exc:
         return f"not a valid URL ({exc})"
     if has_password:
-        return ("holds a password; give it through PGPASSWORD, ~/.pgpass or the keyring "
-                '(service "citytwin-postgres"), never in the file')
+        return ("holds a password; give it through PGPASSWORD, ~/.pgpass or "
+                "`citytwin secrets set --postgres URL`, never in the file")
     return None
 
 

@@ -1,5 +1,5 @@
-"""Feed credentials (MQTT passwords, SensorThings auth headers), never in a file
-the user shares.
+"""Credentials (MQTT passwords, SensorThings auth headers, PostgreSQL
+passwords), never in a file the user shares.
 
 Scene and project files name *where* a feed is (host, port, user, URL); the
 secret is looked up by a key built from that address (:func:`secret_key`), in
@@ -46,7 +46,21 @@ def secret_key(kind: str, address: str, user: str | None = None) -> str:
     same key in the dialog, the scene, the project and ``citytwin ingest``."""
     if kind == "mqtt":
         return f"mqtt://{user + '@' if user else ''}{address}"
+    if kind == "postgresql":
+        return f"postgresql://{user + '@' if user else ''}{address}"
     return f"{kind}:{address}"
+
+
+def database_secret_key(url: str, user: str) -> str:
+    """The key of a PostgreSQL login, ``postgresql://USER@HOST:PORT/DB``: what
+    ``citytwin secrets set --postgres URL`` stores and a PostGIS layer looks up.
+    A Unix-socket URL (``?host=/run/postgresql``) keys on that folder."""
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or (parse_qs(parts.query).get("host") or ["localhost"])[0]
+    port = parts.port or int((parse_qs(parts.query).get("port") or ["5432"])[0])
+    return secret_key("postgresql", f"{host}:{port}{parts.path or '/'}", user)
 
 
 def secrets_path() -> Path:
