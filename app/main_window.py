@@ -308,9 +308,11 @@ class MainWindow(Translatable, QMainWindow):
         if self.ioc is not None:
             if self.ioc[3] == url and self.ioc[2] is self.sim:
                 return
-            link, detach, _, _ = self.ioc
+            link, detach, sim, _ = self.ioc
             self.ioc = None
             detach()
+            if link in sim.health.feeds:
+                sim.health.feeds.remove(link)
             link.close(timeout=2.0)
         if not url or self.sim is None:
             return
@@ -325,6 +327,8 @@ class MainWindow(Translatable, QMainWindow):
             return
         link.start()
         self.ioc = (link, attach(self.sim, link), self.sim, url)
+        self.sim.health.feeds.append(link)  # its state in the feed health dock and status bar
+        self.feed_health_panel.poll()
 
     def _stop_simulation(self) -> None:
         self._apply_ioc("")

@@ -81,13 +81,28 @@ def synthetic_sim(n: int):
     return sim
 
 
-def measure(sim, label: str, repeat: int) -> dict:
+def panel_class(path: str | None):
+    """The panel to measure: this tree's, or one loaded from ``path`` (an older
+    ``app/panels/sensors.py``, e.g. ``git show REV:app/panels/sensors.py > FILE``),
+    so the two are timed in one run on the same machine state."""
+    if path is None:
+        from app.panels.sensors import SensorsPanel
+
+        return SensorsPanel
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sensors_baseline", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.SensorsPanel
+
+
+def measure(sim, label: str, repeat: int, baseline: str | None = None) -> dict:
     from PySide6.QtCore import QRegularExpression, QSortFilterProxyModel
     from PySide6.QtGui import QStandardItem, QStandardItemModel
     from PySide6.QtWidgets import QApplication, QTableView
 
-    from app.panels.sensors import SensorsPanel
-
+    SensorsPanel = panel_class(baseline)
     app = QApplication.instance()
     panel = SensorsPanel()
     panel.resize(500, 700)
@@ -112,6 +127,18 @@ def measure(sim, label: str, repeat: int) -> dict:
                      ("state", {"state": "alarm"})):
         out[f"hide_{name}"] = _timed(cycle(**kw), repeat)
     out["refresh"] = _timed(lambda: (panel.refresh(), app.processEvents()), repeat)
+    # a playing clock: every value moves between ticks (the states and colours may too)
+    rng = np.random.default_rng(7)
+    base = np.array(sim.values, dtype=float)
+
+    def moving_tick():
+        sim.values = base + rng.normal(0.0, 5.0, len(base))
+        sim.levels = np.where(sim.values > 90, 2, np.where(sim.values > 70, 1, 0)).astype(np.int8)
+        panel.refresh()
+        app.processEvents()
+
+    out["refresh_moving"] = _timed(moving_tick, repeat)
+    sim.values = base
 
     # the alternative: a proxy model filtering a search column by regular expression
     model = QStandardItemModel(n, 6)
@@ -145,22 +172,30 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=5000, help="sensors of the synthetic scene")
     ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--baseline", metavar="FILE",
+                    help="also measure the SensorsPanel of this file (an older sensors.py)")
     args = ap.parse_args()
     from PySide6.QtWidgets import QApplication
 
     _app = QApplication.instance() or QApplication([])
-    rows = [measure(pilot_sim(), "Việt Trì pilot", args.repeat),
-            measure(synthetic_sim(args.n), f"synthetic {args.n:,}", args.repeat)]
+    rows = []
+    for _ in range(2 if args.baseline else 1):  # interleaved: baseline, ours, baseline, ours
+        for which in ([args.baseline, None] if args.baseline else [None]):
+            tag = " (baseline)" if which else ""
+            rows += [measure(pilot_sim(), "Việt Trì pilot" + tag, args.repeat, which),
+                     measure(synthetic_sim(args.n), f"synthetic {args.n:,}{tag}", args.repeat,
+                             which)]
     print(f"repeat {args.repeat} after one warm-up; ms min / median; a filter 'cycle' is "
           "set + cleared, each followed by processEvents (paint)")
     print("| scene | rows | bind | text filter (hide rows) | kind filter | state filter | "
-          "refresh at a clock tick | text filter (proxy model) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+          "refresh at a clock tick, values unchanged | refresh, every value moved | "
+          "text filter (proxy model) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         cells = [f"{r[k][0]:.1f} / {r[k][1]:.1f}" for k in
-                 ("hide_text", "hide_kind", "hide_state", "refresh", "proxy_text")]
-        print(f"| {r['scene']} | {r['rows']:,} | {r['bind_ms']:.0f} | " + " | ".join(cells[:4])
-              + f" | {cells[4]} |")
+                 ("hide_text", "hide_kind", "hide_state", "refresh", "refresh_moving",
+                  "proxy_text")]
+        print(f"| {r['scene']} | {r['rows']:,} | {r['bind_ms']:.0f} | " + " | ".join(cells) + " |")
     return 0
 
 

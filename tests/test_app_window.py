@@ -352,9 +352,9 @@ def test_timeline_moves_planned_projects_and_sensor_values(qtbot, main_window):
     sensors = main_window.sensors_panel
     panel.set_fraction(0.0001)
     sensors.refresh()
-    assert sensors.table.rowCount() == len(sim.sensors)
-    assert any(sensors.table.item(i, 2).text() != "—" for i in range(len(sim.sensors)))
-    sensors.table.setCurrentCell(0, 0)
+    assert sensors.table.model().rowCount() == len(sim.sensors)
+    assert any(sensors.cell_text(i, 2) != "—" for i in range(len(sim.sensors)))
+    sensors.set_current_row(0)
     assert sensors.chart.v.size > 10
     before = main_window.plotter.camera.focal_point
     sensors.fly_to_sensor(0)

@@ -29,6 +29,7 @@ import pytest
 from test_ingest_durable import MOSQUITTO, ROOT, ShippedBroker, wait_for
 
 from twin.sim.clock import ICT, from_ms, to_ms
+from twin.sim.health import SEVERITY
 from twin.sim.ioc_link import ID_NAMESPACE, IocError, IocLink, attach, parse_target
 
 pytestmark = pytest.mark.skipif(MOSQUITTO is None, reason="mosquitto binary not found")
@@ -418,17 +419,34 @@ def test_window_preference_publishes_live_alerts(tmp_path, qtbot, monkeypatch):
         now = datetime.now(ICT)
         sim.store.ingest(np.array([0]), np.array([to_ms(now)]), np.array([12.0]))
         qtbot.waitUntil(lambda: bool(sub.of("alert")), timeout=10_000)
+        alerts, values = sub.of("alert"), sub.of("value")
+        # the link is a row of the feed health dock: connected while the IOC answers
+        health = window.feed_health_panel
+
+        def ioc_state() -> str | None:
+            health.poll()
+            return next((h.state for h in health.health if h.kind == "ioc"), None)
+
+        qtbot.waitUntil(lambda: ioc_state() == "connected", timeout=10_000)
+        sub.close()
+        ioc.stop()  # the IOC goes away: the row says so, and the status bar's worst state too
+        qtbot.waitUntil(lambda: ioc_state() == "reconnecting", timeout=10_000)
+        assert SEVERITY[health.poll()] >= SEVERITY["reconnecting"]
+        ioc.start()
+        qtbot.waitUntil(lambda: ioc_state() == "connected", timeout=40_000)  # back by itself
+        sub = Subscriber(ioc.port, "ioc-portal-w2")
         window.apply_preferences(Preferences(ioc_url=""))  # off: offline, retained
         assert window.ioc is None
+        assert ioc_state() is None  # the row goes with the link
         assert wait_for(lambda: sub.of("status")[-1]["status"] == "offline", 10)
     finally:
         window.close()
         sub.close()
         ioc.stop()
-    (alert,) = sub.of("alert")
+    (alert,) = alerts
     assert (alert["sensor"], alert["level"], alert["time"]) == ("S0", "alarm", iso_ms(now))
-    assert not sub.of("value") or all(
-        to_ms(datetime.fromisoformat(d["time"])) == to_ms(now) for d in sub.of("value"))
+    assert not values or all(to_ms(datetime.fromisoformat(d["time"])) == to_ms(now)
+                             for d in values)
 
 
 def iso_ms(t: datetime) -> str:

@@ -415,7 +415,7 @@ def test_clicking_a_sensor_glyph_selects_the_sensor(qtbot, window):
     assert window.last_sensor == row
     sensor_id = str(window.sim.sensors.ids[row])
     assert window.inspector.value(window.inspector.tree.topLevelItem(0).text(0)) == sensor_id
-    assert window.sensors_panel.table.currentRow() == row
+    assert window.sensors_panel.current_row() == row
     assert window.view.selection is None  # the sensor, not the building behind it
 
 

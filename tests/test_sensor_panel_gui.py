@@ -113,7 +113,7 @@ def test_table_filters_by_kind_state_and_text(qtbot, window):
                           ("ok", ["WL-3", "NS-1", "NS-2"])):
         panel.filter_state.setCurrentIndex(panel.filter_state.findData(state))
         assert _ids(panel) == expect, state
-        assert {panel.table.item(r, 4).text() for r in panel.visible_rows()} == {state}
+        assert {panel.cell_text(r, 4) for r in panel.visible_rows()} == {state}
     panel.filter_state.setCurrentIndex(0)
     qtbot.keyClicks(panel.filter_text, "ns-")
     assert _ids(panel) == NS
@@ -130,7 +130,7 @@ def test_table_filters_by_kind_state_and_text(qtbot, window):
     # a sensor picked in the 3D view is shown even when a filter hid it
     panel.set_filter(kind="noise")
     panel.select_sensor(0)
-    assert 0 in panel.visible_rows() and panel.table.currentRow() == 0
+    assert 0 in panel.visible_rows() and panel.current_row() == 0
 
 
 def test_chart_has_a_date_axis_thresholds_and_one_curve_per_selected_sensor(qtbot, window):
@@ -141,7 +141,7 @@ def test_chart_has_a_date_axis_thresholds_and_one_curve_per_selected_sensor(qtbo
     panel.raise_()
     chart = panel.chart
     assert isinstance(chart.axis, pg.DateAxisItem)
-    panel.table.setCurrentCell(0, 0)
+    panel.set_current_row(0)
     assert len(chart.curves) == 1 and chart.v.size == HOURS
     model = panel.table.selectionModel()
     model.select(panel.table.model().index(1, 0), QItemSelectionModel.SelectionFlag.Select

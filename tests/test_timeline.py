@@ -200,7 +200,7 @@ def test_no_data_offers_the_nearest_time_and_goes_there(window, tmp_path):
     assert sim.clock.ms == last
     sensors.refresh()
     assert not sensors.nodata_label.isVisible()
-    assert any(sensors.table.item(i, 2).text() != "—" for i in range(len(sim.sensors)))
+    assert any(sensors.cell_text(i, 2) != "—" for i in range(len(sim.sensors)))
     panel.set_window(first, last)
     panel.set_fraction(0.6)
     window.grab().save(str(tmp_path / "timeline.png"))

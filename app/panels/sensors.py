@@ -12,9 +12,9 @@ and one curve per selected sensor so several can be compared.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QDockWidget,
     QHBoxLayout,
@@ -23,18 +23,17 @@ from PySide6.QtWidgets import (
     QListWidget,
     QPushButton,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from app import i18n
 from app.i18n import Translatable, tr
+from app.panels.sensor_table_model import LEVEL_COLORS, SensorTableModel, translated
 from twin.locale_format import format_datetime, format_significant
 from twin.sim import kinds as kind_catalogue
 
-LEVEL_COLORS = {1: QColor(250, 170, 30), 2: QColor(230, 30, 30)}
 REFRESH_MS = 250
 #: states the table filters by, in the order of the filter box
 STATES = ("ok", "warning", "alarm", "no data")
@@ -170,17 +169,22 @@ class SensorsPanel(Translatable, QDockWidget):
         self.setObjectName("sensors_dock")
         self.sim = None
         split = QSplitter(Qt.Orientation.Vertical)
-        self.table = QTableWidget(0, 5)
+        self.model = SensorTableModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        # rows of one height: the view lays out 5,000 rows without measuring each
+        self.table.verticalHeader().setSectionResizeMode(
+            self.table.verticalHeader().ResizeMode.Fixed)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         # several rows selected: their histories are overlaid in one chart
-        self.table.setSelectionMode(QTableWidget.SelectionMode.ExtendedSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setWordWrap(False)
         self.table.setMinimumHeight(60)  # the dock must not set the window's height
-        self.table.itemSelectionChanged.connect(self._on_selection)
-        self.table.cellDoubleClicked.connect(lambda r, _c: self.fly_to_sensor(r))
+        self.table.selectionModel().selectionChanged.connect(self._on_selection)
+        self.table.doubleClicked.connect(lambda index: self.fly_to_sensor(index.row()))
         self.chart = HistoryChart()
         self._chart_key: tuple | None = None
         self.filter_text = QLineEdit()
@@ -238,8 +242,8 @@ class SensorsPanel(Translatable, QDockWidget):
     def retranslate(self) -> None:
         """Texts in the installed language (the chart draws its own on repaint)."""
         self.setWindowTitle(tr("Sensors and alerts"))
-        self.table.setHorizontalHeaderLabels(
-            [tr("Sensor"), tr("Kind"), tr("Value"), tr("Unit"), tr("State")])
+        self.model.set_texts([tr("Sensor"), tr("Kind"), tr("Value"), tr("Unit"), tr("State")],
+                             {x: state_label(x) for x in STATES}, tr("no data at this time"))
         self.alerts_label.setText(tr("Alerts"))
         self.filter_text.setPlaceholderText(tr("Filter: id, name or kind…"))
         self._fill_filter_boxes()
@@ -255,7 +259,7 @@ class SensorsPanel(Translatable, QDockWidget):
         self.sim = sim
         self._chart_key = None
         self.setEnabled(sim is not None)
-        self.table.setRowCount(0)
+        self.model.set_sensors(None, i18n.current())
         self._hidden = np.zeros(0, dtype=bool)
         self._fill_filter_boxes()
         if sim is None:
@@ -265,12 +269,14 @@ class SensorsPanel(Translatable, QDockWidget):
         self.chart.set_timezone(scene_timezone(sim.scene))
         s = sim.sensors
         # what the text filter searches: id, name and the kind in both languages
-        self._search = np.array([
-            " ".join((str(s.ids[i]), str(s.names[i]), str(s.kinds[i]),
-                      kind_catalogue.kind_name(s.kinds[i], "en"),
-                      kind_catalogue.kind_name(s.kinds[i], "vi"))).lower()
-            for i in range(len(s))
-        ], dtype=str)
+        kinds = np.asarray(s.kinds, dtype=object)
+        columns = [np.asarray(s.ids, dtype=object), np.asarray(s.names, dtype=object), kinds]
+        columns += [translated(kinds, lambda k, lang=lang: kind_catalogue.kind_name(k, lang))
+                    for lang in ("en", "vi")]
+        search = columns[0].astype(str)
+        for column in columns[1:]:
+            search = np.char.add(np.char.add(search, " "), column.astype(str))
+        self._search = np.char.lower(search)
         sim.clock.events.time_changed.connect(self._mark)
         self.refresh()
 
@@ -332,7 +338,7 @@ class SensorsPanel(Translatable, QDockWidget):
 
     def apply_filter(self) -> None:
         """Hide the rows the filters exclude (only rows whose visibility changes)."""
-        if self.sim is None or self.table.rowCount() != len(self.sim.sensors):
+        if self.sim is None or self.model.rowCount() != len(self.sim.sensors):
             return
         hide = ~self.filter_mask()
         if self._hidden.shape != hide.shape:
@@ -350,47 +356,36 @@ class SensorsPanel(Translatable, QDockWidget):
 
     def visible_rows(self) -> list[int]:
         """Sensor rows the table shows now."""
-        return [i for i in range(self.table.rowCount()) if not self.table.isRowHidden(i)]
+        return [i for i in range(self.model.rowCount()) if not self.table.isRowHidden(i)]
+
+    def cell_text(self, row: int, column: int) -> str:
+        """What the table shows in one cell (columns: sensor, kind, value, unit, state)."""
+        return self.model.text(row, column)
+
+    def current_row(self) -> int:
+        """The table's current sensor row, -1 for none."""
+        return self.table.currentIndex().row()
+
+    def set_current_row(self, row: int) -> None:
+        """Make ``row`` the current (and only selected) row, scrolled into view."""
+        index = self.model.index(row, 0)
+        self.table.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.scrollTo(index)
 
     def _fill_static_columns(self) -> None:
-        """Id, kind and unit (kind and unit in the UI language)."""
-        s, lang = self.sim.sensors, i18n.current()
-        if self.table.rowCount() != len(s):
-            self.table.setRowCount(len(s))
-            for i in range(len(s)):
-                for c in range(5):
-                    self.table.setItem(i, c, QTableWidgetItem())
-        for i in range(len(s)):
-            self.table.item(i, 0).setText(str(s.ids[i]))
-            self.table.item(i, 1).setText(kind_catalogue.kind_name(s.kinds[i], lang))
-            self.table.item(i, 1).setToolTip(str(s.kinds[i]))
-            self.table.item(i, 3).setText(kind_catalogue.unit_text(s.units[i], lang))
+        """Id, kind and unit (kind and unit in the UI language): a model reset
+        shows every row again, so the filters are applied afresh."""
+        self.model.set_sensors(self.sim.sensors, i18n.current())
+        self._hidden = np.zeros(len(self.sim.sensors), dtype=bool)
 
     def refresh(self) -> None:
         s, sim = self.sim.sensors, self.sim
-        if self.table.rowCount() != len(s):
+        if self.model.rowCount() != len(s):
             self._fill_static_columns()
-        no_data = tr("no data at this time")
-        states = sensor_states(sim.values, sim.levels)
-        labels = {x: state_label(x) for x in STATES}
-        lang = i18n.current()
-        self.table.setUpdatesEnabled(False)  # one repaint for all rows
-        for i in range(len(s)):
-            value = sim.values[i]
-            item = self.table.item(i, 2)
-            text = format_significant(value, lang, 4, missing="—")
-            if item.text() != text:  # unchanged cells cost no repaint
-                item.setText(text)
-                item.setToolTip(no_data if not np.isfinite(value) else "")
-            level = int(sim.levels[i])
-            if item.data(Qt.ItemDataRole.UserRole) != level:
-                item.setData(Qt.ItemDataRole.UserRole, level)
-                color = LEVEL_COLORS.get(level)
-                item.setBackground(color if color is not None else QColor(0, 0, 0, 0))
-            state_item = self.table.item(i, 4)
-            if state_item.text() != labels[states[i]]:
-                state_item.setText(labels[states[i]])
-        self.table.setUpdatesEnabled(True)
+        # whole columns at once: the view formats only the rows it shows
+        self.model.set_values(sim.values, sim.levels, sensor_states(sim.values, sim.levels))
         self.apply_filter()
         # Past alerts are history up to the clock time; live ones are marked.
         alerts = sim.alerts.history(sim.clock.ms)
@@ -404,7 +399,7 @@ class SensorsPanel(Translatable, QDockWidget):
                 self.alerts.item(self.alerts.count() - 1).setData(
                     Qt.ItemDataRole.UserRole, alert.sensor
                 )
-        row = self.table.currentRow()
+        row = self.current_row()
         self._update_chart()
         self._show_no_data(row)
 
@@ -413,8 +408,8 @@ class SensorsPanel(Translatable, QDockWidget):
         the selected sensor when it has none, else for any sensor without one."""
         sim = self.sim
         status = sim.values_status()
-        missing = [i for i, st in enumerate(status) if st != "ok"]
-        if not missing:
+        missing = np.flatnonzero(np.asarray(status) != "ok")
+        if missing.size == 0:
             self.nearest_time = None
             self.nodata_label.hide()
             self.nearest_button.hide()
@@ -428,10 +423,12 @@ class SensorsPanel(Translatable, QDockWidget):
             which = None
             text = tr("No data at this time for {0} of {1} sensors.").replace(
                 "{0}", str(len(missing))).replace("{1}", str(len(status)))
-        self.nearest_time = sim.nearest_data_time(sim.clock.time, which)
+        # offered for one sensor or for all; a store query per tick otherwise buys nothing
+        offer = which is not None or len(missing) == len(status)
+        self.nearest_time = sim.nearest_data_time(sim.clock.time, which) if offer else None
         self.nodata_label.setText(text)
         self.nodata_label.show()
-        if self.nearest_time is not None and (which is not None or len(missing) == len(status)):
+        if self.nearest_time is not None:
             self.nearest_button.setText(tr("Nearest data: {0}").replace(
                 "{0}", format_datetime(self.nearest_time, i18n.current())))
             self.nearest_button.show()
@@ -507,7 +504,7 @@ class SensorsPanel(Translatable, QDockWidget):
         self.raise_()
         if 0 <= row < len(self._hidden) and self._hidden[row]:
             self.set_filter("", "", "")  # a picked sensor must not stay filtered out
-        self.table.selectRow(row)
+        self.set_current_row(row)
         self.show_history(row)
 
     def fly_to_sensor(self, row: int) -> None:
@@ -517,5 +514,5 @@ class SensorsPanel(Translatable, QDockWidget):
     def _on_alert(self, item) -> None:
         sensor = item.data(Qt.ItemDataRole.UserRole)
         row = self.sim.sensors.index(sensor)
-        self.table.setCurrentCell(row, 0)
+        self.set_current_row(row)
         self.fly_to_sensor(row)

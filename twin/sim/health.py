@@ -11,6 +11,9 @@ this module turns them into what an operator needs at a glance (issue 14):
   from when it was first seen running.
 - **rate** — observations per second over a sliding window (default 60 s) of
   polled ``received`` counters, so no adapter has to time its own messages.
+- the **IOC link** (outgoing, ``outgoing = True``) is watched the same way: its
+  state from its connection, its rate from what the IOC acknowledged, never stale
+  (nothing to send is not a fault), its detail how much waits in the outbox.
 - **errors** — the sum of the counters that mean data was refused
   (:data:`ERROR_COUNTERS`); **problems** — the feed's first 100 with where and
   why, plus a count of the rest (:class:`twin.sim.problems.ProblemLog`).
@@ -39,7 +42,10 @@ DEFAULT_STALE_AFTER_S = 300.0
 STATES = ("idle", "done", "connected", "reconnecting", "stale", "error")
 SEVERITY = {s: i for i, s in enumerate(STATES)}
 #: counters that mean data was refused or a connection failed
-ERROR_COUNTERS = ("errors", "malformed", "bad_rows", "unknown_sensor", "future")
+ERROR_COUNTERS = ("errors", "malformed", "bad_rows", "unknown_sensor", "future", "rejected")
+#: an outgoing link's (``outgoing = True``, the IOC link) own status -> state
+OUTGOING_STATES = {"connected": "connected", "connecting": "reconnecting",
+                   "reconnecting": "reconnecting", "error": "error"}
 
 _TEXTS = {
     "vi": {"idle": "chưa chạy", "done": "đã nạp xong", "connected": "đã kết nối",
@@ -172,7 +178,9 @@ class HealthMonitor:
     def _health(self, feed, now: float) -> FeedHealth:
         w = self._watch.setdefault(id(feed), _Watch())
         counters = feed.counters
-        received = int(counters.get("received", 0))
+        # an outgoing link's "data" is what the other side acknowledged
+        received = int(counters.get("acked" if getattr(feed, "outgoing", False)
+                                    else "received", 0))
         if w.samples and received > w.samples[-1][1]:
             w.last_seen_data = now
         w.samples.append((now, received))
@@ -183,7 +191,9 @@ class HealthMonitor:
         last = max(float(getattr(feed, "last_message_wall", 0.0) or 0.0), w.last_seen_data)
         threshold = self.stale_after(feed)
         status = feed.status
-        if status in ("running", "stale"):
+        if getattr(feed, "outgoing", False):  # the IOC link: it sends, so it is never stale
+            state = OUTGOING_STATES.get(status, "idle")
+        elif status in ("running", "stale"):
             if w.running_since is None:
                 w.running_since = now
             age = now - (last or w.running_since)

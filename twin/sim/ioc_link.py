@@ -321,10 +321,21 @@ class IocLink:
         self._inflight: dict[int, int] = {}  # mid -> outbox seq (pump thread only)
         self._acked: deque[tuple[int, bool]] = deque()  # (mid, ok) from the network thread
         self._cursor = 0  # highest seq handed to the client
+        self._last_ack_wall = 0.0
+
+    #: what the feed health monitor (twin.sim.health) shows this link as
+    name = "IOC"
+    kind = "ioc"
+    outgoing = True
 
     @property
     def prefix(self) -> str:
         return self.target.prefix
+
+    @property
+    def last_message_wall(self) -> float:
+        """Epoch seconds of the last acknowledgement from the IOC (0: none yet)."""
+        return self._last_ack_wall
 
     def _password(self) -> str | None:
         if os.environ.get(PASSWORD_ENV):
@@ -447,6 +458,7 @@ class IocLink:
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
         self._acked.append((mid, not reason_code.is_failure))
+        self._last_ack_wall = time.time()
         self._poke()
 
     def _poke(self) -> None:

@@ -252,7 +252,8 @@ class Simulation:
         """Per sensor, why its value shows or not at the clock time:
         ``STATUS_OK`` or ``STATUS_NO_DATA`` (no observation within the store's
         freshness window, or a gap), instead of a bare dash."""
-        return [STATUS_OK if np.isfinite(v) else STATUS_NO_DATA for v in self.values]
+        ok = np.isfinite(np.asarray(self.values, dtype=float))
+        return np.where(ok, STATUS_OK, STATUS_NO_DATA).tolist()
 
     def _message_time(self, row: int, t_ms: int) -> int | None:
         """Alerts' stamp: the time of the observation behind a value."""
