@@ -267,24 +267,39 @@ def sample_height(layer: Layer, xy: np.ndarray) -> np.ndarray:
 
 
 def _ray_heights(layer: Layer, xy: np.ndarray) -> np.ndarray:
-    import vtk
+    """Heights of a triangle layer under ``xy`` by vertical rays, all in one batch
+    (embree, else trimesh's intersector; see :class:`twin.analysis.sunhours.Occluders`):
+    the ray finds the triangle, the triangle's plane gives the height in float64."""
+    from twin.analysis.sunhours import Occluders
 
-    mesh = layer.mesh
     out = np.full(len(xy), np.nan)
-    if mesh.n_cells == 0:
+    mesh = layer.mesh
+    if mesh.n_cells == 0 or len(xy) == 0:
         return out
-    loc = vtk.vtkStaticCellLocator()
-    loc.SetDataSet(mesh)
-    loc.BuildLocator()
-    zlo, zhi = mesh.bounds[4] - 1.0, mesh.bounds[5] + 1.0
-    t = vtk.reference(0.0)
-    hit = [0.0, 0.0, 0.0]
-    pcoords = [0.0, 0.0, 0.0]
-    sub = vtk.reference(0)
-    for i, (x, y) in enumerate(xy.tolist()):
-        if loc.IntersectWithLine([x, y, zhi], [x, y, zlo], 1e-6, t, hit, pcoords, sub):
-            out[i] = hit[2]
+    tri = mesh.triangulate() if not mesh.is_all_triangles else mesh
+    faces = np.asarray(tri.faces, dtype=np.int64).reshape(-1, 4)[:, 1:]
+    points = np.asarray(tri.points, dtype=np.float64)
+    top = float(points[:, 2].max()) + 1.0
+    origins = np.column_stack([xy, np.full(len(xy), top)])
+    down = np.tile([0.0, 0.0, -1.0], (len(xy), 1))
+    hit = Occluders(points, faces).first_hit(origins, down)
+    found = hit >= 0
+    a, b, c = (points[faces[hit[found], k]] for k in range(3))
+    out[found] = _plane_height(a, b, c, xy[found])
     return out
+
+
+def _plane_height(a: np.ndarray, b: np.ndarray, c: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """z at ``xy`` on the planes of triangles ``a, b, c`` (each (n, 3)); a triangle
+    seen edge-on from above (no area in plan) gives its highest corner."""
+    e1, e2, d = b[:, :2] - a[:, :2], c[:, :2] - a[:, :2], xy - a[:, :2]
+    det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+    flat = np.abs(det) < 1e-12
+    det = np.where(flat, 1.0, det)
+    u = (d[:, 0] * e2[:, 1] - d[:, 1] * e2[:, 0]) / det
+    v = (e1[:, 0] * d[:, 1] - e1[:, 1] * d[:, 0]) / det
+    z = a[:, 2] + u * (b[:, 2] - a[:, 2]) + v * (c[:, 2] - a[:, 2])
+    return np.where(flat, np.maximum(np.maximum(a[:, 2], b[:, 2]), c[:, 2]), z)
 
 
 def drape(terrain: Layer, layer: Layer, relative: bool = False) -> int:

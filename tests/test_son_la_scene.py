@@ -332,3 +332,19 @@ def test_render_is_not_blank(tmp_path):
         r, g, b = img[..., 0], img[..., 1], img[..., 2]
         land = (g >= b) & (r > 40)
         assert land.mean() > 0.25, bookmark
+
+
+def test_heights_from_the_terrain_mesh_alone_match_the_grid(scene):
+    """A terrain layer without its height grid (one read from the cache) is sampled by
+    vertical rays in one batch: the same heights as the grid, NaN off the terrain."""
+    layer = scene.layer(TERRAIN)
+    lo, hi = np.asarray(layer.mesh.bounds[0::2]), np.asarray(layer.mesh.bounds[1::2])
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(lo[:2], hi[:2], (5000, 2))
+    xy = np.vstack([xy, [[lo[0] - 50.0, lo[1]], [hi[0] + 1.0, hi[1] + 1.0]]])
+    drawn = terrain._ray_heights(layer, xy)
+    sampled = terrain.sample_height(layer, xy)
+    assert np.isnan(drawn[-2:]).all()
+    inside = np.isfinite(sampled[:-2])
+    assert inside.mean() > 0.95
+    np.testing.assert_allclose(drawn[:-2][inside], sampled[:-2][inside], atol=0.001)
