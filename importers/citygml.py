@@ -18,6 +18,9 @@ orientation, ``xlink:href`` surface references, inline implicit geometries
 (template + matrix + reference point); curves become thin strips and points
 small markers. Generic attributes (2.0 ``gen:stringAttribute``, 3.0
 ``gen:StringAttribute``) and simple property elements become columns.
+Appearances (local and global, one theme) colour faces with ``X3DMaterial`` and
+draw ``ParameterizedTexture`` images from the file's folder:
+:mod:`importers.citygml_appearance`.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any
 import numpy as np
 from lxml import etree
 
+from importers import citygml_appearance as appearance
 from importers import surfaces as sf
 from importers.errors import ImportCancelled, ImportFailed
 from importers.georef import finite_rows, normalize_crs, scene_extent, source_crs, to_local
@@ -55,7 +59,10 @@ SAFE_PARSE = {
     "remove_pis": True,
 }
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
-MEMBER_TAGS = ("{*}cityObjectMember", "{*}featureMember", "{*}featureMembers", "{*}Envelope")
+MEMBER_TAGS = (
+    "{*}cityObjectMember", "{*}featureMember", "{*}featureMembers", "{*}Envelope",
+    "{*}appearanceMember",
+)  # fmt: skip
 
 CITYOBJECT_TYPES = frozenset(
     {
@@ -179,6 +186,7 @@ class _Builder:
 
     def __init__(self, options: dict[str, Any]) -> None:
         self.lod_option = options.get("lod")
+        self.options = options
         self.ids: list[str] = []
         self.types: list[str] = []
         self.names: list[str] = []
@@ -206,6 +214,9 @@ class _Builder:
         self.problems: dict[str, list[str]] = {}
         self.lod_fallbacks = 0
         self.default_srs: str | None = None
+        #: appearance records and, per accepted surface, what they may target
+        self.appearance = appearance.Appearances()
+        self._refs: dict[int, appearance.PolygonRef] = {}  # _pending index -> polygon
 
     def problem(self, reason: str, oid: str) -> None:
         self.problems.setdefault(reason, []).append(oid)
@@ -263,6 +274,9 @@ class _Builder:
             if gid:
                 self.defined.add(gid)
             csrs = child.get("srsName") or srs
+            if name == "appearance":
+                self.appearance.add(child)
+                continue
             if name in CITYOBJECT_TYPES:
                 self._new_object(child, self.ids[row], csrs)
                 continue
@@ -359,6 +373,7 @@ class _Builder:
     ) -> None:
         dim = int(el.get("srsDimension") or 3)
         rings: list[np.ndarray] = []
+        ring_ids: list[str | None] = []
         for part in el:
             pname = _local(part.tag)
             if pname in ("exterior", "outerBoundaryIs", "interior", "innerBoundaryIs"):
@@ -369,10 +384,15 @@ class _Builder:
                             pts = pts[::-1]
                         if pname in ("exterior", "outerBoundaryIs"):
                             rings.insert(0, pts)
+                            ring_ids.insert(0, appearance.gml_id(ring))
                         else:
                             rings.append(pts)
+                            ring_ids.append(appearance.gml_id(ring))
         if rings:
             rings = [self._xf(r, xf) for r in rings]
+            self._refs[len(self._pending)] = appearance.PolygonRef(
+                gid, tuple(ring_ids), appearance.surface_ids(el), rev
+            )
             self._pending.append(("poly", row, lod, code, srs, rings, gid))
 
     @staticmethod
@@ -440,7 +460,7 @@ class _Builder:
             pick = self._choose(known)
             chosen[row] = pick
             self.obj_lod[row] = str(pick) if pick >= 0 else ""
-        for kind, row, lod, code, srs, payload, gid in self._pending:
+        for i, (kind, row, lod, code, srs, payload, gid) in enumerate(self._pending):
             if lod >= 0 and lod != chosen[row]:
                 continue
             if kind == "poly":
@@ -455,6 +475,7 @@ class _Builder:
                 self.surf_row.append(row)
                 self.surf_code.append(code)
                 self.surf_srs.append(self.srs_index(srs))
+                self.appearance.add_surface(self._refs.get(i), payload)
             elif kind == "line" and len(payload) >= 2:
                 self.line_pts.append(payload)
                 self.line_row.append(row)
@@ -464,6 +485,7 @@ class _Builder:
                 self.point_row.append(row)
                 self.point_srs.append(self.srs_index(srs))
         self._pending = []
+        self._refs = {}
 
     def _choose(self, known: list[int]) -> int:
         if not known:
@@ -529,7 +551,12 @@ def read(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
 ) -> list[Layer]:
-    """Import a CityGML file as one layer (``options["lod"]`` as for CityJSON)."""
+    """Import a CityGML file as one layer.
+
+    Options: ``lod`` as for CityJSON; ``theme`` (appearance theme, default the
+    first), ``materials`` (default True) and ``draw_textures`` (default True):
+    :class:`importers.citygml_appearance.LayerHooks`.
+    """
     path = Path(path)
     notes: list[str] = []
     namespace, root_name = _prolog(path)
@@ -554,7 +581,9 @@ def read(
             if not top:
                 continue
             for obj in el:
-                if isinstance(obj.tag, str):
+                if _local(obj.tag) == "Appearance":  # global: matched once all is read
+                    b.appearance.add_appearance(obj)
+                elif isinstance(obj.tag, str):
                     b.add_member(obj)
                     n_members += 1
             el.clear()
@@ -672,6 +701,7 @@ def _build(
         else None
     )
     main_crs = source_crs(declared, scene, [] if crs_for else notes)
+    hooks = appearance.LayerHooks(b.appearance, b.options, path.parent, ring_len, surf_rings, notes)
     layer = build_layer(
         model,
         name=path.stem,
@@ -680,8 +710,11 @@ def _build(
         notes=notes,
         type_notes=type_notes,
         lod_note=lod_note,
+        recolor=hooks.recolor,
+        texture=hooks.texture,
         cancel=cancel,
     )
+    hooks.finish(layer.mesh)
     layer.crs_operations = ops
     return layer
 

@@ -48,7 +48,7 @@ def _bake_colors(
 TOTAL_TEXTURE_PIXELS = 2 * 4096 * 4096
 
 
-def _load_texture(path: Path, max_pixels: int = MAX_TEXTURE_PIXELS) -> np.ndarray | None:
+def load_texture(path: Path, max_pixels: int = MAX_TEXTURE_PIXELS) -> np.ndarray | None:
     """The image as (h, w, 3) uint8, shrunk to at most ``max_pixels``."""
     from PIL import Image
 
@@ -83,7 +83,7 @@ def load_images(
     budget = max(64 * 64, TOTAL_TEXTURE_PIXELS // max(found, 1))
     for t, path in paths.items():
         image = names[t]
-        img = _load_texture(path, budget) if path is not None else None
+        img = load_texture(path, budget) if path is not None else None
         if img is None:
             refused.append(str(image))
         images[t] = img
