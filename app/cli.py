@@ -109,8 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="anti-aliasing samples (default as the app; 0 renders 2-4x faster in software)",
     )
     t.add_argument("--list", action="store_true", help="list the scene's tours and exit")
-    t.add_argument("--sun", action="store_true",
-                   help="light each frame by the sun at its keyframe's scene time")
+    t.add_argument("--sun", action=argparse.BooleanOptionalAction, default=None,
+                   help="light each frame by the sun at its keyframe's scene time "
+                   "(default: on, as the app; --no-sun: the plain light kit)")
     c = sub.add_parser(
         "check",
         help="render bookmarks (and tour frames) and compare with baseline PNGs",
@@ -139,6 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--time", type=_time, default=None, metavar="ISO",
                    help="view time of the bookmark renders (recorded in the baseline "
                    "manifest); default: the scene's [scene] time, else its data's start")
+    c.add_argument("--sun", action=argparse.BooleanOptionalAction, default=None,
+                   help="sun light or (--no-sun) the plain light kit; default: as the "
+                   "baseline manifest records (baselines made before the sun was on by "
+                   "default: the light kit), and with --update the app's default")
     c.add_argument(
         "--out",
         type=Path,
@@ -166,8 +171,9 @@ def _view_args(p: argparse.ArgumentParser) -> None:
         "a render never reads the wall clock unless asked",
     )
     p.add_argument("--legend", action="store_true", help="draw the legends of every colour")
-    p.add_argument("--sun", action="store_true",
-                   help="light the scene by the sun at the view time (sky, dusk, night)")
+    p.add_argument("--sun", action=argparse.BooleanOptionalAction, default=None,
+                   help="light the scene by the sun at the view time (sky, dusk, night; "
+                   "default: on, as the app; --no-sun: the plain light kit)")
     p.add_argument("--shadows", action="store_true",
                    help="the sun casts shadows (implies --sun; ~2.6x the frame time on "
                    "software GL)")
@@ -201,6 +207,14 @@ def _looks(text: str):
         return LookOptions.parse(text)
     except ValueError as exc:
         raise UserError(f"--looks {text!r}: {exc}") from None
+
+
+def _sun(args: argparse.Namespace) -> bool | str:
+    """``--sun`` / ``--no-sun``, else "auto" (the default of
+    :func:`twin.render.looks.default_sun`, as the window)."""
+    if args.sun is False and getattr(args, "shadows", False):
+        raise UserError("--shadows needs the sun: drop --no-sun")
+    return "auto" if args.sun is None else bool(args.sun)
 
 
 def _language(choice: str | None) -> str:
@@ -266,7 +280,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         scene.bookmark(args.bookmark)  # fail before rendering if unknown
     state = ViewState(camera=args.bookmark, time=args.time, legend=args.legend)
     with OffscreenRenderer(scene, args.size, time=args.time, looks=_looks(args.looks),
-                           sun=args.sun, shadows=args.shadows) as renderer:
+                           sun=_sun(args), shadows=args.shadows) as renderer:
         renderer.view.annotations.language = _language(args.lang)
         image = renderer.draw(state)
         shown = renderer.sim.clock.time if renderer.sim is not None else None
@@ -518,7 +532,7 @@ def _export(scene, tour, args: argparse.Namespace) -> int:
             crf=args.crf,
             preset=args.preset,
             multi_samples=args.msaa,
-            sun=args.sun,
+            sun=_sun(args),
         )
     except ExportInterrupted as stop:
         bar.finish()
@@ -577,6 +591,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         tour_frames=args.tour_frames,
         when=args.time,
         progress=lambda done, total, _label: bar(done, total, time.perf_counter() - started, None),
+        sun=args.sun,
     )
     for item in report.items:
         score = "" if item.score is None else f" score {item.score:.4f}"

@@ -348,7 +348,7 @@ def write_page(path: Path | str, spec: PageSpec, view, printed: datetime | None 
 
 
 def print_map(scene, state, path: Path | str, spec: PageSpec, simulation="auto",
-              looks="auto", sun: bool = False, printed: datetime | None = None) -> Path:
+              looks="auto", sun: bool | str = "auto", printed: datetime | None = None) -> Path:
     """Render ``state`` of ``scene`` for the page and write it to ``path``."""
     from twin.render.print_view import render_print_view
 

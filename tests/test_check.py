@@ -231,3 +231,24 @@ def test_check_draws_the_twin_at_a_time_and_records_it(tmp_path):
     crest = check_scene(scene, base, out, size=(240, 135),
                         when=datetime(2025, 6, 2, 14, 0, tzinfo=ICT))
     assert not crest.passed
+
+
+def test_the_manifest_records_the_light_and_older_baselines_keep_the_light_kit(tmp_path):
+    """Baselines record whether the sun lit them; a manifest written before the sun
+    was on by default (no record) is checked with the light kit it was made with,
+    so upgrading CityTwin does not turn every image red. ``--sun`` overrides."""
+    scene = write_scene(tmp_path / "scene", "default_height = 15.0",
+                        "default_height = 15.0\ntime = 2025-06-01T09:00:00+07:00")
+    base = tmp_path / "base"
+    made = run_cli("check", str(scene), "--baseline", str(base), "--update",
+                   "--out", str(tmp_path / "u"))
+    assert made.returncode == 0, made.stderr
+    manifest = json.loads((base / "baselines.json").read_text(encoding="utf-8"))
+    assert manifest["sun"] is True  # a scene on Earth, software GL: the sun is the default
+    del manifest["sun"]  # as a baseline made by an earlier CityTwin
+    (base / "baselines.json").write_text(json.dumps(manifest), encoding="utf-8")
+    plain = run_cli("check", str(scene), "--baseline", str(base), "--out", str(tmp_path / "a"))
+    assert plain.returncode == 1, plain.stdout  # sun-lit PNGs against light-kit renders
+    lit = run_cli("check", str(scene), "--baseline", str(base), "--sun",
+                  "--out", str(tmp_path / "b"))
+    assert lit.returncode == 0, lit.stdout

@@ -312,7 +312,7 @@ def read(
     textures : bake texture colours into ``rgb_default`` (default False).
     draw_textures : keep the texture images (one atlas) and texture coordinates
         for the Textures look (default True); the default colours stay as they are.
-    materials : use material diffuse colours (default False).
+    materials : use material diffuse colours (default True, as for CityGML).
     theme : appearance theme to use (default: the first one).
     """
     path = Path(path)

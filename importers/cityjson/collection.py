@@ -162,7 +162,7 @@ class _Collector:
         #: keep the images for the Textures look (``draw_textures``, default on)
         self.draw_textures = bool(options.get("draw_textures", True))
         self.textures_on = self.bake_textures or self.draw_textures
-        self.materials_on = bool(options.get("materials", False))
+        self.materials_on = bool(options.get("materials", True))
         self.theme = options.get("theme")
         self.codes = sf.SurfaceCodes()
         transform = header.get("transform")

@@ -123,6 +123,7 @@ def check_scene(
     tour_frames: int = DEFAULT_TOUR_FRAMES,
     when: datetime | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    sun: bool | None = None,
 ) -> CheckReport:
     """Render and compare; see the module docstring.
 
@@ -138,6 +139,10 @@ def check_scene(
     when : view time of the bookmark renders (default: the manifest's, else the
         scene's own default time); tour frames follow their keyframes' scene time.
     progress : called with (done, total, label) after each image.
+    sun : light by the sun (True) or the plain light kit (False); default the
+        manifest's record, and for baselines made before the sun was the default
+        (no record) the light kit, so upgrading CityTwin does not fail every
+        image. ``update`` without ``sun`` uses the app's default and records it.
     """
     from twin.render.offscreen import FrameRenderer
 
@@ -148,6 +153,8 @@ def check_scene(
         size = tuple(manifest.get("size", DEFAULT_SIZE))  # type: ignore[assignment]
     if when is None and manifest.get("time") and not update:
         when = datetime.fromisoformat(manifest["time"])
+    if sun is None and not update and manifest:
+        sun = bool(manifest.get("sun", False))
     size = (int(size[0]), int(size[1]))
     if update:
         baseline_dir.mkdir(parents=True, exist_ok=True)
@@ -177,8 +184,9 @@ def check_scene(
             )
 
     items: list[CheckItem] = []
-    with FrameRenderer(scene, size, time=when) as renderer:
+    with FrameRenderer(scene, size, time=when, sun="auto" if sun is None else sun) as renderer:
         shown_time = renderer.sim.clock.time if renderer.sim is not None else None
+        sun_lit = renderer.sun_light is not None
         gl = renderer.renderer_info()
         for i, (label, name, draw) in enumerate(jobs):
             image = draw(renderer)
@@ -201,6 +209,7 @@ def check_scene(
             "vtk": _vtk_version(),
             "scene": scene.name,
             "time": shown_time.isoformat() if shown_time is not None else None,
+            "sun": sun_lit,
             "images": {item.file: item.label for item in items},
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }

@@ -2,13 +2,16 @@
 
 VTK's default light kit lights a model the same at noon and at midnight. A
 :class:`SunLight` replaces it (only while it is on; :meth:`SunLight.remove`
-puts back the lights and background that were there) with:
+puts back the lights and background that were there). It is on by default in
+every output (:func:`twin.render.looks.default_sun`) wherever the scene has a
+place on Earth (:func:`sun_available`). It is made of:
 
 - the **sun**: one directional scene light from :func:`twin.sun.scene_sun`'s
   direction, white at day, warm and weaker near the horizon, off below it;
-- a **sky fill** from the side of the sky opposite the sun, 50° up (blue by
-  day, pink at dusk, moonlight at night) so that walls in the sun's shadow,
-  roofs and ground are never black;
+- a **sky fill** from the side of the sky opposite the sun, 35° up (blue by
+  day, pink at dusk, moonlight at night), and two weaker ones low from either
+  side of it, so that walls turned from the sun (or side-on to it), roofs and
+  ground are never black;
 - a weak **camera fill** (a headlight) so façades in the sun's shadow and the
   whole city at night stay readable;
 - a **gradient background** (the sky) whose colours follow the sun's elevation.
@@ -26,13 +29,18 @@ from datetime import datetime
 
 import numpy as np
 
-from twin.sun import SunPosition, scene_sun, sun_direction_local
+from twin.sun import SunPosition, scene_location, scene_sun, sun_direction_local
 
 RGB = tuple[float, float, float]
 
 #: How far (m) the sun and the fill are put along their directions: beyond any
 #: scene (a district is a few km), near enough for float32 shader precision.
 LIGHT_DISTANCE = 1.0e5
+#: Elevation (°) of the sky fill opposite the sun, and of the two side fills.
+FILL_ELEVATION = 35.0
+SIDE_ELEVATION = 10.0
+#: The side fills' intensity as a share of the opposite fill's.
+SIDE_SHARE = 0.8
 #: The shadow map's side in texels: sharp enough for a district at rest.
 SHADOW_MAP_SIZE = 2048
 #: A cheaper map while the camera moves (see bench/RESULTS.md "Shadows").
@@ -60,19 +68,19 @@ def _hex(code: str) -> RGB:
 #: (apparent sun elevation °, look): interpolated linearly in between.
 KEYS: tuple[tuple[float, SkyLook], ...] = (
     # Night: no sun; a dim blue "moonlight", readable not bright.
-    (-12.0, SkyLook(_hex("#ffffff"), 0.0, _hex("#8ea2d8"), 0.30, 0.24,
+    (-12.0, SkyLook(_hex("#ffffff"), 0.0, _hex("#8ea2d8"), 0.30, 0.19,
                     _hex("#1b2644"), _hex("#03060f"))),
-    (-6.0, SkyLook(_hex("#ff9a5c"), 0.0, _hex("#a3a8d8"), 0.32, 0.26,
+    (-6.0, SkyLook(_hex("#ff9a5c"), 0.0, _hex("#a3a8d8"), 0.32, 0.21,
                    _hex("#4a3a5e"), _hex("#0b1330"))),
     # Sun on the horizon: warm, weak, orange-pink horizon.
-    (0.0, SkyLook(_hex("#ff8a4a"), 0.45, _hex("#e0a8b4"), 0.35, 0.28,
+    (0.0, SkyLook(_hex("#ff8a4a"), 0.40, _hex("#e0a8b4"), 0.35, 0.22,
                   _hex("#f59a6e"), _hex("#34497e"))),
-    (4.0, SkyLook(_hex("#ffae70"), 0.60, _hex("#e6c4c4"), 0.35, 0.28,
+    (4.0, SkyLook(_hex("#ffae70"), 0.54, _hex("#e6c4c4"), 0.35, 0.22,
                   _hex("#f8b58a"), _hex("#4f73ad"))),
     # Day: white-ish sun, blue sky gradient (the app's own sky at full day).
-    (8.0, SkyLook(_hex("#fff0dc"), 0.70, _hex("#cddcf2"), 0.30, 0.25,
+    (8.0, SkyLook(_hex("#fff0dc"), 0.63, _hex("#cddcf2"), 0.30, 0.20,
                   _hex("#e9eef2"), _hex("#7fb0df"))),
-    (25.0, SkyLook(_hex("#fffaf0"), 0.75, _hex("#d6e4f7"), 0.30, 0.25,
+    (25.0, SkyLook(_hex("#fffaf0"), 0.68, _hex("#d6e4f7"), 0.30, 0.20,
                    _hex("#eef3f7"), _hex("#6fa6dc"))),
 )
 
@@ -100,6 +108,17 @@ def _mix(a: SkyLook, b: SkyLook, t: float) -> SkyLook:
     return SkyLook(*(lerp(getattr(a, f), getattr(b, f)) for f in SkyLook.__dataclass_fields__))
 
 
+def sun_available(scene) -> bool:
+    """Can the sun be placed over ``scene``? Only where its origin has a place on
+    Earth: a scene in :data:`twin.geo.LOCAL_CRS` (an un-georeferenced model opened
+    on its own) keeps VTK's light kit instead of a sun at a guessed latitude."""
+    try:
+        lat, lon, _h = scene_location(scene)
+    except (ValueError, RuntimeError):  # CRSResolutionError is a ValueError; PROJ errors
+        return False
+    return bool(np.isfinite(lat) and np.isfinite(lon))
+
+
 def phase(elevation_deg: float) -> str:
     """``"day"``, ``"dusk"`` (sun 0-8°, or civil twilight down to -6°) or ``"night"``."""
     if elevation_deg >= 8.0:
@@ -107,6 +126,29 @@ def phase(elevation_deg: float) -> str:
     if elevation_deg >= -6.0:
         return "dusk"
     return "night"
+
+
+def _far_fill():
+    """A sky fill: a directional scene light, which can turn into a *positional*
+    one far away with a 180° cone while shadows are on (:meth:`SunLight.fills_cast_no_shadow`).
+    That shades the same, and VTK's shadow map pass skips it
+    (vtkShadowMapBakerPass::LightCreatesShadow: directional or spot lights only),
+    so only the sun casts shadows. It stays directional otherwise because one
+    positional light switches VTK's shader to per-fragment light vectors for
+    every light: with three positional fills the sun cost 1.62x the plain frame
+    on llvmpipe, all directional 1.01x (bench/RESULTS.md "Shadows")."""
+    import vtk
+
+    light = vtk.vtkLight()
+    light.SetLightTypeToSceneLight()
+    light.SetPositional(False)
+    light.SetConeAngle(180.0)
+    light.SetAttenuationValues(1.0, 0.0, 0.0)
+    return light
+
+
+#: renderer id -> the SunLight installed on it (for :func:`set_shadows`)
+_INSTALLED: dict[int, SunLight] = {}
 
 
 class SunLight:
@@ -123,15 +165,11 @@ class SunLight:
         self.sun = vtk.vtkLight()
         self.sun.SetLightTypeToSceneLight()
         self.sun.SetPositional(False)
-        # The fill is a *positional* light far away with a 180° cone: it shades
-        # like a directional light, and VTK's shadow map pass skips it
-        # (vtkShadowMapBakerPass::LightCreatesShadow: directional or spot lights
-        # only), so only the sun casts shadows.
-        self.fill = vtk.vtkLight()
-        self.fill.SetLightTypeToSceneLight()
-        self.fill.SetPositional(True)
-        self.fill.SetConeAngle(180.0)
-        self.fill.SetAttenuationValues(1.0, 0.0, 0.0)
+        self.fill = _far_fill()  # opposite the sun (never casts a shadow: _far_fill)
+        # two weaker fills from the sky at right angles to the sun, low: walls
+        # that face neither the sun nor away from it (south walls under a morning
+        # sun) would otherwise get only the headlight and read black
+        self.sides = (_far_fill(), _far_fill())
         self.head = vtk.vtkLight()
         self.head.SetLightTypeToHeadlight()
         self.renderer = None
@@ -139,6 +177,18 @@ class SunLight:
         self._key: tuple | None = None
         self.position: SunPosition | None = None
         self.look: SkyLook | None = None
+
+    @property
+    def lights(self) -> tuple:
+        """Every light it puts on the renderer: sun, sky fills, headlight."""
+        return (self.sun, self.fill, *self.sides, self.head)
+
+    def fills_cast_no_shadow(self, shadows: bool) -> None:
+        """Far positional fills while shadows are on (the shadow pass skips
+        them), cheap directional ones otherwise (see :func:`_far_fill`)."""
+        for light in (self.fill, *self.sides):
+            if bool(light.GetPositional()) != shadows:
+                light.SetPositional(shadows)
 
     @property
     def on(self) -> bool:
@@ -175,9 +225,10 @@ class SunLight:
         }
         ren.RemoveAllLights()
         ren.SetAutomaticLightCreation(False)
-        for light in (self.sun, self.fill, self.head):
+        for light in self.lights:
             ren.AddLight(light)
         self.renderer = ren
+        _INSTALLED[id(ren)] = self
 
     def _set(self, pos: SunPosition) -> None:
         look = look_at_elevation(pos.apparent_elevation_deg)
@@ -194,10 +245,16 @@ class SunLight:
         self.sun.SetIntensity(look.sun_intensity)
         self.sun.SetSwitch(look.sun_intensity > 0.0)
         self.fill.SetFocalPoint(0.0, 0.0, 0.0)
-        fill_dir = sun_direction_local((pos.azimuth_deg + 180.0) % 360.0, 50.0)
+        fill_dir = sun_direction_local((pos.azimuth_deg + 180.0) % 360.0, FILL_ELEVATION)
         self.fill.SetPosition(*(float(v) * LIGHT_DISTANCE for v in fill_dir))
         self.fill.SetColor(*look.fill_color)
         self.fill.SetIntensity(look.fill_intensity)
+        for side, turn in zip(self.sides, (90.0, 270.0), strict=True):
+            side_dir = sun_direction_local((pos.azimuth_deg + turn) % 360.0, SIDE_ELEVATION)
+            side.SetFocalPoint(0.0, 0.0, 0.0)
+            side.SetPosition(*(float(v) * LIGHT_DISTANCE for v in side_dir))
+            side.SetColor(*look.fill_color)
+            side.SetIntensity(look.fill_intensity * SIDE_SHARE)
         self.head.SetColor(*look.fill_color)
         self.head.SetIntensity(look.head_intensity)
         ren = self.renderer
@@ -225,6 +282,8 @@ class SunLight:
         ren.SetBackground2(*saved["bg2"])
         ren.SetGradientBackground(saved["gradient"])
         ren.Modified()
+        self.fills_cast_no_shadow(False)
+        _INSTALLED.pop(id(ren), None)
         self.renderer = None
         self._saved = None
         self._key = None
@@ -239,6 +298,10 @@ def set_shadows(plotter, on: bool, size: int = SHADOW_MAP_SIZE) -> None:
     again with another ``size`` to change the map's resolution, e.g.
     :data:`SHADOW_MAP_SIZE_MOVING` while the mouse drags.
     """
+    renderer = getattr(plotter, "renderer", plotter)
+    sun = _INSTALLED.get(id(renderer))
+    if sun is not None and sun.renderer is renderer:
+        sun.fills_cast_no_shadow(on)
     if not on:
         plotter.disable_shadows()
         _aspect_fix(plotter, False)

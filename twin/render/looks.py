@@ -9,6 +9,7 @@ and sky are :mod:`twin.render.lighting`'s, not here.
 :func:`default_looks` decides from the GL renderer string which looks are on
 by default: all on a hardware GPU, on software GL only those that cost at most
 1.3x the plain frame (``bench/bench_looks.py``, numbers below).
+:func:`default_sun` decides the same for the sun light.
 """
 
 from __future__ import annotations
@@ -106,6 +107,26 @@ def default_looks(renderer_string: str) -> LookOptions:
     if SOFTWARE_RENDERERS.search(renderer_string or ""):
         return LookOptions(**SOFTWARE_DEFAULTS)
     return LookOptions.all()
+
+
+# The sun light and its sky (:class:`twin.render.lighting.SunLight`), measured with
+# ``bench/bench_shadows.py`` (pilot district, 1280x720, llvmpipe, 2 cores): the final
+# sun (five directional lights) 1.16x the plain frame at most over four runs
+# (bench/RESULTS.md "Sun light on by default"), so it is on by default on software GL
+# too, in the window, the screenshot export, ``citytwin render``/``check`` and tour
+# videos alike. Shadows (2.1-3.6x there) stay off by default on every GL: they are a
+# study tool, not part of the look.
+SUN_SOFTWARE_RATIO = 1.16
+
+
+def default_sun(renderer_string: str) -> bool:
+    """Is the sun light on by default for this GL renderer? The one place that
+    decides it for every output: a GPU always, software GL while the measured
+    cost stays within :data:`MAX_SOFTWARE_RATIO`. (A scene with no place on
+    Earth keeps the light kit anyway: :func:`twin.render.lighting.sun_available`.)"""
+    if SOFTWARE_RENDERERS.search(renderer_string or ""):
+        return SUN_SOFTWARE_RATIO <= MAX_SOFTWARE_RATIO
+    return True
 
 
 # -- state per view ------------------------------------------------------------------

@@ -60,12 +60,15 @@ class OffscreenRenderer:
         simulation="auto",
         time: datetime | None = None,
         looks="auto",
-        sun: bool = False,
+        sun: bool | str = "auto",
         shadows: bool = False,
     ) -> None:
         """``sun``: light the scene by the sun at the clock time
-        (:class:`twin.render.lighting.SunLight`); ``shadows``: the sun casts
-        shadows (implies ``sun``). ``looks``: ``"auto"`` (what
+        (:class:`twin.render.lighting.SunLight`): ``"auto"`` (the window's
+        default for this GL, :func:`twin.render.looks.default_sun`), ``True`` or
+        ``False`` (the light kit); a scene with no place on Earth keeps the light
+        kit whatever is asked. ``shadows``: the sun casts shadows (implies
+        ``sun``). ``looks``: ``"auto"`` (what
         this GL affords, as the window: see
         :func:`twin.render.looks.default_looks`), ``None`` (plain), or a
         :class:`~twin.render.looks.LookOptions`."""
@@ -103,18 +106,27 @@ class OffscreenRenderer:
                 self.sim.clock.set_time(time)
             self.base_time = self.sim.clock.time
             self.overlay = SimulationOverlay(self.view, self.sim)
+        else:  # no clock: the sun stands where the scene file's time puts it
+            self.base_time = time if time is not None else scene_time(scene)
         self.view.annotations.simulation = self.sim
+        gl = self.renderer_info() if (isinstance(looks, str) or sun == "auto") else ""
+        if sun == "auto":
+            from twin.render.looks import default_sun
+
+            sun = default_sun(gl)
         self.sun_light = None
         self.shadows = bool(shadows)
         if sun or shadows:
-            from twin.render.lighting import SunLight
+            from twin.render.lighting import SunLight, sun_available
 
-            self.sun_light = SunLight()
+            if sun_available(scene):
+                self.sun_light = SunLight()
+            else:
+                log.info("%s has no place on Earth: light kit, no sun", scene.name)
         if looks is not None:
             from twin.render.looks import apply_looks, default_looks
 
-            apply_looks(self.view, default_looks(self.renderer_info()) if looks == "auto"
-                        else looks)
+            apply_looks(self.view, default_looks(gl) if looks == "auto" else looks)
 
     def _start_simulation(self) -> None:
         from twin.sim.simulation import Simulation
@@ -170,8 +182,9 @@ class OffscreenRenderer:
             self.sim.clock.set_time(when)
 
     def light_by_sun(self, when: datetime | None = None) -> None:
-        """Put the sun light at the clock's time (or ``when`` for a scene
-        without a simulation); no-op unless made with ``sun=True``."""
+        """Put the sun light at the clock's time (or ``when``, else the scene
+        file's time, for a scene without a simulation); no-op when the sun is
+        off or the scene has no place on Earth."""
         if self.sun_light is None:
             return
         when = self.sim.clock.time if self.sim is not None else (when or self.base_time)
@@ -210,6 +223,7 @@ class OffscreenRenderer:
 
     def bookmark_frame(self, name: str) -> np.ndarray:
         self.set_time(self.base_time)
+        self.light_by_sun(self.base_time)
         restore_visibility(self.scene, self.base_visibility)
         if self.caption is not None:
             self.caption.set(None)
@@ -259,6 +273,7 @@ def render_image(
     legend: bool = False,
     simulation="auto",
     looks="auto",
+    sun: bool | str = "auto",
 ) -> np.ndarray:
     """Render ``scene`` offscreen and return an (h, w, 3) uint8 image.
 
@@ -268,7 +283,7 @@ def render_image(
     """
     state = ViewState(camera=bookmark, time=time, legend=legend)
     with OffscreenRenderer(scene, size, simulation=simulation, time=time,
-                           looks=looks) as renderer:
+                           looks=looks, sun=sun) as renderer:
         return renderer.draw(state)
 
 

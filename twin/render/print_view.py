@@ -123,7 +123,7 @@ def render_print_view(
     lang: str = "en",
     simulation="auto",
     looks="auto",
-    sun: bool = False,
+    sun: bool | str = "auto",
 ) -> PrintView:
     """Render ``state`` at ``size`` for a page. The page draws its own north
     arrow, scale bar and legends (vector, beside the map), so the picture

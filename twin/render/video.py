@@ -200,7 +200,7 @@ def export_tour(
     queue_depth: int = 6,
     on_frame: Callable[[int, np.ndarray], None] | None = None,
     multi_samples: int | None = None,
-    sun: bool = False,
+    sun: bool | str = "auto",
 ) -> ExportResult:
     """Render ``tour`` offscreen and encode it as H.264 to ``output``.
 
@@ -224,7 +224,8 @@ def export_tour(
     on_frame : called with (index, image) for every frame (hashing, benchmarks).
     multi_samples : MSAA samples; None keeps pyvista's default, as ``render`` and
         the app use. 0 roughly halves the frame time on a software renderer.
-    sun : light every frame by the sun at its scene time (as the window's Sun light).
+    sun : light every frame by the sun at its scene time (as the window's Sun light):
+        "auto" (on by default, :func:`twin.render.looks.default_sun`), True or False.
     """
     size = (int(size[0]), int(size[1]))
     check_size(size)
