@@ -281,9 +281,12 @@ def envelope(
     return tuple(float(v) for v in out)  # type: ignore[return-value]
 
 
-def _select(rel: Relation, box: tuple[float, ...] | None, srid: int) -> sql.Composed:
+def _select(
+    rel: Relation, box: tuple[float, ...] | None, srid: int, where: sql.Composable | None = None
+) -> sql.Composed:
     """The read, with the box as literals: no placeholders, so a ``%`` in a
-    scene's query (``LIKE 'nha%'``) reaches the server as written."""
+    scene's query (``LIKE 'nha%'``) reaches the server as written. ``where``
+    (over alias ``t``) narrows it further (a streamed tile keeps the rows it owns)."""
     from psycopg import sql
 
     geom = sql.Identifier("t", rel.geometry)
@@ -297,6 +300,8 @@ def _select(rel: Relation, box: tuple[float, ...] | None, srid: int) -> sql.Comp
             sql.SQL(", ").join(sql.Literal(v) for v in (*box, srid))
         )
         query += sql.SQL(" WHERE {g} && {e} AND ST_Intersects({g}, {e})").format(g=geom, e=env)
+    if where is not None:
+        query += sql.SQL(" AND ({})" if box is not None else " WHERE ({})").format(where)
     return query
 
 
@@ -330,8 +335,9 @@ def fetch(
     options: dict[str, Any],
     progress=None,
     cancel: threading.Event | None = None,
+    where: sql.Composable | None = None,
 ) -> dict[str, Any]:
-    """The rows of a source inside the read area, in the form
+    """The rows of a source inside the read area (and ``where``), in the form
     :func:`importers.gdal_read.read` gives for one layer (``info``, ``wkb``,
     ``fields``, ``field_data``, ``notes``), plus ``name``, ``bbox`` and
     ``source_notes`` (what the layer's warnings should say about the source)."""
@@ -344,7 +350,7 @@ def fetch(
             _check_columns(rel, options, label)
             src_crs, srid, notes = source_crs(conn, rel, options, label)
             box = envelope(scene, options, src_crs)
-            query = _select(rel, box, srid)
+            query = _select(rel, box, srid, where)
             total = _estimate(conn, query)
             rows: list[tuple] = []
             with conn.cursor(name="citytwin_read", binary=True) as cur:

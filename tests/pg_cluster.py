@@ -118,3 +118,23 @@ class PgCluster:
         with psycopg.connect(self.url(database), autocommit=True) as conn:
             cur = conn.execute(sql)
             return cur.fetchall() if cur.description else []
+
+
+def city_cluster(gpkg: Path, table: str = "city"):
+    """A fixture body: a private cluster holding ``gpkg``'s buildings in ``table``,
+    loaded by the real ``citytwin db load``; yields the cluster's URL (skips, with
+    the reason, where PostgreSQL/PostGIS are missing)."""
+    import pytest
+    from conftest import run_cli
+
+    reason = missing()
+    if reason:
+        pytest.skip(reason)
+    cluster = PgCluster().start()
+    try:
+        done = run_cli("db", "load", str(gpkg), "--to", cluster.url(), "--table", table,
+                       "--layer", "buildings")
+        assert done.returncode == 0, done.stderr
+        yield cluster.url()
+    finally:
+        cluster.stop()

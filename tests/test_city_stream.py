@@ -297,19 +297,8 @@ def test_window_streams_tiles_without_blocking_and_clicks_pick_them(city_gpkg, t
 def pg_city(city_gpkg):
     """The small city loaded into a private PostGIS by the real `citytwin db load`."""
     import pg_cluster
-    from conftest import run_cli
 
-    reason = pg_cluster.missing()
-    if reason:
-        pytest.skip(reason)
-    cluster = pg_cluster.PgCluster().start()
-    try:
-        done = run_cli("db", "load", str(city_gpkg), "--to", cluster.url(), "--table", "city",
-                       "--layer", "buildings")
-        assert done.returncode == 0, done.stderr
-        yield cluster.url()
-    finally:
-        cluster.stop()
+    yield from pg_cluster.city_cluster(city_gpkg)
 
 
 @pytest.mark.render
@@ -320,6 +309,7 @@ def test_postgis_stream_draws_the_same_city_as_the_geopackage_stream(
     from twin.render.offscreen import OffscreenRenderer
 
     monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("CITYTWIN_CACHE_DIR", str(tmp_path / "cache"))  # the index cache
     gpkg_scene = _scene_file(tmp_path, city_gpkg, True)
     text = gpkg_scene.read_text(encoding="utf-8").replace(
         f'path = "{city_gpkg}"\noptions = {{ layer = "buildings" }}',

@@ -84,13 +84,19 @@ def capture(
 ) -> Project:
     """A project snapshot of ``scene`` as it is now (styles are copied)."""
     hidden = {la.name: scene.hidden_features(la) for la in scene.layers}
+    styles = {la.name: dataclasses.replace(la.style) for la in scene.layers}
+    visibility = {la.name: la.visible for la in scene.layers}
+    for source in scene.streams:  # a streamed layer keeps its look and visibility too
+        if source.style is not None:
+            styles[source.name] = dataclasses.replace(source.style)
+        visibility[source.name] = bool(source.visible)
     return Project(
         scene_path=str(scene_path) if scene_path else None,
         camera=camera,
         added_layers=list(added_layers or []),
         bookmarks=[dataclasses.replace(b) for b in scene.bookmarks],
-        styles={la.name: dataclasses.replace(la.style) for la in scene.layers},
-        visibility={la.name: la.visible for la in scene.layers},
+        styles=styles,
+        visibility=visibility,
         hidden_features={k: [int(r) for r in v.nonzero()[0]] for k, v in hidden.items() if v.any()},
         time_ms=time_ms,
     )
@@ -103,8 +109,14 @@ def apply(project: Project, scene: Scene) -> list[str]:
     """
     warnings = []
     names = {la.name: la for la in scene.layers}
+    # streamed layers: set on their sources, which a view's streams start from
+    # (a window already streaming re-reads them: MainWindow.apply_project)
+    sources = {s.name: s for s in scene.streams if s.name not in names}
     for name, style in project.styles.items():
         layer = names.get(name)
+        if layer is None and name in sources:
+            sources[name].style = dataclasses.replace(style)
+            continue
         if layer is None:
             warnings.append(f"layer {name!r} in the project is not in the scene")
             continue
@@ -113,6 +125,8 @@ def apply(project: Project, scene: Scene) -> list[str]:
     for name, visible in project.visibility.items():
         if name in names:
             scene.set_visible(names[name], visible)
+        elif name in sources:
+            sources[name].visible = bool(visible)
     for name, rows in project.hidden_features.items():
         layer = names.get(name)
         n = len(layer.features) if layer is not None else 0

@@ -2,10 +2,14 @@
 conditions (``height > 30``, ``class = IfcWall``); list, highlight, zoom.
 
 The matching is :func:`twin.query.search` (vectorised, no eval); this panel
-only lists the rows and forwards clicks.
+only lists the rows and forwards clicks. A streamed layer (scene ``stream =
+true``) is searched over the features its tiles hold now: :attr:`SearchPanel.streamed`
+gives their snapshot layers (``app.stream_layers.loaded_layer``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
@@ -44,6 +48,9 @@ class SearchPanel(Translatable, QDockWidget):
         self.setObjectName("search_dock")
         self.scene: Scene | None = None
         self.results: list[tuple[Layer, np.ndarray]] = []
+        #: the loaded features of each shown streamed layer, as layers (the window sets it)
+        self.streamed: Callable[[], list[Layer]] = list
+        self._listed: list[tuple[Layer, int]] = []  # what each list row stands for
         self._found: int | None = None  # the count the summary shows, if it shows one
         body = QWidget()
         box = QVBoxLayout(body)
@@ -96,8 +103,8 @@ class SearchPanel(Translatable, QDockWidget):
         keep = self.layer_box.currentData()
         self.layer_box.clear()
         self.layer_box.addItem(tr("All layers"), None)
-        for layer in self.scene.layers:
-            self.layer_box.addItem(layer.name, layer.name)
+        for name in [la.name for la in self.scene.layers] + [s.name for s in self.scene.streams]:
+            self.layer_box.addItem(name, name)
         self.layer_box.setCurrentIndex(max(self.layer_box.findData(keep), 0))
 
     def run(self, text: str | None = None) -> int:
@@ -106,7 +113,9 @@ class SearchPanel(Translatable, QDockWidget):
             self.query.setText(text)
         text = self.query.text()
         chosen = self.layer_box.currentData()
-        layers = [self.scene.layer(chosen)] if chosen else list(self.scene.layers)
+        layers = list(self.scene.layers) + self.streamed()
+        if chosen:
+            layers = [la for la in layers if la.name == chosen]
         self.results = []
         errors = []
         for layer in layers:
@@ -118,12 +127,14 @@ class SearchPanel(Translatable, QDockWidget):
             if rows.size:
                 self.results.append((layer, rows))
         self.list.clear()
+        self._listed = []
         total = sum(len(r) for _, r in self.results)
         for layer, rows in self.results:
             for row in rows[: max(0, MAX_LISTED - self.list.count())]:
                 name = layer.features.names[row] or ""
                 item = QListWidgetItem(f"{name}  [{layer.features.ids[row]}] — {layer.name}")
-                item.setData(Qt.ItemDataRole.UserRole, (layer.name, int(row)))
+                item.setData(Qt.ItemDataRole.UserRole, len(self._listed))
+                self._listed.append((layer, int(row)))
                 self.list.addItem(item)
         if errors and not self.results:
             self._found = None
@@ -142,8 +153,8 @@ class SearchPanel(Translatable, QDockWidget):
     def _item_target(self, item: QListWidgetItem | None) -> tuple[Layer, int] | None:
         if item is None:
             return None
-        name, row = item.data(Qt.ItemDataRole.UserRole)
-        return self.scene.layer(name), row
+        index = item.data(Qt.ItemDataRole.UserRole)
+        return self._listed[index] if 0 <= index < len(self._listed) else None
 
     def _on_current(self, item: QListWidgetItem | None, *_: object) -> None:
         target = self._item_target(item)

@@ -22,7 +22,7 @@ import numpy as np
 import pyvista as pv
 
 from twin.layer import Layer
-from twin.style import cell_colors
+from twin.style import HIGHLIGHT_RGB, cell_colors
 from twin.tiles import TiledSource, Tiles, box_distance, choose_detail, frustum_visible
 
 COLOR_ARRAY = "citytwin_rgb"
@@ -70,6 +70,9 @@ class TileStream:
         self.style = None
         self.visible = True
         self._show: set[Key] = set()
+        #: ids of the selected features (highlighted in any tile, at any detail)
+        self._selected = np.empty(0, dtype=object)
+        self._lit: set[Key] = set()  # tiles drawing some of them
         self.blocking = blocking
         self._camera_mtime = -1
         view.streams.append(self)
@@ -102,6 +105,8 @@ class TileStream:
     # -- choosing --------------------------------------------------------------
     def select(self) -> np.ndarray:
         """(T,) detail each tile needs for the current camera (-1: not drawn)."""
+        if not self.visible:  # hidden: nothing wanted, nothing read
+            return np.full(len(self.boxes), -1)
         renderer = self.view.plotter.renderer
         cam = renderer.GetActiveCamera()
         w, h = renderer.GetSize()
@@ -187,11 +192,10 @@ class TileStream:
         if self.style is not None:
             layer.style = self.style
         layer.info.setdefault("tile_layer", layer.name)
+        layer.info["stream"] = self.name  # whose tile it is (selection, layers panel)
         layer.name = self.name  # what the inspector and status bar call it
         mesh = layer.mesh.copy(deep=False)
-        mesh.cell_data[COLOR_ARRAY] = cell_colors(
-            layer.mesh.cell_data, layer.cell_features, layer.features, layer.style
-        )
+        mesh.cell_data[COLOR_ARRAY] = self._colors(key, layer)
         actor = self.view.plotter.add_mesh(
             mesh,
             scalars=COLOR_ARRAY,
@@ -204,6 +208,7 @@ class TileStream:
             smooth_shading=False,
             render=False,
         )
+        actor.GetProperty().SetOpacity(layer.style.opacity)
         self.resident[key] = (layer, actor)
         self._meshes[key] = mesh
         self.bytes += mesh_bytes(layer)
@@ -217,6 +222,7 @@ class TileStream:
             if self._shows(key):
                 continue
             layer, actor = self.resident.pop(key)
+            self._lit.discard(key)
             self.view.plotter.remove_actor(actor, render=False)
             self.view._pick_cache.discard(self._meshes.pop(key))
             self.bytes -= mesh_bytes(layer)
@@ -237,6 +243,64 @@ class TileStream:
             self.pump(budget_s=float("inf"))
             self.wait(timeout)
         self.pump(budget_s=float("inf"))
+
+    # -- as a layer: visibility, style, selection ----------------------------------------
+    def set_visible(self, on: bool) -> None:
+        """Show or hide every tile; while hidden the stream reads nothing (pending
+        reads not begun are dropped) and its tiles may be evicted first."""
+        self.visible = bool(on)
+        self._camera_mtime = -1  # the next frame chooses again
+        self.update()
+
+    def set_style(self, style) -> None:
+        """Restyle the resident tiles and every tile still to come (one shared
+        :class:`~twin.style.Style`: a fixed ``clim`` keeps one scale across tiles)."""
+        self.style = style
+        for key, (layer, actor) in self.resident.items():
+            layer.style = style
+            actor.GetProperty().SetOpacity(style.opacity)
+            self._repaint(key)
+
+    def highlight(self, ids, bounds: np.ndarray | None = None) -> None:
+        """Draw the features with these ids in the highlight colour, in whichever
+        tiles hold them now or load later (ids survive a change of detail).
+        ``bounds``, their (k, 6) scene-local feature bounds, narrows the search to
+        the tiles whose reach holds their centres."""
+        self._selected = np.asarray(list(ids), dtype=object)
+        keys = list(self.resident)
+        c = None if bounds is None else np.column_stack(
+            [bounds[:, 0] + bounds[:, 1], bounds[:, 2] + bounds[:, 3]]) / 2
+        if c is not None and len(c) and np.isfinite(c).all():
+            b = self.boxes
+            near = ((c[:, None, 0] >= b[:, 0]) & (c[:, None, 0] <= b[:, 3])
+                    & (c[:, None, 1] >= b[:, 1]) & (c[:, None, 1] <= b[:, 4])).any(axis=0)
+            keys = [k for k in keys if near[k[0]]]
+        hits = {k for k in keys if self._hits(self.resident[k][0]).any()}
+        for key in hits | self._lit:
+            self._repaint(key)
+
+    def _hits(self, layer: Layer) -> np.ndarray:
+        if not len(self._selected):
+            return np.zeros(len(layer.features), dtype=bool)
+        return np.isin(layer.features.ids, self._selected)
+
+    def _colors(self, key: Key, layer: Layer) -> np.ndarray:
+        """The tile's cell colours under its style, selected features highlighted."""
+        colors = cell_colors(layer.mesh.cell_data, layer.cell_features, layer.features,
+                             layer.style)
+        hit = self._hits(layer)
+        if hit.any():
+            colors = np.array(colors, dtype=np.uint8)
+            colors[hit[layer.cell_features]] = HIGHLIGHT_RGB
+            self._lit.add(key)
+        else:
+            self._lit.discard(key)
+        return colors
+
+    def _repaint(self, key: Key) -> None:
+        mesh = self._meshes[key]
+        mesh.cell_data[COLOR_ARRAY][:] = self._colors(key, self.resident[key][0])
+        mesh.Modified()
 
     # -- picking -------------------------------------------------------------------
     def pick_entries(self) -> list[tuple[object, pv.PolyData]]:

@@ -53,6 +53,9 @@ BACKGROUND_BOTTOM = "#eef3f7"
 GROUND_COLOR = "#c9cfc4"
 #: How far below the content the ground plane lies, as a share of its extent.
 GROUND_DROP = 0.003
+#: The most it lies below a streamed city: its extent (tens of km) would sink the
+#: plane tens of metres under buildings seen from the street.
+STREAM_GROUND_DROP = 0.3
 #: Layer kinds that cover the ground: see-through (at this opacity) and not
 #: pickable in the underground view.
 GROUND_KINDS = frozenset({"areas", "roads", "terrain", "basemap"})
@@ -272,6 +275,8 @@ class SceneView:
         # is too coarse at overview distances to tell them from a plane 0.05 m
         # below; they vanished (seen in the pilot's overview).
         drop = max(0.05, GROUND_DROP * extent)
+        if self.scene.streams:
+            drop = min(drop, STREAM_GROUND_DROP)
         plane = pv.Plane(
             center=(cx, cy, self._ground_z(bounds[4]) - drop),
             direction=(0, 0, 1),
@@ -318,6 +323,8 @@ class SceneView:
                 zs.append(float(np.nanmin(fb[above, 4])))
             else:
                 zs.append(float(la.mesh.bounds[4]))
+        # a streamed layer's tiles start at its buildings' base
+        zs += [float(src.boxes[:, 2].min()) for src in self.scene.streams if len(src.boxes)]
         return min(zs) if zs else zmin
 
     def _on_added(self, layer: Layer) -> None:
@@ -683,6 +690,12 @@ class SceneView:
         for la in {previous, layer} - {None}:
             if la in self.actors:
                 self._recolor(la)
+        for stream in self.streams:  # by id: tiles come and go, ids stay
+            if layer is not None and layer.info.get("stream") == stream.name:
+                rows = self._selection[1]
+                stream.highlight(layer.features.ids[rows], layer.features.bounds[rows])
+            else:
+                stream.highlight(())
         self._render()
 
     @property
