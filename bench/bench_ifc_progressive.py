@@ -14,7 +14,17 @@ heartbeat timer on the GUI thread. Reports, from ``start_import``:
   time adding batches (frame not included); ``loading_max_gap_ms`` /
   ``p99_gap_ms`` / ``gaps_over_30ms``: heartbeat gaps while the model loads
   (frames included), ``final_layer_gap_ms``: the gap that adds the final layer
-  (panels, table, tree; the same as before issue 20).
+  (panels, table, tree; the same as before issue 20);
+- ``swap_max_beyond_frame_ms`` / ``swap_beyond_frame_over_30ms``: from the
+  final layer's arrival until the bench stops (1 s after ``done``), the
+  longest heartbeat gap less the VTK frames inside it (what the GUI thread
+  did besides drawing), and how many such gaps exceed 30 ms;
+  ``swap_first_frame_ms``: the first frame that draws the final layer;
+  ``swap_atomic``: whether any frame showed both the preview and the final
+  layer, or neither (``app.import_preview.SwapWatch``);
+- ``*_cpu_beyond_frame*_ms``: the same gaps counted in the GUI thread's own
+  CPU time (``time.thread_time``) less its CPU inside frames: the work the
+  GUI thread did, apart from the time it waited for a core on a loaded machine.
 
 ``overhead``: headless cold imports with and without the preview sink,
 interleaved (the preview's cost to the import thread).
@@ -72,6 +82,11 @@ def measure_gui(path: Path, trace: Path | None = None, trace_ms: float = 100.0) 
 
     import importers
     from app import main_window as mw
+
+    try:
+        from app.import_preview import SwapWatch
+    except ImportError:  # a tree before the watch (the bench's "before" runs)
+        SwapWatch = None
     from importers.ifc import runner
 
     _app = QApplication.instance() or QApplication([])  # kept alive for the run
@@ -87,6 +102,8 @@ def measure_gui(path: Path, trace: Path | None = None, trace_ms: float = 100.0) 
 
     clock = QElapsedTimer()
     beats: list[float] = []
+    cpu: list[float] = []  # the GUI thread's own CPU seconds at each beat
+    frame_cpu: list[tuple[float, float, float]] = []  # (wall end, its CPU start, end)
     marks: dict[str, float] = {}
     tell = runner.Supervisor._tell
 
@@ -101,6 +118,7 @@ def measure_gui(path: Path, trace: Path | None = None, trace_ms: float = 100.0) 
 
     def beat() -> None:
         beats.append(clock.nsecsElapsed() / 1e9)
+        cpu.append(time.thread_time())
         if trace_fh is not None:
             faulthandler.dump_traceback_later(trace_ms / 1000, file=trace_fh)
 
@@ -117,12 +135,20 @@ def measure_gui(path: Path, trace: Path | None = None, trace_ms: float = 100.0) 
     frames: list[list[float]] = []
     ren_win = window.plotter.ren_win
     ren_win.AddObserver("StartEvent", lambda *_: frames.append([clock.nsecsElapsed() / 1e9, -1]))
+    ren_win.AddObserver("StartEvent", lambda *_: frame_cpu.append((0.0, time.thread_time(), -1)))
+    ren_win.AddObserver(
+        "EndEvent",
+        lambda *_: frame_cpu.__setitem__(
+            -1, (clock.nsecsElapsed() / 1e9, frame_cpu[-1][1], time.thread_time())
+        ),
+    )
     ren_win.AddObserver(
         "EndEvent", lambda *_: frames[-1].__setitem__(1, clock.nsecsElapsed() / 1e9)
     )
     clock.start()
     timer.start()
     job = window.start_import(path, {"cache": False})
+    atomic = SwapWatch(window.view, job.preview, path) if SwapWatch else None
     job.done.connect(finished)
     job.succeeded.connect(lambda _l: done.setdefault("ok", clock.nsecsElapsed() / 1e9))
     first: dict[str, float] = {}
@@ -151,6 +177,24 @@ def measure_gui(path: Path, trace: Path | None = None, trace_ms: float = 100.0) 
     rest = sorted(beyond(a, b) for a, b in pairs if b <= ok)
     frame_ms = sorted((f1 - f0) * 1000 for f0, f1 in spans if f1 <= ok)
     final = max((b - a for a, b in pairs if a <= ok + 0.05 and b >= ok), default=0.0)
+    # the swap: the gap in which the final layer replaced the preview, and every
+    # gap from then until the bench stops (1 s after done), less their frames
+    swap = [(a, b) for a, b in pairs if b >= ok]
+    swap_rest = sorted(beyond(a, b) for a, b in swap)
+    swap_frames = [(f1 - f0) * 1000 for f0, f1 in spans if f0 >= ok - 0.05]
+    # the same gaps in the GUI thread's own CPU time, less its CPU inside frames:
+    # what it computed besides drawing, whatever the machine's load made it wait
+    fc = [(c0, c1) for _, c0, c1 in frame_cpu if c1 >= c0]
+
+    def cpu_beyond(i: int) -> float:
+        a, b = cpu[i], cpu[i + 1]
+        return b - a - sum(max(0.0, min(b, c1) - max(a, c0)) for c0, c1 in fc)
+
+    idx = range(len(beats) - 1)
+    cpu_loading = sorted(cpu_beyond(i) for i in idx if beats[i + 1] <= ok)
+    cpu_swap = sorted(cpu_beyond(i) for i in idx if beats[i + 1] >= ok)
+    if atomic is not None:
+        atomic.stop()
     window.close()
     return {
         "file": path.name,
@@ -176,6 +220,14 @@ def measure_gui(path: Path, trace: Path | None = None, trace_ms: float = 100.0) 
         if frame_ms
         else None,
         "final_layer_gap_ms": round(final * 1000, 1),
+        "swap_max_beyond_frame_ms": round(swap_rest[-1] * 1000, 1) if swap_rest else None,
+        "swap_beyond_frame_over_30ms": sum(g > 0.030 for g in swap_rest),
+        "swap_first_frame_ms": round(swap_frames[0]) if swap_frames else None,
+        "loading_max_cpu_beyond_frames_ms": round(cpu_loading[-1] * 1000, 1)
+        if cpu_loading
+        else None,
+        "swap_max_cpu_beyond_frame_ms": round(cpu_swap[-1] * 1000, 1) if cpu_swap else None,
+        "swap_atomic": atomic.verdict() if atomic is not None else None,
         "timings_s": layer.info.get("timings_s"),
     }
 

@@ -193,9 +193,14 @@ def window_for(qtbot, tmp_path, cache_dir):
 
 
 def _previews(window) -> list[str]:
+    """One name per batch actor in the view (the parts of each import's group)."""
     from app.import_preview import PREFIX
 
-    return [n for n in window.view.overlay_actors if n.startswith(PREFIX)]
+    names = []
+    for name, group in window.view.overlay_actors.items():
+        if name.startswith(PREFIX):
+            names += [f"{name}:{i}" for i in range(group.GetParts().GetNumberOfItems())]
+    return names
 
 
 @gui

@@ -12,6 +12,14 @@ Meshing batch by batch leaves the kernel's elements until the end. That is
 cheap when they are few (the kernel then runs on every core for a moment),
 but a model that is mostly the kernel's wants the kernel's threads running
 while Python meshes: :func:`kernel_heavy` says when to switch back to that.
+:func:`precheck` finds the kernel's elements from their item types alone
+(1.8 s for the 20 MB tower's 26,114 elements where the fast path's full look
+takes 8.5 s, the same 273). Starting the kernel's threads on that set after
+the first batch, beside the batches, was tried and measured (bench/RESULTS.md,
+issue 20): on two cores it gained nothing on the tower (the pre-check costs
+the Python core what the overlap saves, and the kernel's threads compete
+with the window's software-GL frames for the cores), so the worker does not
+do it; it is the first thing to try again with more cores.
 
 Needs only IfcOpenShell's entity API (worker side).
 """
@@ -44,6 +52,38 @@ def batches(n: int, first: int = FIRST_BATCH, most: int = MAX_BATCH) -> Iterator
 def kernel_heavy(n_kernel: int, n_seen: int) -> bool:
     """Whether the rest should run with the kernel's threads beside the fast path."""
     return n_seen >= MIN_SEEN and n_kernel > KERNEL_SHARE * n_seen
+
+
+def precheck(ctx: Any, products: list[Any], keep_off: set[str] | frozenset = frozenset()
+             ) -> tuple[list[Any], list[Any]]:  # fmt: skip
+    """``(kernel, maybe_fast)``: the products whose representation the fast
+    path cannot take by its item types alone (``ctx``: the fast path's
+    :class:`~importers.ifc.fastpath.elements.Context`; ``keep_off``:
+    GlobalIds that must go to the kernel), and the rest, order kept.
+
+    Any surprise sends the product to the kernel (it is always right there).
+    """
+    from importers.ifc.fastpath.elements import _check_items, body
+
+    kernel, fast = [], []
+    projected, voids = ctx.projected, ctx.voids
+    for p in products:
+        try:
+            if p.id() in projected or (keep_off and str(p.GlobalId) in keep_off):
+                raise ValueError("projection or test hook")
+            items = body(p, ctx)[3]
+            _check_items(items, ctx)
+            openings = voids.get(p.id(), ())
+            if openings and len(items) != 1:
+                raise ValueError("openings in a multi-item body")
+            for op in openings:
+                if op.id() in voids or op.id() in projected or len(body(op, ctx)[3]) != 1:
+                    raise ValueError("opening the fast path does not cut")
+        except Exception:
+            kernel.append(p)
+        else:
+            fast.append(p)
+    return kernel, fast
 
 
 def storey_order(f: Any, products: list[Any]) -> list[Any]:

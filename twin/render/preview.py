@@ -40,15 +40,29 @@ def batch_actor(mesh: pv.PolyData) -> vtk.vtkActor:
     return actor
 
 
-def show_batch(view, name: str, actor: vtk.vtkActor) -> None:
-    """Add a batch actor to ``view`` as one of its overlay actors, without the
-    immediate render that ``plotter.add_actor`` does by default (the caller
-    asks the view for a frame: one per batch, drawn on the next paint)."""
-    view.remove_overlay_actor(name)
-    view.plotter.add_actor(
-        actor, name=f"overlay:{name}", reset_camera=False, pickable=False, render=False
-    )
-    view.overlay_actors[name] = actor
+def batch_group() -> vtk.vtkAssembly:
+    """The one prop holding every batch actor of an import: the view gets one
+    overlay actor per import, not one per batch, so removing the preview when
+    the final layer arrives is one call (121 ``remove_actor`` calls cost the
+    GUI thread 5-45 ms on the 20 MB tower), and the clipping fit reads one
+    box per frame instead of one per batch."""
+    group = vtk.vtkAssembly()
+    group.PickableOff()
+    return group
+
+
+def show_batch(view, name: str, group: vtk.vtkAssembly, actor: vtk.vtkActor) -> None:
+    """Add a batch actor to ``group``, the import's overlay actor ``name`` in
+    ``view`` (added at the first batch), without the immediate render that
+    ``plotter.add_actor`` does by default (the caller asks the view for a
+    frame: one per draw, drawn on the next paint)."""
+    if view.overlay_actors.get(name) is not group:
+        view.remove_overlay_actor(name)
+        view.plotter.add_actor(
+            group, name=f"overlay:{name}", reset_camera=False, pickable=False, render=False
+        )
+        view.overlay_actors[name] = group
+    group.AddPart(actor)
 
 
 def last_frame_seconds(view) -> float:
