@@ -6,7 +6,7 @@ width (two side columns of panels whose buttons want ~290 px each left it 59 %
 in Vietnamese): layers | bookmarks on top, attributes | search | sensors |
 sun study | tour (and any dock another module adds) below, so the layer
 tree and the clicked feature's attributes are both in sight; the timeline
-(and the attribute tables) at the bottom. Each dock can be closed, floated
+(and docked attribute tables) at the bottom. Each dock can be closed, floated
 or dragged elsewhere (the View menu toggles them back); *Hide panels*
 collapses them all at once, and *Reset layout* puts this arrangement back.
 
@@ -290,6 +290,8 @@ class WindowLayout(QObject):
                             w.menuBar().isVisible())
             for dock in self.docks():
                 dock.hide()
+            if hasattr(w, "attribute_tables"):  # table windows of their own, too
+                w.attribute_tables.hide_windows(True)
             for toolbar in w.findChildren(QToolBar):
                 toolbar.hide()
             w.menuBar().hide()
@@ -310,6 +312,8 @@ class WindowLayout(QObject):
             w.statusBar().show()
             if state is not None:
                 w.restoreState(state, LAYOUT_VERSION)
+            if hasattr(w, "attribute_tables"):
+                w.attribute_tables.hide_windows(False)
             panel = getattr(w, "tour_panel", None)
             if panel is not None and panel.status != panel.STOPPED:
                 panel.stop()

@@ -7,16 +7,30 @@ cell only when the view paints it, so 100,000 features open at once. Sorting
 is a stable numpy argsort of the column (missing values last, both
 directions) and filtering is :func:`twin.query.search`, the query language of
 the search panel; neither goes through Qt's per-item comparisons.
+
+Like QGIS, a table opens in a window of its own by default, and docks at the
+bottom of the main window on request (View → *Dock attribute tables*, or the
+same toggle in each table's toolbar; kept in QSettings). A window of its own
+has its own backing store: scrolling it repaints only the table, whereas
+a table inside the main window makes Qt compose that whole window through GL
+(the 3D view is a ``QOpenGLWidget``) on every repaint, and opening a dock
+shrinks the 3D view, which then draws a new frame. Docking and undocking move
+the same :class:`AttributeTable` widget between containers, so its model, sort,
+filter, selection and scroll position stay as they were.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QByteArray,
+    QEvent,
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
+    QObject,
     Qt,
     QTimer,
     Signal,
@@ -53,6 +67,19 @@ MAX_COLUMN_PX = 260
 FIT_SAMPLE_ROWS = 40
 #: height of the bottom dock area when a table opens: share of the window, at least px
 TABLE_SHARE, TABLE_MIN_PX = 0.33, 240
+#: QSettings keys: tables docked in the main window (else a window each), and the
+#: last table window's geometry
+DOCKED_KEY, GEOMETRY_KEY = "attribute_table/docked", "attribute_table/geometry"
+#: a table window's first size: share of the main window's width, height (px);
+#: each further open window is offset by CASCADE_PX so none hides another
+WINDOW_SHARE, WINDOW_HEIGHT_PX, CASCADE_PX = 0.8, 380, 28
+
+
+#: roles as plain ints: ``data`` runs ~900 times per repaint (7 roles per cell),
+#: and comparing or combining Qt's enum members there costs more than the cell's text
+DISPLAY_ROLE, TOOLTIP_ROLE = int(Qt.ItemDataRole.DisplayRole), int(Qt.ItemDataRole.ToolTipRole)
+ALIGN_ROLE = int(Qt.ItemDataRole.TextAlignmentRole)
+ALIGN_NUMBER = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
 def _missing(column: np.ndarray) -> np.ndarray:
@@ -120,12 +147,11 @@ class FeatureTableModel(QAbstractTableModel):
     def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.columns)
 
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if role == Qt.ItemDataRole.DisplayRole or role == Qt.ItemDataRole.ToolTipRole:
-            value = self._data[index.column()][self.order[index.row()]]
-            return self.display(value)
-        if role == Qt.ItemDataRole.TextAlignmentRole and self._numeric[index.column()]:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    def data(self, index: QModelIndex, role: int = DISPLAY_ROLE):
+        if role in (DISPLAY_ROLE, TOOLTIP_ROLE):
+            return self.display(self._data[index.column()][self.order[index.row()]])
+        if role == ALIGN_ROLE and self._numeric[index.column()]:
+            return ALIGN_NUMBER
         return None
 
     def headerData(self, section: int, orientation, role: int = Qt.ItemDataRole.DisplayRole):
@@ -193,8 +219,9 @@ class FeatureTableModel(QAbstractTableModel):
         return np.unique(found[found >= 0])
 
 
-class AttributeTableDock(Translatable, QDockWidget):
-    """The attribute table of one layer: filter line, table, selection tools."""
+class AttributeTable(Translatable, QWidget):
+    """The attribute table of one layer: filter line, table, selection tools.
+    Shown in a :class:`TableWindow` or a :class:`TableDock` (its ``container``)."""
 
     #: the user selected rows in the table: (layer, feature rows)
     selection_changed = Signal(object, object)
@@ -205,11 +232,11 @@ class AttributeTableDock(Translatable, QDockWidget):
         self.layer, self.scene = layer, scene
         self._syncing = False
         self._status = ""
+        self.container: QWidget | None = None
         self.model = FeatureTableModel(layer, self)
-        body = QWidget()
-        box = QVBoxLayout(body)
+        box = QVBoxLayout(self)
         box.setContentsMargins(2, 2, 2, 2)
-        top = QHBoxLayout()
+        self.toolbar = top = QHBoxLayout()
         self.filter_edit = QLineEdit()
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.returnPressed.connect(self.apply_filter)
@@ -247,12 +274,31 @@ class AttributeTableDock(Translatable, QDockWidget):
         box.addWidget(self.table, 1)
         self.summary = QLabel("")
         box.addWidget(self.summary)
-        self.setWidget(body)
         self._fit_columns()
         self.retranslate()
 
+    def add_tool(self, action: QAction) -> QToolButton:
+        """A button for ``action`` at the end of the toolbar (the dock toggle)."""
+        button = QToolButton()
+        button.setDefaultAction(action)
+        self.toolbar.addWidget(button)
+        return button
+
+    def title(self) -> str:
+        title = tr("Attribute table: {0}").replace("{0}", self.layer.name)
+        loaded = self.layer.info.get("loaded_features")  # a streamed layer's snapshot
+        if loaded is not None:
+            title += " — " + tr("loaded features: {0}").replace("{0}", str(loaded))
+        return title
+
+    def top_row(self) -> int:
+        """The first row in sight (kept when the table moves to another container)."""
+        return max(self.table.rowAt(0), 0)
+
     def retranslate(self) -> None:
-        self.setWindowTitle(tr("Attribute table: {0}").replace("{0}", self.layer.name))
+        self.setWindowTitle(self.title())
+        if self.container is not None:
+            self.container.setWindowTitle(self.title())
         self.filter_edit.setPlaceholderText(
             tr("Filter: name, id — or height > 30 and class = residential"))
         self.zoom_button.setText(tr("Zoom to selection"))
@@ -397,73 +443,222 @@ class AttributeTableDock(Translatable, QDockWidget):
         self._status = ""
 
 
-class AttributeTables:
-    """The open attribute tables of a main window, one dock per layer, tabbed
-    with the timeline at the bottom; their selection follows the 3D view's."""
+class TableWindow(QWidget):
+    """A table in a top-level window of its own (the default, as in QGIS)."""
+
+    closed = Signal()
+
+    def __init__(self, table: AttributeTable, parent: QWidget) -> None:
+        # a window of the main window: above it, closed and deleted with it
+        super().__init__(parent, Qt.WindowType.Window)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(table)
+
+    def closeEvent(self, event) -> None:
+        super().closeEvent(event)
+        if event.isAccepted():
+            self.closed.emit()
+
+
+class TableDock(QDockWidget):
+    """A table docked at the bottom of the main window."""
+
+    closed = Signal()
+
+    def __init__(self, table: AttributeTable, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setWidget(table)
+
+    def closeEvent(self, event) -> None:
+        super().closeEvent(event)
+        if event.isAccepted():
+            self.closed.emit()
+
+
+class AttributeTables(QObject):
+    """The open attribute tables of a main window, one per layer, each in a
+    window of its own or docked (:attr:`dock_action`); their selection
+    follows the 3D view's."""
 
     def __init__(self, window) -> None:
+        super().__init__(window)
         self.window = window
-        self.docks: dict[int, AttributeTableDock] = {}
+        self.settings = window.settings
+        self.tables: dict[int, AttributeTable] = {}
+        self.containers: dict[int, TableWindow | TableDock] = {}
         self._count = 0
         self._from_a_table = False  # a table's own selection is on its way to 3D
+        self._put_away: list[TableWindow] = []  # hidden for the presentation mode
+        self.dock_action = QAction(window)
+        self.dock_action.setCheckable(True)
+        self.dock_action.setChecked(bool(self.settings.value(DOCKED_KEY, False, type=bool)))
+        self.dock_action.toggled.connect(self.set_docked)
+        window.installEventFilter(self)
+        self.retranslate()
 
-    def dock(self, layer: Layer) -> AttributeTableDock | None:
-        return self.docks.get(id(layer))
+    def retranslate(self) -> None:
+        self.dock_action.setText(tr("Dock attribute tables"))
+        self.dock_action.setIconText(tr("Dock"))
+        self.dock_action.setToolTip(
+            tr("Dock attribute tables in the main window (else each opens in its own window)"))
 
-    def open(self, layer: Layer) -> AttributeTableDock:
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.window and event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        return False
+
+    @property
+    def docked(self) -> bool:
+        return self.dock_action.isChecked()
+
+    def table(self, layer: Layer) -> AttributeTable | None:
+        return self.tables.get(id(layer))
+
+    dock = table  # the name tests and callers used when every table was a dock
+
+    def open(self, layer: Layer) -> AttributeTable:
         """Show (or raise) ``layer``'s table, selecting what the 3D view has selected."""
         w = self.window
-        dock = self.docks.get(id(layer))
-        if dock is None:
-            dock = AttributeTableDock(layer, w.scene, w)
-            self._count += 1
-            dock.setObjectName(f"attribute_table_dock_{self._count}")
-            dock.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            dock.selection_changed.connect(self._from_table)
-            dock.zoom_requested.connect(w.zoom_to)
-            key = id(layer)
-            dock.destroyed.connect(lambda *_: self.docks.pop(key, None))
-            below = getattr(w, "timeline_panel", None)
-            w.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-            if below is not None and not below.isHidden():
-                w.tabifyDockWidget(below, dock)
-            self.docks[id(layer)] = dock
-            # a table needs rows to read: the bottom area grows to a third of the
-            # window, once the dock is in the layout (Qt ignores it before)
-            QTimer.singleShot(0, lambda: self._grow(dock))
+        key = id(layer)
+        table = self.tables.get(key)
+        if table is None:
+            table = AttributeTable(layer, w.scene)
+            table.add_tool(self.dock_action)
+            table.selection_changed.connect(self._from_table)
+            table.zoom_requested.connect(w.zoom_to)
+            self.tables[key] = table
             selection = w.view.selection
             if selection is not None and selection[0] is layer:
-                dock.select_rows(selection[1])
-        dock.show()
-        dock.raise_()
-        return dock
+                table.select_rows(selection[1])
+            self._contain(key)
+        container = self.containers[key]
+        container.show()
+        container.raise_()
+        if isinstance(container, TableWindow):
+            container.activateWindow()
+        return table
 
-    def _grow(self, dock: AttributeTableDock) -> None:
+    def set_docked(self, on: bool) -> None:
+        """Dock every table (and the next ones), or give each a window; kept in
+        the settings. Each table keeps its model, selection and scroll position."""
+        self.settings.setValue(DOCKED_KEY, bool(on))
+        for key, old in list(self.containers.items()):
+            if isinstance(old, TableDock) == bool(on):
+                continue
+            table = self.tables[key]
+            top, visible = table.top_row(), not old.isHidden()
+            self._release(old)
+            self._contain(key)
+            if visible:  # in sight where it goes (docked: its tab in front)
+                self.containers[key].show()
+                self.containers[key].raise_()
+            QTimer.singleShot(0, lambda t=table, r=top: self._scroll_to(t, r))
+
+    @staticmethod
+    def _scroll_to(table: AttributeTable, row: int) -> None:
+        if shiboken6.isValid(table):  # the table may be closed by now
+            table.table.scrollTo(table.model.index(row, 0),
+                                 QAbstractItemView.ScrollHint.PositionAtTop)
+
+    def _contain(self, key: int) -> None:
+        """Put a table into a new container of the current mode (not shown yet)."""
+        w, table = self.window, self.tables[key]
+        self._count += 1
+        if self.docked:
+            container = TableDock(table, w)
+            container.setObjectName(f"attribute_table_dock_{self._count}")
+            below = getattr(w, "timeline_panel", None)
+            w.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, container)
+            if below is not None and not below.isHidden():
+                w.tabifyDockWidget(below, container)
+            # a table needs rows to read: the bottom area grows to a third of the
+            # window, once the dock is in the layout (Qt ignores it before)
+            QTimer.singleShot(0, lambda: self._grow(container))
+        else:
+            container = TableWindow(table, w)
+            container.setObjectName(f"attribute_table_window_{self._count}")
+            self._place(container)
+        table.show()
+        table.container = container
+        container.setWindowTitle(table.title())
+        container.closed.connect(lambda k=key: self._closed(k))
+        self.containers[key] = container
+
+    def _place(self, window: TableWindow) -> None:
+        """Where the last table window was, else over the lower part of the main
+        window; cascaded past the table windows already open."""
         w = self.window
-        if dock.isVisible() and not dock.isFloating():
+        saved = self.settings.value(GEOMETRY_KEY)
+        if not (isinstance(saved, QByteArray) and window.restoreGeometry(saved)):
+            width = round(w.width() * WINDOW_SHARE)
+            height = min(WINDOW_HEIGHT_PX, max(w.height() // 2, 200))
+            corner = w.geometry().bottomLeft()
+            window.setGeometry(corner.x() + (w.width() - width) // 2,
+                               corner.y() - height - 40, width, height)
+        others = sum(isinstance(c, TableWindow) and c.isVisible()
+                     for c in self.containers.values())
+        if others:
+            window.move(window.pos().x() + CASCADE_PX * others,
+                        window.pos().y() + CASCADE_PX * others)
+
+    def _grow(self, dock: TableDock) -> None:
+        w = self.window
+        if shiboken6.isValid(dock) and dock.isVisible() and not dock.isFloating():
             w.resizeDocks([dock], [max(TABLE_MIN_PX, round(w.height() * TABLE_SHARE))],
                           Qt.Orientation.Vertical)
 
+    def _release(self, container: TableWindow | TableDock) -> None:
+        """Drop a container (its table moves elsewhere or goes with it)."""
+        if isinstance(container, TableWindow):
+            self.settings.setValue(GEOMETRY_KEY, container.saveGeometry())
+        else:
+            self.window.removeDockWidget(container)
+        container.closed.disconnect()
+        container.hide()
+        container.deleteLater()
+
+    def _closed(self, key: int) -> None:
+        """A table's window or dock was closed: the table goes."""
+        container = self.containers.pop(key, None)
+        table = self.tables.pop(key, None)
+        if container is not None:
+            self._release(container)
+        if table is not None:
+            table.container = None
+            table.deleteLater()
+
+    def hide_windows(self, hidden: bool) -> None:
+        """Presentation mode: the table windows out of the way, then back (docked
+        tables go with the docks)."""
+        if hidden:
+            self._put_away = [c for c in self.containers.values()
+                              if isinstance(c, TableWindow) and c.isVisible()]
+            for window in self._put_away:
+                window.hide()
+        else:
+            for window in self._put_away:
+                if window in self.containers.values():
+                    window.show()
+            self._put_away = []
+
     def close_layer(self, layer: Layer) -> None:
-        dock = self.docks.pop(id(layer), None)
-        if dock is not None:
-            dock.close()
+        self._closed(id(layer))
 
     def close_all(self) -> None:
-        """Close every table (the window's scene is being replaced)."""
-        for dock in list(self.docks.values()):
-            dock.close()
-        self.docks.clear()
+        """Close every table (the window closes, or its scene is replaced)."""
+        for key in list(self.containers):
+            self._closed(key)
 
     def follow_selection(self, layer: Layer | None, rows) -> None:
         """The 3D selection changed: mirror it in the tables (others are cleared)."""
         if self._from_a_table:
             return
-        for key, dock in list(self.docks.items()):
+        for key, table in list(self.tables.items()):
             if layer is not None and key == id(layer):
-                dock.select_rows(rows)
+                table.select_rows(rows)
             else:
-                dock.select_rows([], scroll=False)
+                table.select_rows([], scroll=False)
 
     def _from_table(self, layer: Layer, rows: np.ndarray) -> None:
         """Rows selected in a table: highlight them in 3D (one row: inspect it too)."""
