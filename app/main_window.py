@@ -56,13 +56,20 @@ from app.panels.sensors import SensorsPanel
 from app.panels.sunstudy import SunStudyPanel
 from app.panels.timeline import TimelinePanel
 from app.preferences import Preferences, PreferencesDialog, language_choices
+from app.stream_layers import StreamRows, loaded_layer
 from app.workers import ImportJob, ImportWorker
 from twin import project as projects
 from twin.layer import Layer
 from twin.measure import Measurement
 from twin.origin import OriginReport, distance_to_content, judge_import, layer_extent, recentre
 from twin.render import OffscreenRenderer, Pick, SceneView, save_png
-from twin.render.looks import LookOptions, applied_looks, apply_looks, default_looks
+from twin.render.looks import (
+    LookOptions,
+    applied_looks,
+    apply_looks,
+    default_looks,
+    default_sun,
+)
 from twin.render.overlays import SimulationOverlay
 from twin.scene import Scene
 from twin.sim.store import project_store_path
@@ -145,6 +152,7 @@ class MainWindow(Translatable, QMainWindow):
             scene, self.plotter, request_render=self.request_render, prebuild_locators=True
         )
         self.layers_panel = LayersPanel(self)
+        self.layers_panel.streams = StreamRows(self)  # streamed layers are rows too
         self.inspector = InspectorPanel(self)
         self.search_panel = SearchPanel(self)
         self.bookmarks_panel = BookmarksPanel(self)
@@ -180,6 +188,7 @@ class MainWindow(Translatable, QMainWindow):
         self._north_and_scale(True)
         self.attribute_tables = AttributeTables(self)
         self.layers_panel.attribute_table_requested.connect(self.attribute_tables.open)
+        self.view_menu.addAction(self.attribute_tables.dock_action)
         self.window_layout = WindowLayout(self, self.settings)
         self.window_layout.add_to_menu(self.view_menu)
         self._restore_settings()
@@ -190,6 +199,7 @@ class MainWindow(Translatable, QMainWindow):
         # a few ms of actors at a time (twin.render.tiled)
         self.stream_timer = QTimer(self)
         self.stream_timer.timeout.connect(lambda: self.view.pump_streams())
+        self.stream_timer.timeout.connect(self.layers_panel.streams.refresh_counts)
         self.stream_timer.start(40)
         self.retranslate()
 
@@ -210,6 +220,8 @@ class MainWindow(Translatable, QMainWindow):
 
     def _connect_panels(self) -> None:
         self.layers_panel.zoom_requested.connect(self.zoom_to)
+        self.search_panel.streamed = lambda: [  # a streamed layer: what its tiles hold now
+            loaded_layer(s) for s in self.view.streams if s.visible and s.resident]
         self.search_panel.feature_activated.connect(self.select_feature)
         self.search_panel.highlight_requested.connect(self._highlight)
         self.search_panel.zoom_requested.connect(self.zoom_to)
@@ -579,7 +591,12 @@ class MainWindow(Translatable, QMainWindow):
 
         from twin.locale_format import format_datetime
 
-        self.clock_label.setText(format_datetime(datetime.now(), i18n.current(), seconds=True))
+        # to the minute, and only when it changes: beside a GL view, any repaint of the
+        # window composes the whole window (45-70 ms a time on software GL), so a
+        # seconds display stalled the GUI thread once a second (bench_attribute_table)
+        text = format_datetime(datetime.now(), i18n.current())
+        if text != self.clock_label.text():
+            self.clock_label.setText(text)
 
     def _refresh_bookmark_box(self) -> None:
         self.bookmark_box.clear()
@@ -761,6 +778,7 @@ class MainWindow(Translatable, QMainWindow):
     def select_feature(self, layer: Layer | None, row: int) -> None:
         """Highlight one feature, fill the inspector, label it in the 3D view."""
         self.attribute_tables.follow_selection(layer, [row])
+        self.layers_panel.streams.follow_selection(layer, [row])
         if layer is None:
             self.view.select(None)
             self.inspector.show_feature(None, None)
@@ -780,6 +798,7 @@ class MainWindow(Translatable, QMainWindow):
     def _highlight(self, layer: Layer, rows) -> None:
         self.view.select(layer, rows)
         self.attribute_tables.follow_selection(layer, rows)
+        self.layers_panel.streams.follow_selection(layer, rows)
 
     def zoom_to(self, layer: Layer, rows=None) -> None:
         if rows is None:
@@ -876,27 +895,27 @@ class MainWindow(Translatable, QMainWindow):
 
     def set_sun_light(self, on: bool) -> None:
         """Light the view by the sun at the clock time: sky, dusk and night follow
-        the timeline (Tools → Sun light)."""
-        from twin.render.lighting import SunLight
+        the timeline (Tools → Sun light; on by default, see ``default_sun``). A
+        scene with no place on Earth keeps the light kit, as headless renders do."""
+        from twin.render.lighting import SunLight, sun_available
 
         if self._closed:
             return
         clock = self.sim.clock if self.sim is not None else None
-        if on and self.sun_light is None:
-            self.sun_light = SunLight()
-        if self.sun_light is None:
-            return
         if clock is not None:
             with contextlib.suppress(TypeError, ValueError):
                 clock.events.time_changed.disconnect(self._sun_follow)
-        if on:
+        if on and sun_available(self.scene):
+            if self.sun_light is None:
+                self.sun_light = SunLight()
             if clock is not None:
                 clock.events.time_changed.connect(self._sun_follow)
             self._sun_follow()
-        else:
+        elif self.sun_light is not None:
             self.sun_light.remove()  # shadows go with it
             self.sun_light = None
-            self.shadows_action.setChecked(False)
+            if not on:
+                self.shadows_action.setChecked(False)
         self.request_render()
 
     def set_shadows(self, on: bool) -> None:
@@ -920,7 +939,8 @@ class MainWindow(Translatable, QMainWindow):
                 self.request_render()
 
     def _sun_follow(self, *_: object) -> None:
-        when = self.sim.clock.time if self.sim is not None else None
+        # no clock: the scene file's time, as OffscreenRenderer does
+        when = self.sim.clock.time if self.sim is not None else scene_time(self.scene)
         if self.sun_light is not None and when is not None and not self._closed:
             self.sun_light.apply(self.plotter, self.scene, when)
             self.request_render()
@@ -1368,6 +1388,7 @@ class MainWindow(Translatable, QMainWindow):
         self.added_layers = list(project.added_layers)
         with self.view.hold_render():
             warnings += projects.apply(project, self.scene)
+            self.layers_panel.streams.follow_sources()
         if project.time_ms is not None and self.sim is not None:
             from twin.sim.clock import from_ms
 
@@ -1422,6 +1443,7 @@ class MainWindow(Translatable, QMainWindow):
             # looks this GL affords (a GPU: all; software GL: those within 1.3x a frame)
             gl = render_quality.renderer_string(self.plotter.ren_win)
             self.set_looks(default_looks(gl))
+            self.sun_action.setChecked(default_sun(gl))  # the sun and sky, as renders
 
     # -- closing ----------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
@@ -1434,6 +1456,7 @@ class MainWindow(Translatable, QMainWindow):
             for job in list(self.jobs):
                 job.cancel()
                 job.wait(10_000)
+            self.attribute_tables.close_all()  # their own windows go with this one
             self._save_settings()
             self.sunstudy_panel.shutdown()
             self.compliance_panel.shutdown()

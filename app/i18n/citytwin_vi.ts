@@ -372,6 +372,18 @@
         <translation>Bỏ đi</translation>
     </message>
     <message>
+        <source>Dock</source>
+        <translation>Neo</translation>
+    </message>
+    <message>
+        <source>Dock attribute tables</source>
+        <translation>Neo bảng thuộc tính vào cửa sổ chính</translation>
+    </message>
+    <message>
+        <source>Dock attribute tables in the main window (else each opens in its own window)</source>
+        <translation>Neo các bảng thuộc tính vào cửa sổ chính (nếu không, mỗi bảng mở trong cửa sổ riêng)</translation>
+    </message>
+    <message>
         <source>Don't Save</source>
         <translation>Không lưu</translation>
     </message>
@@ -1352,6 +1364,10 @@
         <translation>đã nạp xong</translation>
     </message>
     <message>
+        <source>loaded features: {0}</source>
+        <translation>đối tượng đã tải: {0}</translation>
+    </message>
+    <message>
         <source>min</source>
         <translation>phút</translation>
     </message>
@@ -1406,6 +1422,10 @@
     <message>
         <source>stale</source>
         <translation>quá hạn</translation>
+    </message>
+    <message>
+        <source>streamed</source>
+        <translation>tải theo ô</translation>
     </message>
     <message>
         <source>the project names no scene file and no layers</source>
@@ -1482,6 +1502,10 @@
     <message>
         <source>{0} without a footprint in the mesh: bounding boxes written</source>
         <translation>{0} đối tượng không có đường bao trong lưới: đã ghi hộp bao</translation>
+    </message>
+    <message>
+        <source>{0} — streamed: {1} of {2} tiles loaded, {3} of {4} features</source>
+        <translation>{0} — tải theo ô: đã tải {1}/{2} ô, {3}/{4} đối tượng</translation>
     </message>
     <message>
         <source>{0}: coordinates in the scene CRS {1}</source>

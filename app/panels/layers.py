@@ -3,7 +3,8 @@
 Each control is a one-line call into :class:`twin.scene.Scene`; the tree listens
 to the scene's events and rebuilds, blocking its own echo while it does.
 IFC layers (``layer.tree``) expand into project/site/building/storey nodes
-whose check boxes hide those features through ``Scene.set_feature_visibility``.
+(each node's children are made when it is first expanded) whose check boxes
+hide those features through ``Scene.set_feature_visibility``.
 """
 
 from __future__ import annotations
@@ -50,7 +51,12 @@ class LayersPanel(Translatable, QDockWidget):
         self.sensor_kinds = lambda layer: []
         self._sensor_style: dict[Layer, str] = {}
         self._nodes: dict[int, tuple[Layer, TreeNode]] = {}
+        #: items whose children are made when first expanded (a 273-storey tower's
+        #: tree must not cost the GUI thread when the model arrives)
+        self._unfilled: set[int] = set()
         self._xray: dict[Layer, float] = {}
+        #: streamed layers' rows and controls (app.stream_layers.StreamRows; the window sets it)
+        self.streams = None
         body = QWidget()
         box = QVBoxLayout(body)
         box.setContentsMargins(2, 2, 2, 2)
@@ -58,6 +64,7 @@ class LayersPanel(Translatable, QDockWidget):
         self.tree.itemChanged.connect(self._on_item_changed)
         self.tree.currentItemChanged.connect(lambda *_: self._sync_controls())
         self.tree.itemDoubleClicked.connect(lambda *_: self.zoom_to_current())
+        self.tree.itemExpanded.connect(self._fill)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._context_menu)
         box.addWidget(self.tree, 1)
@@ -116,9 +123,11 @@ class LayersPanel(Translatable, QDockWidget):
 
     def refresh(self, *_: object) -> None:
         current = self.current_layer()
+        stream = self.streams.current() if self.streams is not None else None
         self.tree.blockSignals(True)
         self.tree.clear()
         self._nodes.clear()
+        self._unfilled.clear()
         for layer in self.scene.layers:
             item = QTreeWidgetItem([layer.name, str(len(layer.features))])
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
@@ -133,6 +142,8 @@ class LayersPanel(Translatable, QDockWidget):
                     self._add_node(item, layer, child, hidden)
             if layer is current:
                 self.tree.setCurrentItem(item)
+        if self.streams is not None:
+            self.streams.add_rows(self.tree, stream.name if stream is not None else None)
         if self.tree.currentItem() is None and self.tree.topLevelItemCount():
             self.tree.setCurrentItem(self.tree.topLevelItem(self.tree.topLevelItemCount() - 1))
         self.tree.resizeColumnToContents(0)
@@ -148,8 +159,21 @@ class LayersPanel(Translatable, QDockWidget):
         item.setCheckState(0, _check(shown))
         self._nodes[id(item)] = (layer, node)
         parent.addChild(item)
+        if node.children:
+            item.setChildIndicatorPolicy(QTreeWidgetItem.ChildIndicatorPolicy.ShowIndicator)
+            self._unfilled.add(id(item))
+
+    def _fill(self, item: QTreeWidgetItem) -> None:
+        """Make the children of a tree node's item, once (on expand, or a lookup)."""
+        if id(item) not in self._unfilled:
+            return
+        self._unfilled.discard(id(item))
+        layer, node = self._nodes[id(item)]
+        hidden = self.scene.hidden_features(layer)
+        blocked = self.tree.blockSignals(True)
         for child in node.children:
             self._add_node(item, layer, child, hidden)
+        self.tree.blockSignals(blocked)
 
     # -- lookups --------------------------------------------------------------------
     def layer_item(self, name: str) -> QTreeWidgetItem:
@@ -167,6 +191,7 @@ class LayersPanel(Translatable, QDockWidget):
             item = stack.pop()
             if item.text(0) == node_name:
                 return item
+            self._fill(item)
             stack.extend(item.child(i) for i in range(item.childCount()))
         raise KeyError(node_name)
 
@@ -186,7 +211,7 @@ class LayersPanel(Translatable, QDockWidget):
 
     # -- slots ----------------------------------------------------------------------
     def _on_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
-        if column != 0:
+        if column != 0 or (self.streams is not None and self.streams.item_changed(item)):
             return
         checked = item.checkState(0) == Qt.CheckState.Checked
         node = self._nodes.get(id(item))
@@ -209,6 +234,8 @@ class LayersPanel(Translatable, QDockWidget):
             self.tree.blockSignals(False)
 
     def _sync_controls(self) -> None:
+        if self.streams is not None and self.streams.sync_controls():
+            return
         layer = self.current_layer()
         enabled = layer is not None
         for w in (
@@ -248,12 +275,16 @@ class LayersPanel(Translatable, QDockWidget):
         return out
 
     def _on_opacity(self, value: int) -> None:
+        if self.streams is not None and self.streams.on_opacity(value):
+            return
         layer = self.current_layer()
         if layer is not None:
             self._xray.pop(layer, None)
             self.scene.set_opacity(layer, value / 100)
 
     def _on_style(self, index: int) -> None:
+        if self.streams is not None and self.streams.on_style(index):
+            return
         layer = self.current_layer()
         if layer is None:
             return
@@ -296,6 +327,8 @@ class LayersPanel(Translatable, QDockWidget):
     def _context_menu(self, pos) -> None:
         """Right-click on a layer: its attribute table, its CRS record
         (app.panels.crs_record) and labels."""
+        if self.streams is not None and self.streams.context_menu(pos):
+            return
         layer = self.current_layer()
         if layer is None or self.tree.itemAt(pos) is None:
             return
