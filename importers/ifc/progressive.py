@@ -125,13 +125,13 @@ class Preview:
         scene: Any,
         opts: IfcOptions,
         sink: Callable[[PreviewBatch], None],
-        min_interval_s: float = MIN_INTERVAL_S,
+        min_interval_s: float | None = None,
     ) -> None:
         self.path = Path(path)
         self.scene = scene
         self.opts = opts
         self.sink = sink
-        self.min_interval_s = min_interval_s
+        self.min_interval_s = MIN_INTERVAL_S if min_interval_s is None else min_interval_s
         self.t0 = time.monotonic()
         self.meta: dict[str, Any] | None = None
         self.semantics: dict[str, Any] | None = None
