@@ -208,9 +208,17 @@ def _previews(window) -> list[str]:
 
 @gui
 @needs_display
-def test_window_draws_batches_before_the_import_ends(qtbot, window_for, tower, output_dir):
+def test_window_draws_batches_before_the_import_ends(qtbot, window_for, tower, output_dir,
+                                                     monkeypatch):
     from qt_actions import grab
 
+    from app import import_preview
+
+    # every chunk a batch, every batch drawn at once: a fast machine meshes this small
+    # tower within the 0.3-0.4 s the window leaves between batches and draws
+    monkeypatch.setattr(progressive, "MIN_INTERVAL_S", 0.0)
+    monkeypatch.setattr(import_preview, "MIN_INTERVAL_S", 0.0)
+    monkeypatch.setattr(import_preview, "FRAME_SHARE", 0.0)
     window = window_for(tower)
     empty = grab(window)
     seen: list[tuple[int, bool]] = []  # (preview actors in the view, import finished?)
