@@ -73,7 +73,9 @@ def _street(window, x: float = 0.0) -> None:
     cam.SetPosition(x - 60.0, -300.0, 40.0)
     cam.SetFocalPoint(x + 40.0, 0.0, 5.0)
     cam.SetViewUp(0, 0, 1)
-    window.request_render()
+    # drawn now: the frame's start chooses the new view's tiles and queues their reads,
+    # so a wait for the pending reads that follows cannot pass before they exist
+    window.plotter.render()
 
 
 def _settled(qtbot, stream) -> None:
