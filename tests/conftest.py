@@ -63,6 +63,20 @@ def run_cli(*args: str, cwd: Path | None = None):
     )
 
 
+#: buildings of the small seeded Viet Tri city the streaming tests share
+STREAM_CITY_N = 3000
+
+
+@pytest.fixture(scope="session")
+def city_gpkg(tmp_path_factory) -> Path:
+    """A seeded whole-city GeoPackage (``tools.synth.city``), written once per run."""
+    from tools.synth.city import generate_city, write_city
+
+    path = tmp_path_factory.mktemp("stream_city") / "city.gpkg"
+    write_city(generate_city(STREAM_CITY_N, seed=11), path)
+    return path
+
+
 @pytest.fixture(autouse=True)
 def no_modal_dialogs(request, monkeypatch):
     """GUI tests never block on a hand-built modal message box nobody will click:

@@ -8,17 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import pyvista as pv
-
-from tools.synth.city import generate_city, write_city
-
-N_CITY = 3000
-
-
-@pytest.fixture(scope="module")
-def city_gpkg(tmp_path_factory):
-    path = tmp_path_factory.mktemp("stream_city") / "city.gpkg"
-    write_city(generate_city(N_CITY, seed=11), path)
-    return path
+from conftest import STREAM_CITY_N as N_CITY  # the shared city_gpkg fixture's size
 
 
 def _scene_file(tmp_path, gpkg):

@@ -8,8 +8,8 @@ import sqlite3
 import numpy as np
 import pytest
 import shapely
+from conftest import STREAM_CITY_N as N_CITY  # the shared city_gpkg fixture's size
 
-from tools.synth.city import generate_city, write_city
 from twin.tiles import (
     BLOCKS,
     FULL,
@@ -21,15 +21,6 @@ from twin.tiles import (
     quadtree_from_cells,
     snapped_root,
 )
-
-N_CITY = 3000
-
-
-@pytest.fixture(scope="module")
-def city_gpkg(tmp_path_factory):
-    path = tmp_path_factory.mktemp("city") / "city.gpkg"
-    write_city(generate_city(N_CITY, seed=11), path)
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -98,10 +98,14 @@ def class_colors(classes: np.ndarray, style: Style) -> np.ndarray:
 
 
 def colormap_lut(name: str, n: int = 256) -> np.ndarray:
-    """(n, 3) uint8 samples of a named colormap (matplotlib names, via pyvista/VTK)."""
-    from pyvista.plotting.colors import get_cmap_safe
+    """(n, 3) uint8 samples of a named matplotlib colormap (``_r`` reverses it).
+    Unknown names raise ValueError naming the colormap."""
+    import matplotlib
 
-    cmap = get_cmap_safe(name)
+    try:
+        cmap = matplotlib.colormaps[name]
+    except KeyError:
+        raise ValueError(f"unknown colormap {name!r}") from None
     samples = np.asarray(cmap(np.linspace(0.0, 1.0, n)))[:, :3]
     return np.round(samples * 255).astype(np.uint8)
 
