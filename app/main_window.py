@@ -1087,6 +1087,7 @@ class MainWindow(Translatable, QMainWindow):
     ) -> ImportJob:
         """Import ``path`` in a worker thread with a progress dialog and Cancel."""
         worker = ImportWorker(Path(path), self.scene, options, importer)
+        worker.prepare = self.view.prepare
         job = ImportJob(worker, self)
         dialog = QProgressDialog(
             tr("Importing {0}…").replace("{0}", Path(path).name), tr("Cancel"), 0, 0, self

@@ -15,8 +15,10 @@ arrived (issue 20).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,9 @@ class ImportWorker(QObject):
         self.importer = importer
         self.cancel_event = threading.Event()
         self._last = 0.0
+        #: builds the layers' drawing on this thread before they reach the GUI
+        #: thread (``SceneView.prepare``), which then only adopts it
+        self.prepare: Callable[[list], None] | None = None
 
     def _progress(self, done: int, total: int) -> None:
         now = time.monotonic()
@@ -97,6 +102,7 @@ class ImportWorker(QObject):
         try:
             layers = self._open()
         except PartialImport as exc:
+            self._prepare(exc.layers)
             self.partial.emit(exc.layers)
         except importers.ImportCancelled:
             self.cancelled.emit()
@@ -109,7 +115,14 @@ class ImportWorker(QObject):
             if self.cancel_event.is_set():
                 self.cancelled.emit()
             else:
+                self._prepare(layers)
                 self.succeeded.emit(layers)
+
+    def _prepare(self, layers: list) -> None:
+        """Draw-ready layers (a failure here only leaves the work to the GUI thread)."""
+        if self.prepare is not None:
+            with contextlib.suppress(Exception):
+                self.prepare(layers)
 
     def cancel(self) -> None:
         self.cancel_event.set()

@@ -260,3 +260,61 @@ def test_images_compare_equal(tower, _cache_dir, output_dir):
         save_png(result.diff, output_dir / "ifc_fastpath_diff.png")
     assert result.passed, f"score {result.score:.4f}, mean {result.mean_abs:.2f}; see {output_dir}"
     assert images[0].reshape(-1, 3).std(axis=0).max() > 10  # something was drawn
+
+
+# -- the fast path on every core (importers.ifc.fastpath.spread) ----------------------
+
+
+@pytest.fixture(scope="module")
+def tall_tower(tmp_path_factory) -> Path:
+    """~4,000 elements: after the worker's first batches (up to 1,792 elements,
+    while the kernel's share is judged) two more batches to deal out."""
+    path = tmp_path_factory.mktemp("tall") / "tall.ifc"
+    write_tower(path, 3.0, seed=11, bays=3)
+    return path
+
+
+def _per_element(layer) -> dict[str, tuple]:
+    """GlobalId -> (bounds, colour, class, triangles) of every element."""
+    triangles = np.bincount(layer.cell_features, minlength=len(layer.features.ids))
+    return {g: (*v, int(triangles[i])) for i, (g, v) in enumerate(_by_guid(layer).items())}
+
+
+def test_helpers_mesh_the_same_model_as_one_process(tall_tower, _cache_dir):
+    """Two processes (the worker and a forked helper) give every element the
+    triangles, box, colour and class one process gives it."""
+    one = _load(tall_tower, processes=1)[0]
+    two = _load(tall_tower, processes=2)[0]
+    assert one.info["fastpath"]["processes"] == 1 and two.info["fastpath"]["processes"] == 2
+    assert two.info["fastpath"]["elements"] == one.info["fastpath"]["elements"] > 3000
+    a, b = _per_element(one), _per_element(two)
+    assert a.keys() == b.keys()
+    for guid, (bounds, colour, cls, tris) in a.items():
+        bb, bc, bcls, btris = b[guid]
+        assert (cls, colour, tris) == (bcls, bc, btris), guid
+        assert np.array_equal(bounds, bb, equal_nan=True), guid
+    assert one.mesh.n_cells == two.mesh.n_cells
+
+
+def test_a_helper_that_dies_leaves_its_batches_to_the_kernel(tall_tower, _cache_dir):
+    """A helper killed at its first batch: every element still arrives (its
+    share meshed by the kernel), once, with no failure reported."""
+    f = ifcopenshell.open(str(tall_tower))
+    walls = [str(w.GlobalId) for w in f.by_type("IfcWall")]
+    alone = _load(tall_tower, processes=1)[0]
+    whole = _per_element(alone)
+    layer = _load(tall_tower, processes=2, test_helper_crash=walls)[0]
+    crashed = _per_element(layer)
+    ids = layer.features.ids
+    assert crashed.keys() == whole.keys() and len(ids) == len(set(ids))
+    assert not [w for w in layer.warnings if "geometry failed" in w]
+    fp = layer.info["fastpath"]
+    # the helper's share (its batch of ~250 elements) went to the kernel
+    assert fp["processes"] == 2 and fp["lost"] > 200
+    took = sum(alone.info["fastpath"][k] for k in ("elements", "kernel"))
+    assert fp["elements"] + fp["kernel"] + fp["lost"] == took
+    b = layer.features.bounds
+    size = float(np.nanmax(b[:, 1::2]) - np.nanmin(b[:, ::2]))
+    for guid, (bounds, _colour, cls, _tris) in crashed.items():
+        assert cls == whole[guid][2]
+        assert np.allclose(bounds, whole[guid][0], rtol=0, atol=REL * size, equal_nan=True), guid

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -90,6 +91,15 @@ def test_the_swap_is_one_frame_and_short_and_the_tree_fills_on_expand(
     heart.timeout.connect(lambda: beats.append(now()))
     clock.start()
     heart.start(5)
+    prepared: list[tuple[str, list]] = []
+    prepare = window.view.prepare
+
+    def prepare_and_note(layers) -> None:  # the real prepare, noting where it ran
+        prepare(layers)
+        prepared.append((threading.current_thread().name,
+                         [window.view._prepared[la].actor for la in layers]))
+
+    window.view.prepare = prepare_and_note
     job = window.start_import(tower, {"cache": False})
     watch = SwapWatch(window.view, job.preview, tower)
     arrived: list[float] = []
@@ -117,8 +127,12 @@ def test_the_swap_is_one_frame_and_short_and_the_tree_fills_on_expand(
     assert after, "the heartbeat stopped"
     assert max(after) < max(0.05 * took, 0.15), f"GUI busy {max(after):.3f} s of {took:.2f} s"
 
-    # the layer tree: one item per node it shows, children made when expanded
+    # the final layer's actor was built on the import's thread, not this one
     layer = window.scene.layers[-1]
+    (where, actors), = prepared
+    assert where != threading.main_thread().name and window.view.actors[layer] is actors[0]
+
+    # the layer tree: one item per node it shows, children made when expanded
     panel = window.layers_panel
     top = panel.layer_item(layer.name)
     n_nodes = sum(1 for _ in _walk(layer.tree)) - 1

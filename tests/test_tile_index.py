@@ -145,7 +145,10 @@ def test_postgis_aggregate_index_equals_the_per_row_index(pg_url, city_gpkg):
 
     scene = _scene(city_gpkg)
     reader = PostgisTileReader(pg_url, scene, {"table": "city"})
+    counted, cells = [], reader._cells
+    reader._cells = lambda *a, **k: counted.append(len(a) > 2) or cells(*a, **k)
     tiles = reader.index(max_features=150, cell=2000.0)  # coarse first: forces refinement
+    assert counted[0] is False and any(counted[1:]), "no cell was counted again by the index"
     boxes = reader.row_boxes()
     rows = build_quadtree(np.arange(len(boxes)), boxes, 150, root=tiles.root)
     assert len(tiles) > 8 and tiles.depth.max() > 1
@@ -276,3 +279,14 @@ def test_postgis_index_is_cached_per_table_until_its_rows_change(pg_url, city_gp
         entry.write_bytes(b"not an index")
     rebuilt = PostgisTileReader(pg_url, scene, {"table": "city_copy"}).index(max_features=150)
     assert np.array_equal(rebuilt.count, changed.count)
+
+
+def test_first_count_is_coarse_where_the_table_is_sparse_for_its_extent():
+    """1M rows over 55 km: cells of 864 m (depth 6), not 108 m (depth 9), so the
+    server groups 2,200 cells, not 133,000; no estimate keeps the ~200 m cell."""
+    from importers.tile_reader import first_depth
+
+    assert first_depth(55296.0, 200.0, 1_000_000, 2000) == 6
+    assert first_depth(55296.0, 200.0, 0.0, 2000) == 9
+    assert first_depth(1000.0, 200.0, 10**9, 2000) == 3  # never finer than the cell asks
+    assert first_depth(10.0, 200.0, 5, 2000) == 1

@@ -283,3 +283,36 @@ def test_fzk_haus_windows_show_the_rooms_behind(plotter, output_dir):
     if not ok:
         save_png(glass.astype(np.uint8), output_dir / "transparency_fzk_haus.png")
     assert ok, (panes.mean(), brighter[panes].mean())
+
+
+def test_a_drawing_prepared_on_another_thread_is_adopted_and_draws_the_same(plotter):
+    """An import's worker builds the layer's colours and actor (SceneView.prepare);
+    adding the layer then adopts that actor, and the picture is the one the view
+    would have built itself, see-through cells included. A layer changed after
+    its drawing was prepared is drawn from what it is now."""
+    import threading
+
+    scene, layer = pane_scene(0.4)
+    scene.remove_layer(layer)
+    view = SceneView(scene, plotter, ground=False)
+    view.apply_bookmark("axis")
+    worker = threading.Thread(target=view.prepare, args=([layer],))
+    worker.start()
+    worker.join()
+    prepared = view._prepared[layer].actor
+    scene.add_layer(layer)
+    assert view.actors[layer] is prepared and not view._prepared
+    adopted = shot(view)
+    scene.remove_layer(layer)
+    scene.add_layer(layer)  # built here, on this thread
+    assert view.actors[layer] is not prepared
+    assert np.array_equal(shot(view), adopted)
+    assert view.actors[layer].HasTranslucentPolygonalGeometry()
+
+    scene.remove_layer(layer)
+    view.prepare([layer])
+    stale = view._prepared[layer].actor
+    layer.style = Style(mode="class")  # changed between prepare and add
+    scene.add_layer(layer)
+    assert view.actors[layer] is not stale
+    assert not view.actors[layer].HasTranslucentPolygonalGeometry()

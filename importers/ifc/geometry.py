@@ -209,6 +209,20 @@ class Collector:
         self.n_elements += 1
         self.n_triangles += len(faces)
 
+    def adopt(self, chunk: dict[str, Any], numbers: Any) -> None:
+        """Send a chunk another process's collector made (a fast-path helper,
+        :mod:`importers.ifc.fastpath.spread`), its rows renumbered by
+        ``numbers`` to follow this collector's; what this one holds goes first."""
+        if self.g_nv or self.e_step or self.m_rgba:
+            self.flush()
+        out, triangles = numbers.chunk(chunk, self.g_next, self.m_next)
+        self.g_next += len(chunk["g_nv"])
+        self.m_next += len(chunk["m_rgba"])
+        self.n_elements += len(chunk["e_step"])
+        self.n_triangles += triangles
+        self.send(out)
+        self._reset()
+
     def flush(self) -> None:
         """Send what has accumulated (also when empty: it doubles as a heartbeat)."""
         chunk = {

@@ -28,7 +28,10 @@ class OptionError(ValueError):
 
 
 #: The test-hook options (GlobalId lists), passed to the worker as they are.
-TEST_HOOKS = ("test_hang", "test_crash", "test_slow_booleans", "test_garble", "test_fastpath_error")
+TEST_HOOKS = ("test_hang", "test_crash", "test_slow_booleans", "test_garble", "test_fastpath_error",
+              "test_helper_crash")
+#: ... the hooks that act inside the fast path (their elements stay on it)
+FAST_PATH_HOOKS = ("test_fastpath_error", "test_helper_crash")
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,9 @@ class IfcOptions:
     #: mesh common representations with CityTwin's own numpy fast path
     #: (``importers.ifc.fastpath``); false: every element to the kernel.
     fastpath: bool = True
+    #: processes meshing the fast path (the worker and forked helpers; default
+    #: every core, see ``importers.ifc.fastpath.spread``)
+    processes: int = field(default_factory=default_threads)
     #: Test hooks (not for users): GlobalIds whose geometry makes the worker
     #: hang or crash, to exercise the watchdog without a pathological file.
     test_hang: tuple[str, ...] = ()
@@ -79,6 +85,8 @@ class IfcOptions:
     test_garble: tuple[str, ...] = ()
     #: ... raise inside the fast path's meshing (the kernel must then take them)
     test_fastpath_error: tuple[str, ...] = ()
+    #: ... kill the fast-path helper process whose batch holds one of them
+    test_helper_crash: tuple[str, ...] = ()
 
     @classmethod
     def from_mapping(cls, options: dict[str, Any] | None) -> IfcOptions:
@@ -94,8 +102,9 @@ class IfcOptions:
                 f"unknown IFC option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
             )
         kw: dict[str, Any] = {}
-        if "threads" in opts:
-            kw["threads"] = _int(opts["threads"], "threads", 1, 64)
+        for key in ("threads", "processes"):
+            if key in opts:
+                kw[key] = _int(opts[key], key, 1, 64)
         if "kernel" in opts:
             if not isinstance(opts["kernel"], str) or not opts["kernel"]:
                 raise OptionError("option 'kernel' must be a geometry library name")

@@ -122,6 +122,7 @@ class Supervisor:
             "threads": opts.threads,
             "spaces": opts.spaces,
             "fastpath": opts.fastpath,
+            "fastpath_processes": opts.processes,
             **{hook: list(getattr(opts, hook)) for hook in TEST_HOOKS},
         }
         job.update(extra)

@@ -25,7 +25,10 @@ crosses the pipe, as tuples tagged by their first item:
 ``("chunk", dict)``
     triangles and placements of finished elements (see
     :mod:`importers.ifc.payload`), at least every half second while work is
-    done, so results survive a later kill.
+    done, so results survive a later kill. The fast path's helpers (forked
+    copies meshing some of its batches on the other cores,
+    :mod:`importers.ifc.fastpath.spread`) never write here: they send their
+    batches to this process, which renumbers and forwards them.
 ``("progress", done, total)``
     finished elements, at most ten times a second.
 ``("start", step)``
@@ -73,9 +76,10 @@ import numpy as np
 
 from importers.errors import ImportFailed
 from importers.ifc import alignment, fastpath, georef, selection, semantics, streaming
+from importers.ifc.fastpath import spread
 from importers.ifc.geometry import Collector, box_mesh
 from importers.ifc.header import check_complete, prepare_source
-from importers.ifc.options import FALLBACK_KERNEL, TEST_HOOKS
+from importers.ifc.options import FALLBACK_KERNEL, FAST_PATH_HOOKS, TEST_HOOKS
 
 PROGRESS_SECONDS = 0.1
 HEARTBEAT_SECONDS = 1.0
@@ -481,6 +485,11 @@ class Worker:
     def settings(self) -> Any:
         return geometry_settings(bool(self.job.get("no_openings")))
 
+    def ticks(self, n: int) -> None:
+        """``n`` elements done elsewhere (a fast-path helper)."""
+        self.done += n - 1
+        self.tick()
+
     def tick(self, force: bool = False) -> None:
         self.done += 1
         now = time.monotonic()
@@ -503,11 +512,12 @@ class Worker:
         :meth:`stream`), or None where this job is the kernel's alone."""
         if not fastpath.enabled(self.job):
             return None
-        hooks = [k for k in TEST_HOOKS if k != "test_fastpath_error"]
+        hooks = [k for k in TEST_HOOKS if k not in FAST_PATH_HOOKS]
         keep_off = {g for k in hooks for g in self.job.get(k, ())}
         try:
             fast = fastpath.FastPath(f, self.unit_m, keep_off)
             fast.fail_on = set(self.job.get("test_fastpath_error", ()))
+            fast.helper_dies_on = set(self.job.get("test_helper_crash", ()))
         except Exception:
             return None
         self.fast = fast
@@ -523,20 +533,39 @@ class Worker:
         to be mostly the kernel's (the caller runs those concurrently).
         ``meanwhile`` runs after the first batch."""
         order = streaming.storey_order(f, targets)
+        plan = list(streaming.batches(len(order)))
         kernel: list[Any] = []
-        first = True
-        for start, stop in streaming.batches(len(order)):
-            kernel += fast.split(order[start:stop])
-            kernel += fast.run(collector, self.tick)  # a failed one goes to the kernel
-            collector.flush()
-            if first:
-                first = False
+        for i, (start, stop) in enumerate(plan):  # alone until the kernel's share is known
+            kernel += self.batch(fast, order[start:stop], collector)
+            if i == 0:
                 meanwhile()
             if stop < len(order) and streaming.kernel_heavy(len(kernel), stop):
                 return kernel, order[stop:]
-        if first:
-            meanwhile()
-        return kernel, []
+            if stop >= streaming.MIN_SEEN:
+                break
+        else:
+            if not plan:
+                meanwhile()
+            return kernel, []
+        # the rest on every core: helpers mesh their share of the batches
+        helpers, mine = spread.start(spread.processes(self.job), fast, order, plan[i + 1:],
+                                     collector.is_style)
+        fast.record("processes", 1 + len(helpers))
+
+        def forward(wait: bool) -> list[Any]:
+            return spread.collect(helpers, collector, fast, f.by_id, self.ticks, order, wait)
+
+        for start, stop in mine:
+            kernel += self.batch(fast, order[start:stop], collector)
+            kernel += forward(False)
+        return kernel + forward(True), []
+
+    def batch(self, fast: fastpath.FastPath, products: list[Any], collector: Collector) -> list:
+        """Look at and mesh one batch, sent at once; the elements for the kernel."""
+        kernel = fast.split(products)
+        kernel += fast.run(collector, self.tick)  # a failed one goes to the kernel
+        collector.flush()
+        return kernel
 
     def iterate(
         self,

@@ -25,11 +25,13 @@ never enter the translucent pass.
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pyvista as pv
+import vtk
 
 from twin.layer import Layer
 from twin.render.annotations import Annotations
@@ -72,6 +74,39 @@ OVERVIEW_VIEW_ANGLE = 30.0
 #: Pick tolerance for line layers (fraction of the viewport diagonal, about
 #: 4 px at 1280 x 720): a click near a thin line means the line.
 LINE_PICK_TOLERANCE = 0.003
+
+
+@dataclass(eq=False)
+class Drawing:
+    """What :meth:`SceneView._add` draws for a layer: the view's shallow copy of
+    its mesh with the colour array, the base colours, the per-cell alpha (None:
+    opaque) and the actor; ``made_from`` are the objects it was computed from."""
+
+    mesh: pv.PolyData
+    colors: np.ndarray
+    alpha: np.ndarray | None
+    actor: pv.Actor
+    made_from: tuple
+
+    def fits(self, layer: Layer, textured: np.ndarray | None) -> bool:
+        """Whether the layer still is what this drawing was built from."""
+        now = (layer.mesh, layer.style, layer.features, textured)
+        return all(a is b for a, b in zip(self.made_from, now, strict=True))
+
+
+def layer_actor(mesh: pv.PolyData) -> pv.Actor:
+    """The actor ``plotter.add_mesh(mesh, scalars=COLOR_ARRAY, rgb=True,
+    smooth_shading=False)`` makes, built without a plotter (so off the GUI
+    thread): the theme's property, flat shading, the cells' own RGB(A) colours."""
+    mapper = vtk.vtkPolyDataMapper()
+    mapper.SetInputData(mesh)
+    mapper.SetScalarModeToUseCellFieldData()
+    mapper.SelectColorArray(COLOR_ARRAY)
+    mapper.SetColorModeToDirectScalars()
+    mapper.ScalarVisibilityOn()
+    actor = pv.Actor(mapper=mapper)
+    actor.prop.interpolation = "flat"
+    return actor
 
 
 @dataclass
@@ -119,6 +154,8 @@ class SceneView:
         self._textured: dict[Layer, np.ndarray] = {}
         #: (n_cells,) uint8 alpha of the layers that have see-through cells (RGBA colours)
         self._alpha: dict[Layer, np.ndarray] = {}
+        #: drawings built ahead by :meth:`prepare`, adopted when their layer is added
+        self._prepared: weakref.WeakKeyDictionary[Layer, Drawing] = weakref.WeakKeyDictionary()
         self._peeling = False
         self._peeling_before = False
         self._msaa_guard: tuple[object, int] | None = None
@@ -224,14 +261,22 @@ class SceneView:
         self._ground = None
 
     # -- layers -> actors --------------------------------------------------------
-    def _add(self, layer: Layer) -> None:
-        if layer.mesh.n_cells == 0:
-            return
+    def prepare(self, layers: list[Layer]) -> None:
+        """Build the drawing of layers about to be added, on the calling thread
+        (an import's worker): colours, alpha and the actor, ~20-30 ms for a
+        450k-triangle model, which the GUI thread would otherwise spend when the
+        layer arrives. Adding the layer to the scene adopts it; nothing here
+        touches the renderer, so any thread may call it."""
+        for layer in layers:
+            if layer.mesh.n_cells:
+                self._prepared[layer] = self._drawing(layer)
+
+    def _drawing(self, layer: Layer) -> Drawing:
+        """The layer's actor and colours, built without touching the view's state."""
         mesh = layer.mesh.copy(deep=False)
-        self._drawn[layer] = mesh
+        textured = self._textured.get(layer)
         colors = self._base_cell_colors(layer)
-        self._base_colors[layer] = colors
-        alpha = self._set_alpha(layer)
+        alpha = cell_alpha(layer.mesh.cell_data, layer.style)
         if alpha is None:
             mesh.cell_data[COLOR_ARRAY] = colors.copy()
         else:
@@ -240,19 +285,25 @@ class SceneView:
             rgba[:, 3] = alpha
             mesh.cell_data[COLOR_ARRAY] = rgba
         mesh.cell_data.active_scalars_name = COLOR_ARRAY
-        actor = self.plotter.add_mesh(
-            mesh,
-            scalars=COLOR_ARRAY,
-            rgb=True,
-            copy_mesh=False,
-            opacity=self._opacity(layer),
-            show_scalar_bar=False,
-            name=f"layer:{id(layer)}",
-            pickable=True,
-            reset_camera=False,
-            smooth_shading=False,
-            render=False,
-        )
+        made_from = (layer.mesh, layer.style, layer.features, textured)
+        return Drawing(mesh, colors, alpha, layer_actor(mesh), made_from)
+
+    def _add(self, layer: Layer) -> None:
+        if layer.mesh.n_cells == 0:
+            return
+        drawing = self._prepared.pop(layer, None)
+        if drawing is None or not drawing.fits(layer, self._textured.get(layer)):
+            drawing = self._drawing(layer)
+        self._drawn[layer] = drawing.mesh
+        self._base_colors[layer] = drawing.colors
+        if drawing.alpha is None:
+            self._alpha.pop(layer, None)
+        else:
+            self._alpha[layer] = drawing.alpha
+        actor = drawing.actor
+        actor.GetProperty().SetOpacity(self._opacity(layer))
+        self.plotter.add_actor(actor, name=f"layer:{id(layer)}", reset_camera=False,
+                               pickable=True, render=False)
         actor.SetVisibility(self.shows(layer))
         _line_style(actor, layer)
         if layer.kind in UNLIT_KINDS:

@@ -3,8 +3,9 @@
 Extrusions of straight-edged profiles (with inner loops), triangulated and
 polygonal face sets, mapped items (meshed once, placed per instance) and
 box openings straight through box walls are meshed here with numpy, in the
-worker process, while the IfcOpenShell iterator's threads mesh everything
-else (:meth:`FastPath.split` tells it which elements are its own before it
+worker process (and its forked helpers, one per core:
+:mod:`importers.ifc.fastpath.spread`), while the IfcOpenShell iterator's
+threads mesh everything else (:meth:`FastPath.split` tells it which elements are its own before it
 starts). Output goes through the same :class:`~importers.ifc.geometry.Collector`
 in the kernel's frame and units, so the cache, the chunks and the parent
 cannot tell the two apart. Any exception on an element hands just that
@@ -50,6 +51,9 @@ class FastPath:
         self.failed: dict[int, str] = {}
         #: GlobalIds whose meshing raises (a test hook: the kernel must take them).
         self.fail_on: set[str] = set()
+        #: GlobalIds whose batch kills the helper meshing it (a test hook:
+        #: the worker must hand that helper's unsent batches to the kernel).
+        self.helper_dies_on: set[str] = set()
         self._stats: dict[str, Any] = {}
         #: geometry key -> collector row, kept across :meth:`run` calls (the
         #: worker feeds the fast path in batches: instancing spans them).
@@ -57,8 +61,19 @@ class FastPath:
 
     @property
     def stats(self) -> dict[str, Any]:
-        """Elements taken, handed back late, left to the kernel; seconds spent."""
+        """Elements taken, handed back late, left to the kernel; seconds spent
+        (summed over processes); ``processes`` that meshed; ``lost``: elements
+        of batches a dead helper never sent (meshed by the kernel instead)."""
         return dict(self._stats)
+
+    def merge_stats(self, stats: dict[str, Any]) -> None:
+        """Add another process's counts and seconds (a helper's, same file)."""
+        for key, value in stats.items():
+            if isinstance(value, (int, float)) and key != "geometries":
+                self._add(key, value)
+
+    def record(self, key: str, value: Any) -> None:
+        self._stats[key] = value
 
     def _add(self, key: str, value: float) -> None:
         """Statistics add up over batches (:meth:`split` and :meth:`run` may be called often)."""
