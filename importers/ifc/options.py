@@ -19,8 +19,13 @@ FALLBACK_KERNEL = "opencascade"
 
 
 def default_threads() -> int:
-    """Every core: the kernel's threads take what the fast path leaves (issue 20)."""
-    return max(1, min(64, os.cpu_count() or 1))
+    """Every core this process may run on (a container's or ``taskset``'s share,
+    not the machine's): the kernel's threads take what the fast path leaves."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(64, cores))
 
 
 class OptionError(ValueError):
@@ -72,9 +77,9 @@ class IfcOptions:
     #: mesh common representations with CityTwin's own numpy fast path
     #: (``importers.ifc.fastpath``); false: every element to the kernel.
     fastpath: bool = True
-    #: processes meshing the fast path (the worker and forked helpers; default
-    #: every core, see ``importers.ifc.fastpath.spread``)
-    processes: int = field(default_factory=default_threads)
+    #: processes meshing the fast path (the worker and forked helpers; None:
+    #: every core the worker may run on, see ``importers.ifc.fastpath.spread``)
+    processes: int | None = None
     #: Test hooks (not for users): GlobalIds whose geometry makes the worker
     #: hang or crash, to exercise the watchdog without a pathological file.
     test_hang: tuple[str, ...] = ()

@@ -286,6 +286,7 @@ class SceneView:
             mesh.cell_data[COLOR_ARRAY] = rgba
         mesh.cell_data.active_scalars_name = COLOR_ARRAY
         made_from = (layer.mesh, layer.style, layer.features, textured)
+        mesh.GetBounds()  # cached on the data set: the picking prebuild reads it (12 ms / 450k)
         return Drawing(mesh, colors, alpha, layer_actor(mesh), made_from)
 
     def _add(self, layer: Layer) -> None:
