@@ -553,7 +553,8 @@ class Worker:
         fast.record("processes", 1 + len(helpers))
 
         def forward(wait: bool) -> list[Any]:
-            return spread.collect(helpers, collector, fast, f.by_id, self.ticks, order, wait)
+            return spread.collect(helpers, collector, fast, f.by_id, self.ticks, order, wait,
+                                  idle=lambda: _send(self.conn, ("alive",)))
 
         for start, stop in mine:
             kernel += self.batch(fast, order[start:stop], collector)

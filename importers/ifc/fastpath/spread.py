@@ -171,18 +171,23 @@ def collect(
     progress: Callable[[int], None],
     order: list[Any],
     wait: bool,
+    idle: Callable[[], None] = lambda: None,
 ) -> list[Any]:
     """Forward what the helpers have sent (every message until they end when
-    ``wait``); returns the elements for the kernel: those the fast path gave
-    up on, and every element of a batch a dead helper never sent."""
+    ``wait``, calling ``idle`` each second nothing comes: the parent must not
+    take the wait for a stall); returns the elements for the kernel: those the
+    fast path gave up on, and every element of a batch a dead helper never sent."""
     kernel: list[Any] = []
     while True:
         live = [h for h in helpers if not h.ended]
         if not live:
             return kernel
-        ready = multiprocessing.connection.wait([h.conn for h in live], None if wait else 0)
+        ready = multiprocessing.connection.wait([h.conn for h in live], 1.0 if wait else 0)
         if not ready:
-            return kernel
+            if not wait:
+                return kernel
+            idle()
+            continue
         for helper in live:
             if helper.conn in ready:
                 kernel += _receive(helper, collector, fast, by_id, progress, order)
