@@ -156,11 +156,23 @@ def _mesh(
         failed = {k: v for k, v in fast.failed.items() if k not in failed_before}
         send.send(("batch", (start, stop), [p.id() for p in kernel], failed, chunks[:]))
         chunks.clear()
+    send.send(("end", {**fast.stats, **_memory()}))
+    send.close()
+
+
+def _memory() -> dict[str, float]:
+    """A helper's peak resident memory and, at its end, its private part (what
+    it adds: the parsed file's pages stay shared with the worker)."""
     import resource
 
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    send.send(("end", {**fast.stats, "helpers_peak_rss_mb": round(peak_mb, 1)}))
-    send.close()
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out = {"helpers_peak_rss_mb": round(peak_kb / 1024, 1)}
+    with contextlib.suppress(OSError, ValueError), open(
+        "/proc/self/smaps_rollup", encoding="ascii"
+    ) as fh:
+        kb = sum(int(line.split()[1]) for line in fh if line.startswith("Private_"))
+        out["helpers_private_mb"] = round(kb / 1024, 1)
+    return out
 
 
 def collect(
