@@ -6,7 +6,8 @@ Per camera change :meth:`TileStream.update` picks the tiles the camera sees
 and asks a thread pool for the missing ones. :meth:`TileStream.pump`, called
 on the GUI thread, turns finished reads into actors within a time budget (an
 add costs a few ms; the budget keeps one pump under ~30 ms) and evicts the
-least recently drawn tiles once the meshes held pass ``memory_bytes``.
+least recently drawn tiles once the meshes held pass ``memory_bytes`` (within
+the same budget: a burst of evictions is spread over several pumps).
 Each tile is a :class:`~twin.layer.Layer` with its own feature table, so
 picking a streamed building gives its id and attributes like any layer.
 """
@@ -27,6 +28,11 @@ from twin.style import HIGHLIGHT_RGB, cell_colors
 from twin.tiles import TiledSource, Tiles, box_distance, choose_detail, frustum_visible
 
 COLOR_ARRAY = "citytwin_rgb"
+#: (least, most) share of a pump's budget that eviction gets: the least when the
+#: adds spent it all, so memory is given back while tiles keep arriving (a pump
+#: stays within 1.2x its budget); the most, so that a burst of evictions (the
+#: overview left for a street) is spread over many pumps of a few ms each
+EVICT_SHARE = (0.2, 0.4)
 Key = tuple[int, int]  # (tile, detail)
 
 
@@ -68,6 +74,7 @@ class TileStream:
         self.bytes = 0
         self.errors: list[str] = []
         self.max_add_s = 0.0
+        self._add_s = 0.0  # running mean of an add (what the next one will take)
         self.style = None
         self.visible = True
         self._show: set[Key] = set()
@@ -167,12 +174,16 @@ class TileStream:
 
     # -- GUI thread --------------------------------------------------------------
     def pump(self, budget_s: float = 0.025) -> int:
-        """Add finished tiles as actors until ``budget_s`` is spent; returns how
-        many were added."""
+        """Add finished tiles as actors while the next one fits in ``budget_s``
+        (by the adds' running cost; one add at least), then evict what is over
+        the ceiling; returns how many were added."""
         start = time.perf_counter()
+        end = start + budget_s
+        if self.bytes > self.memory_bytes:  # eviction's least share stays free
+            end -= EVICT_SHARE[0] * budget_s
         added = 0
         for key in [k for k, f in self._pending.items() if f.done()]:
-            if time.perf_counter() - start > budget_s:
+            if added and time.perf_counter() + self._add_s > end:
                 break
             future = self._pending.pop(key)
             try:
@@ -182,11 +193,16 @@ class TileStream:
                 continue
             t0 = time.perf_counter()
             self._add(key, layer)
-            self.max_add_s = max(self.max_add_s, time.perf_counter() - t0)
+            took = time.perf_counter() - t0
+            self.max_add_s = max(self.max_add_s, took)
+            self._add_s += 0.25 * (took - self._add_s)
             added += 1
         if added:
             self._refresh_visibility()
-            self.evict()
+        if self.bytes > self.memory_bytes:  # also what the last pumps left to drop
+            now = time.perf_counter()
+            left = start + budget_s - now
+            self.evict(now + min(max(left, EVICT_SHARE[0] * budget_s), EVICT_SHARE[1] * budget_s))
         return added
 
     def _add(self, key: Key, layer: Layer) -> None:
@@ -202,28 +218,49 @@ class TileStream:
         # Tile names are unique among resident tiles, so pyvista need not look for
         # an actor of the same name: that search walks every actor (O(n) per tile,
         # 1.8 s for 400 tiles against 0.07 s without it).
-        self.view.plotter.add_actor(actor, name=f"{self.name}:{key[0]}:{key[1]}",
+        self.view.plotter.add_actor(actor, name=self._actor_name(key),
                                     reset_camera=False, pickable=True, render=False,
                                     remove_existing_actor=False)
         self.resident[key] = (layer, actor)
         self._meshes[key] = mesh
         self.bytes += mesh_bytes(layer)
 
-    def evict(self) -> int:
-        """Drop least recently drawn tiles not drawn now until under the ceiling."""
+    def evict(self, deadline: float = float("inf")) -> int:
+        """Drop least recently drawn tiles not drawn now until under the ceiling,
+        or until ``deadline`` (``time.perf_counter``) has passed: the rest go in
+        the next pumps. Dropping a tile frees its arrays and GL buffers on this
+        thread (~0.3 ms; in the window each release makes the GL context current
+        through a Python callback), and leaving the overview for a street drops
+        hundreds at once (150 ms of CPU on the 1M city in one pump before the
+        deadline, ``bench/bench_stream_stall.py --from-overview``)."""
         dropped = 0
         for key in list(self.resident):
-            if self.bytes <= self.memory_bytes:
+            if self.bytes <= self.memory_bytes or time.perf_counter() > deadline:
                 break
             if self._shows(key):
                 continue
             layer, actor = self.resident.pop(key)
             self._lit.discard(key)
-            self.view.plotter.remove_actor(actor, render=False)
+            self._drop_actor(key, actor)
             self.view._pick_cache.discard(self._meshes.pop(key))
             self.bytes -= mesh_bytes(layer)
             dropped += 1
         return dropped
+
+    def _actor_name(self, key: Key) -> str:
+        return f"{self.name}:{key[0]}:{key[1]}"
+
+    def _drop_actor(self, key: Key, actor) -> None:
+        """Take a tile's actor out of the renderer, the mirror of its add. pyvista's
+        ``remove_actor`` also looks for the actor's scalar bars and labels and
+        refits bounding axes (none of which a tile has): ~40 us a tile against
+        ~3 us. pyvista >= 0.45 reads ``actors`` from the renderer's own prop
+        collection; an older one keeps a name -> actor dict, emptied here too."""
+        renderer = self.view.plotter.renderer
+        renderer.RemoveActor(actor)
+        names = getattr(renderer, "_actors", None)
+        if isinstance(names, dict):
+            names.pop(self._actor_name(key), None)
 
     def wait(self, timeout: float = 60.0) -> None:
         """Block until every queued read has finished (tests and benchmarks)."""
@@ -316,7 +353,8 @@ class TileStream:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.view.plotter.renderer.RemoveObserver(self._tag)
         self.view.plotter.renderer.RemoveObserver(self._near_tag)
-        self.view.plotter.remove_actor([a for _, a in self.resident.values()], render=False)
+        for key, (_, actor) in self.resident.items():
+            self._drop_actor(key, actor)
         self.resident.clear()
         self._meshes.clear()
         self.bytes = 0
