@@ -252,10 +252,12 @@ class MainWindow(Translatable, QMainWindow):
 
     def _show_summary(self) -> None:
         scene = self.scene
+        # a streamed layer counts whole (its features in the source), not what is loaded
         n = sum(len(la.features) for la in scene.layers)
+        n += sum(source.n_features for source in scene.streams)
         self.statusBar().showMessage(
             tr("{0} layers, {1} features — click a feature to inspect it")
-            .replace("{0}", str(len(scene.layers)))
+            .replace("{0}", str(len(scene.layers) + len(scene.streams)))
             .replace("{1}", str(n))
         )
 

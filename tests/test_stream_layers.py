@@ -103,6 +103,8 @@ def test_stream_row_toggles_every_tile_and_its_style_reaches_new_tiles(
         qtbot.waitUntil(lambda: item.text(1).endswith(f"/ {N_CITY}"), timeout=5_000)
         assert f"of {len(stream.tiles)} tiles" in item.toolTip(0)
         assert int(item.text(1).split("/")[0]) > 0
+        window._show_summary()  # the status bar counts the stream's features whole
+        assert window.statusBar().currentMessage().startswith(f"1 layers, {N_CITY} features")
 
         # the check box hides every tile and shows the same ones again ...
         shown = {k for k, (_, a) in stream.resident.items() if a.GetVisibility()}
