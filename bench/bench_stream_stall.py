@@ -37,7 +37,8 @@ own GUI-thread calls (update, pump, evict, add) inside the worst gaps.
 - ``b25``: as ``new`` with the 25 ms pump budget;
 - ``switch1``: as ``new`` with ``sys.setswitchinterval(0.001)`` (the GIL
   changes hands every 1 ms instead of 5);
-- ``w1``: as ``new`` with one reading thread instead of two.
+- ``w1`` / ``w2``: as ``new`` with one / two reading threads (the window's
+  default: one fewer than the cores, at most two).
 - ``frozen``: a control: once settled the stream chooses no more tiles, so
   nothing loads while the camera pans; what is left is the window's own.
 
@@ -279,11 +280,11 @@ def measure(args, gpkg: Path, variant: str, png: Path | None, trace: Path | None
     wait(500)
     if variant == "frozen":  # the control: no more choosing, so no more loading
         stream.update = lambda: len(stream._pending)
-    if variant == "w1":  # one reading thread: the GUI thread shares the GIL with one
+    if variant in ("w1", "w2"):  # one or two reading threads (the window: one on 2 cores)
         from concurrent.futures import ThreadPoolExecutor
 
         stream._pool.shutdown(wait=True)
-        stream._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tile")
+        stream._pool = ThreadPoolExecutor(max_workers=int(variant[1]), thread_name_prefix="tile")
 
     clock = QElapsedTimer()
     beats: list[float] = []
@@ -439,7 +440,7 @@ def main() -> int:
     ap.add_argument("--step-ms", type=int, default=100, help="time between steps")
     ap.add_argument("--size", default="1280x800", help="window size")
     ap.add_argument("--variants", nargs="+", default=["new"],
-                    choices=["new", "old", "switch1", "b25", "frozen", "w1"])
+                    choices=["new", "old", "switch1", "b25", "frozen", "w1", "w2"])
     ap.add_argument("--budget-ms", type=float,
                     help="the window's pump budget (default: the window's own, 15 ms)")
     ap.add_argument("--from-overview", action="store_true",

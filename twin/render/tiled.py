@@ -14,6 +14,7 @@ picking a streamed building gives its id and attributes like any layer.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -41,6 +42,22 @@ def mesh_bytes(layer: Layer) -> int:
     return int(layer.mesh.GetActualMemorySize()) * 1024
 
 
+def reading_threads(blocking: bool) -> int:
+    """Threads reading tiles: two where nothing waits for the GUI thread
+    (headless frames wait for their tiles), else one fewer than the cores, at
+    most two. The reads are partly Python and hold the GIL: on two cores a
+    second reader left the GUI thread's wall-time gaps beyond the paint at
+    26-39 ms during a pan where one reader gave 22-28 ms, as many tiles
+    added, more frames (bench/RESULTS.md, ``bench_stream_stall.py`` ``w1``)."""
+    if blocking:
+        return 2
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    return max(1, min(2, cores - 1))
+
+
 class TileStream:
     """Streams the tiles of one layer into ``view``'s plotter."""
 
@@ -55,7 +72,7 @@ class TileStream:
         mid: float = 2500.0,
         far: float = float("inf"),
         memory_bytes: int = 1 << 30,
-        workers: int = 2,
+        workers: int | None = None,
         name: str = "stream",
         blocking: bool = False,
     ) -> None:
@@ -64,6 +81,7 @@ class TileStream:
         self.view, self.tiles, self.boxes, self._read = view, tiles, boxes, read
         self.near, self.mid, self.far = near, mid, far
         self.memory_bytes, self.name = memory_bytes, name
+        workers = workers or reading_threads(blocking)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tile")
         self._pending: dict[Key, Future] = {}
         #: resident tiles, least recently drawn first
