@@ -443,7 +443,7 @@ interleaved with the frame it is compared to.
 {table}
 
 The pan figure is the GUI-thread work of `TileStream.update` + `pump` measured in this
-headless loop, not in the Qt window (`bench_gui_stall.py` style in the app is still to do).
+headless loop; the real window is measured by `bench_stream_stall.py`.
 """
 
 
