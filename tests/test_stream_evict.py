@@ -29,14 +29,12 @@ def _tile_names(plotter, stream) -> set[str]:
     return {name for name in plotter.actors if str(name).startswith(f"{stream.name}:")}
 
 
-@pytest.mark.render
-def test_evicted_tiles_leave_the_renderer_and_picking_works_on_the_rest(city_gpkg):
+def _city(city_gpkg):
+    """(scene centred on the city, reader, tiles of <= 150 buildings, their boxes)."""
     import numpy as np
     import pyogrio
 
     from importers.tile_reader import GpkgTileReader
-    from twin.render.offscreen import OffscreenRenderer
-    from twin.render.tiled import TileStream
     from twin.scene import Scene
 
     b = pyogrio.read_info(str(city_gpkg), layer="buildings", force_total_bounds=True)[
@@ -45,7 +43,15 @@ def test_evicted_tiles_leave_the_renderer_and_picking_works_on_the_rest(city_gpk
                   origin=np.array([(b[0] + b[2]) / 2, (b[1] + b[3]) / 2, 0.0]))
     reader = GpkgTileReader(city_gpkg, "buildings", scene)
     tiles = reader.index(max_features=150)
-    boxes = reader.local_boxes(tiles, z_top=100.0)
+    return scene, reader, tiles, reader.local_boxes(tiles, z_top=100.0)
+
+
+@pytest.mark.render
+def test_evicted_tiles_leave_the_renderer_and_picking_works_on_the_rest(city_gpkg):
+    from twin.render.offscreen import OffscreenRenderer
+    from twin.render.tiled import TileStream
+
+    scene, reader, tiles, boxes = _city(city_gpkg)
     with OffscreenRenderer(scene, (320, 240), captions=False, simulation=None, looks=None) as r:
         renderer = r.plotter.renderer
         stream = TileStream(r.view, tiles, boxes, lambda t, d: reader.read(tiles, t, d),
@@ -95,21 +101,10 @@ def test_evicted_tiles_leave_the_renderer_and_picking_works_on_the_rest(city_gpk
 
 @pytest.mark.render
 def test_a_burst_of_evictions_is_spread_over_pumps_within_their_budget(city_gpkg):
-    import numpy as np
-    import pyogrio
-
-    from importers.tile_reader import GpkgTileReader
     from twin.render.offscreen import OffscreenRenderer
     from twin.render.tiled import TileStream
-    from twin.scene import Scene
 
-    b = pyogrio.read_info(str(city_gpkg), layer="buildings", force_total_bounds=True)[
-        "total_bounds"]
-    scene = Scene(crs="EPSG:9208",
-                  origin=np.array([(b[0] + b[2]) / 2, (b[1] + b[3]) / 2, 0.0]))
-    reader = GpkgTileReader(city_gpkg, "buildings", scene)
-    tiles = reader.index(max_features=150)
-    boxes = reader.local_boxes(tiles, z_top=100.0)
+    scene, reader, tiles, boxes = _city(city_gpkg)
     with OffscreenRenderer(scene, (320, 240), captions=False, simulation=None, looks=None) as r:
         stream = TileStream(r.view, tiles, boxes, lambda t, d: reader.read(tiles, t, d),
                             near=400.0)
