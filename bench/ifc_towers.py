@@ -188,7 +188,11 @@ def _extrusion(w: Writer, profile: str, depth: float, style: str | None) -> str:
     return solid
 
 
-def _storey(w: Writer, h: dict[str, str], level: int, height: float, bays: int) -> None:
+def _storey(
+    w: Writer, h: dict[str, str], level: int, height: float, bays: int, plain: bool = False
+) -> None:
+    """One storey; ``plain``: rectangle walls alone (no openings, columns, furniture,
+    face sets or pipe) on the slab, the plain-wall tower of issue 20."""
     rng = w.rng
     pl = w.local(h["bldg_pl"], (0.0, 0.0, level * height))
     storey = w.add(
@@ -228,7 +232,7 @@ def _storey(w: Writer, h: dict[str, str], level: int, height: float, bays: int) 
                 wpl = w.local(pl, (ox, oy, 0.0), xdir)
                 length = bay - 200.0 * rng.random()
                 thick = 200.0 + 100.0 * rng.randint(0, 2)
-                variant = (i + j + k + level) % 6
+                variant = 2 if plain else (i + j + k + level) % 6
                 if variant in (0, 1, 2):  # rectangle, with an opening and a window for 0 and 1
                     prof = _rect(w, length, thick, length / 2, 0.0)
                     wall = _product(
@@ -309,6 +313,8 @@ def _storey(w: Writer, h: dict[str, str], level: int, height: float, bays: int) 
                             ".STANDARD.",
                         )
                     )
+            if plain:
+                continue
             # a column at every grid point, every fourth one hollow
             cpl = w.local(pl, (x0, y0, 0.0))
             if (i + j) % 4 == 0:
@@ -350,6 +356,9 @@ def _storey(w: Writer, h: dict[str, str], level: int, height: float, bays: int) 
                         ".CHAIR.",
                     )
                 )
+    if plain:
+        w.add(f"IFCRELCONTAINEDINSPATIALSTRUCTURE({w.guid()},$,$,$,({','.join(contained)}),{storey})")
+        return
     # a few polygonal face sets (a pyramid with a quad base) and one pipe (kernel only)
     for n in range(3):
         ppl = w.local(pl, (500.0 + 1500 * n, -2000.0, 0.0))
@@ -426,8 +435,11 @@ def _window(w: Writer, h, wall: str, wpl: str, length: float, thick: float, wall
     return window
 
 
-def write_tower(path: Path, size_mb: float, seed: int = 20, bays: int = 4) -> dict[str, float]:
-    """Write a tower of about ``size_mb`` megabytes; returns what was written."""
+def write_tower(
+    path: Path, size_mb: float, seed: int = 20, bays: int = 4, plain: bool = False
+) -> dict[str, float]:
+    """Write a tower of about ``size_mb`` megabytes (``plain``: walls and slabs
+    only, see :func:`_storey`); returns what was written."""
     w = Writer(seed)
     h = _header(w)
     height = 3500.0
@@ -435,7 +447,7 @@ def write_tower(path: Path, size_mb: float, seed: int = 20, bays: int = 4) -> di
     body = 0
     while True:
         before = len(w.lines)
-        _storey(w, h, level, height, bays)
+        _storey(w, h, level, height, bays, plain)
         body += sum(len(s) + 1 for s in w.lines[before:])
         level += 1
         if body >= size_mb * 1e6:
@@ -475,10 +487,11 @@ def main() -> int:
     ap.add_argument("--size-mb", type=float, nargs="*", default=[20.0, 150.0])
     ap.add_argument("--seed", type=int, default=20)
     ap.add_argument("--out", type=Path, help="one file (with one --size-mb)")
+    ap.add_argument("--plain", action="store_true", help="with --out: plain walls and slabs only")
     args = ap.parse_args()
     t0 = time.perf_counter()
     if args.out:
-        info = write_tower(args.out, args.size_mb[0], args.seed)
+        info = write_tower(args.out, args.size_mb[0], args.seed, plain=args.plain)
         print(args.out, info, f"{time.perf_counter() - t0:.1f} s")
         return 0
     for p in towers(tuple(args.size_mb), args.seed):
