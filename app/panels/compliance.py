@@ -225,13 +225,16 @@ class CompliancePanel(Translatable, QDockWidget):
                 else tr("On no lot"),
             )
             for c, text in enumerate(cells):
-                item = QTableWidgetItem(text)
+                # a refill rewrites the items it has (replacing one makes Qt delete
+                # it under its Python wrapper: a crash seen once in CI on a refill)
+                item = table.item(r, c)
+                if item is None:
+                    item = QTableWidgetItem()
+                    table.setItem(r, c, item)
+                item.setText(text)
                 item.setData(ROLE, (row["layer"], row["row"]))
-                if row["note"]:
-                    item.setToolTip(row["note"])
-                if ok is False:
-                    item.setForeground(BAD)
-                table.setItem(r, c, item)
+                item.setToolTip(row["note"] or "")
+                item.setForeground(BAD if ok is False else table.palette().text())
         table.setUpdatesEnabled(True)
         table.resizeColumnsToContents()
 
