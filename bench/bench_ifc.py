@@ -26,7 +26,10 @@ Reports min and median of ``--repeat`` runs (after one warm-up of each), the
 ratios against the targets (issue 20: cold >= 2x faster than raw on the towers,
 not slower than kernel-only on the shared models; cached >= 20 x faster than
 cold), elements/s, triangles, and peak RSS: the raw child's (RUSAGE_CHILDREN),
-our worker's (its own ``ru_maxrss``, reported back), and this process's.
+the import's (``import_peak_rss_mb``: the worker's peak while its fast-path
+helpers ran plus their private memory, or its own peak after them, whichever
+is higher: what the import held at once), the worker's own (``ru_maxrss``),
+and this process's.
 
 Run from the repository root::
 
@@ -191,7 +194,7 @@ def bench_file(
     from importers.ifc.options import IfcOptions
 
     opts = IfcOptions()
-    raw_t, cold_t, raw_info, worker_rss = [], [], None, []
+    raw_t, cold_t, raw_info, worker_rss, import_rss = [], [], None, [], []
     raw_cpu, cold_cpu, kern_t, fast_info = [], [], [], {}
     if warm:  # forkserver start, page cache, pyproj databases: not counted
         run_raw(path, opts.threads, opts.kernel)
@@ -214,6 +217,7 @@ def bench_file(
                 cold_t.append(dt)
                 cold_cpu.append(layers[0].info["bench_cpu_s"])
                 worker_rss.append(layers[0].info.get("worker_peak_rss_mb") or 0.0)
+                import_rss.append(layers[0].info.get("import_peak_rss_mb") or 0.0)
                 fast_info = layers[0].info.get("fastpath") or {}
     # the plain loop (no include list), for context: what a script calling the
     # iterator without choosing elements pays
@@ -257,6 +261,7 @@ def bench_file(
         "raw_rss_mb": raw_info["rss_mb"],
         "raw_children_rss_mb": children,
         "worker_rss_mb": max(worker_rss),
+        "import_rss_mb": max(import_rss),
         "parent_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "cache_mb": ifc_cache.entry_path(ifc_cache.key(ifc_cache.file_digest(path), opts))
         .stat()
@@ -273,7 +278,8 @@ def table(rows: list[dict]) -> str:
         "cold min / med (s) | cold / raw wall (min, med) | cold / raw paired: med [min-max] | "
         "plain iterator min / med (s) (elements) | CPU raw / cold, min (s) | "
         "cold / raw CPU | cached min / med | cold / cached (min) | elements/s cold | "
-        "peak RSS raw / worker / parent (MB) | cache MB | raw / cold speed-up (min) | "
+        "peak RSS raw / import (worker + helpers' private) / worker / parent (MB) | "
+        "cache MB | raw / cold speed-up (min) | "
         "kernel-only cold min / med (s) | fast path / kernel elements |\n"
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         "---:|---:|---:|\n"
@@ -293,7 +299,8 @@ def table(rows: list[dict]) -> str:
             f"{r['cached'][0] * 1000:.0f} / {r['cached'][1] * 1000:.0f} ms | "
             f"{r['cold'][0] / r['cached'][0]:.0f}x | "
             f"{r['elements'] / r['cold'][1]:.0f} | "
-            f"{r['raw_rss_mb']:.0f} / {r['worker_rss_mb']:.0f} / {r['parent_rss_mb']:.0f} | "
+            f"{r['raw_rss_mb']:.0f} / {r['import_rss_mb']:.0f} / {r['worker_rss_mb']:.0f} / "
+            f"{r['parent_rss_mb']:.0f} | "
             f"{r['cache_mb']:.1f} | **{r['raw'][0] / r['cold'][0]:.2f}x** | "
             f"{r['kernel_only'][0]:.2f} / {r['kernel_only'][1]:.2f} | "
             f"{r['fastpath'].get('elements', 0)} / {r['fastpath'].get('kernel', '-')} |"

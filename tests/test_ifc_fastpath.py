@@ -318,3 +318,29 @@ def test_a_helper_that_dies_leaves_its_batches_to_the_kernel(tall_tower, _cache_
     for guid, (bounds, _colour, cls, _tris) in crashed.items():
         assert cls == whole[guid][2]
         assert np.allclose(bounds, whole[guid][0], rtol=0, atol=REL * size, equal_nan=True), guid
+
+
+def test_a_helper_over_the_memory_budget_is_stopped_not_the_import(tall_tower, _cache_dir):
+    """A helper that takes the import over its memory budget (a hook makes it
+    hold 384 MB) is stopped by the runner's watchdog: its batches go to the
+    kernel, every element arrives once, the layer says why, and the run is
+    not cached."""
+    f = ifcopenshell.open(str(tall_tower))
+    walls = [str(w.GlobalId) for w in f.by_type("IfcWall")]
+    plain = _load(tall_tower, processes=2)[0]
+    peak = plain.info["import_peak_rss_mb"]
+    fp = plain.info["fastpath"]
+    # the import's memory counts the helper's private part beside the worker's peak
+    assert fp["processes"] == 2 and fp["helpers_private_mb"] > 0
+    assert peak >= fp["worker_peak_rss_with_helpers_mb"] + fp["helpers_private_mb"] - 0.2
+    budget = peak + 200  # room for the import, not for the hook's 384 MB
+    layer = _load(
+        tall_tower, processes=2, test_helper_bloat=walls, memory_limit_mb=budget, cache=True
+    )[0]
+    ids = layer.features.ids
+    assert set(ids) == set(plain.features.ids) and len(ids) == len(set(ids))
+    assert layer.info["fastpath"]["lost"] > 200
+    notes = [w for w in layer.warnings if "fast-path process held" in w]
+    assert len(notes) == 1 and f"over the {budget:.0f} MB budget" in notes[0], layer.warnings
+    assert not layer.info["worker_restarts"]
+    assert layer.info["cache"] == "miss (not stored: the run was not clean)"

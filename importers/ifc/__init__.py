@@ -123,6 +123,7 @@ def read(
         "threads": opts.threads,
         "worker_restarts": payload.meta.get("restarts", 0) if fresh else 0,
         "worker_peak_rss_mb": payload.meta.get("worker_peak_rss_mb") if fresh else None,
+        "import_peak_rss_mb": payload.meta.get("import_peak_rss_mb") if fresh else None,
         "worker_cpu_s": payload.meta.get("worker_cpu_s") if fresh else None,
         "table_reader": payload.meta.get("table_reader") if fresh else None,
         "fastpath": payload.meta.get("fastpath") if fresh else None,

@@ -116,9 +116,10 @@ def load(k: str) -> Payload | None:
 
 def cacheable(payload: Payload) -> bool:
     """Only deterministic results: not when a worker was killed or timed out
-    (a busy machine must not make an abandoned element permanent)."""
+    (a busy machine must not make an abandoned element permanent), nor when
+    a fast-path helper was stopped for memory."""
     meta = payload.meta
-    if meta.get("restarts"):
+    if meta.get("restarts") or meta.get("memory_notes"):
         return False
     return not any(
         str(r).startswith(("abandoned", "not computed")) for r in meta.get("failures", {}).values()

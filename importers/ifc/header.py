@@ -460,6 +460,7 @@ def check_complete(
     read_ids: np.ndarray,
     parser_offsets: list[int],
     unknown: set[str] | None = None,
+    scan: InstanceScan | None = None,
 ) -> list[str]:
     """Fail when IfcOpenShell silently stopped short of the file's end; the
     warnings to show otherwise (a second model after ``END-ISO-10303-21``).
@@ -478,8 +479,10 @@ def check_complete(
     the relationships (storeys, materials, property sets, styles); a layer
     from the part before would be wrong without looking wrong. RELIABILITY A1
     asks for the same: a syntax error with its line, no partial scene.
+    ``scan``: :func:`scan_instances` of ``source`` where the caller made it
+    already (the worker scans while IfcOpenShell parses).
     """
-    scan = scan_instances(source)
+    scan = scan if scan is not None else scan_instances(source)
     if len(scan.ids) == 0:
         return []
     missing = ~np.isin(scan.ids, np.asarray(read_ids, dtype=np.int64))

@@ -141,6 +141,7 @@ def _file_warnings(meta: dict[str, Any], cols: dict[str, list], placement) -> li
     out.extend(meta.get("header_notes") or [])
     out.extend(f"parser: {m}" for m in meta.get("parse_warnings") or [])
     out.extend(meta.get("semantic_warnings") or [])
+    out.extend(meta.get("memory_notes") or [])
     out.extend(placement.warnings)
     guids = [g for g in cols["guid"] if g]
     dup = [(g, c) for g, c in Counter(guids).items() if c > 1]

@@ -34,9 +34,9 @@ class OptionError(ValueError):
 
 #: The test-hook options (GlobalId lists), passed to the worker as they are.
 TEST_HOOKS = ("test_hang", "test_crash", "test_slow_booleans", "test_garble", "test_fastpath_error",
-              "test_helper_crash")
+              "test_helper_crash", "test_helper_bloat")
 #: ... the hooks that act inside the fast path (their elements stay on it)
-FAST_PATH_HOOKS = ("test_fastpath_error", "test_helper_crash")
+FAST_PATH_HOOKS = ("test_fastpath_error", "test_helper_crash", "test_helper_bloat")
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,10 @@ class IfcOptions:
     test_fastpath_error: tuple[str, ...] = ()
     #: ... kill the fast-path helper process whose batch holds one of them
     test_helper_crash: tuple[str, ...] = ()
+    #: ... make the fast-path helper whose batch holds one of them take
+    #: :data:`~importers.ifc.fastpath.spread.BLOAT_MB` and wait (the runner's
+    #: memory watchdog must stop that helper, not the import)
+    test_helper_bloat: tuple[str, ...] = ()
 
     @classmethod
     def from_mapping(cls, options: dict[str, Any] | None) -> IfcOptions:

@@ -40,6 +40,7 @@ from importers.childpool import shutdown as shutdown
 from importers.childpool import take_worker as take_worker
 from importers.childpool import warm_up as warm_up
 from importers.errors import ImportCancelled, ImportFailed
+from importers.ifc.memory import HelperWatch
 from importers.ifc.options import TEST_HOOKS, IfcOptions
 from importers.ifc.payload import ChunkMerger, Payload
 
@@ -106,6 +107,8 @@ class Supervisor:
         self.failures: dict[int, str] = {}
         self.degraded: dict[int, str] = {}
         self.memory_limit = opts.memory_limit_mb or default_memory_limit_mb()
+        #: the worker's fast-path helpers count against the same budget
+        self.helpers = HelperWatch(self.memory_limit)
         size_mb = path.stat().st_size / 2**20
         self.parse_limit = PARSE_SECONDS_BASE + PARSE_SECONDS_PER_MB * size_mb
         self.t0 = time.monotonic()
@@ -129,11 +132,13 @@ class Supervisor:
         return job
 
     def _over_memory(self, proc, out: Outcome) -> bool:
-        """Record the worker's RSS; True (with ``out`` filled) when over budget."""
+        """Record the worker's RSS; True (with ``out`` filled) when over budget.
+        Helpers that take the import over it are stopped instead (:class:`HelperWatch`)."""
         rss = _rss_mb(proc.pid) if proc.pid else None
         if rss is None:
             return False
         self.stats.child_peak_rss_mb = max(self.stats.child_peak_rss_mb, rss)
+        self.helpers.check(rss)
         if rss <= self.memory_limit:
             return False
         out.kind = "memory"
@@ -157,6 +162,7 @@ class Supervisor:
             return out
         last = time.monotonic()
         ready = False
+        self.helpers.watch(proc.pid, [])
         try:
             while True:
                 if self.cancel is not None and self.cancel.is_set():
@@ -188,6 +194,8 @@ class Supervisor:
                         self._tell("meta", msg[1])
                     elif tag == "ready":
                         ready = True
+                    elif tag == "helpers":
+                        self.helpers.watch(proc.pid, [int(p) for p in msg[1]])
                     elif tag == "semantics":
                         out.semantics = msg[1]
                         self.got_semantics = self.got_semantics or msg[1]
@@ -374,12 +382,24 @@ class Supervisor:
         meta["failures"] = {str(k): v for k, v in self.failures.items()}
         meta["restarts"] = self.stats.restarts
         meta["worker_peak_rss_mb"] = round(self.stats.child_peak_rss_mb, 1)
+        meta["import_peak_rss_mb"] = round(self._import_peak(), 1)
+        meta["memory_notes"] = list(self.helpers.stopped)
         meta["kernel"] = self.stats.kernel or self.opts.kernel
         meta["worker_seconds"] = self.stats.seconds
         meta["worker_cpu_s"] = round(self.stats.cpu_s, 3)
         meta["table_reader"] = self.stats.table_reader
         meta["fastpath"] = self.stats.fastpath
         return Payload(self.merger.arrays(), meta)
+
+    def _import_peak(self) -> float:
+        """The most the import held at once (MB): the worker's peak, or, where
+        helpers meshed beside it, the worker's peak until they ended plus
+        their private memory, or the watchdog's sampled sum, whichever is
+        highest (an upper bound: the helpers' parts are their ends')."""
+        fast = self.stats.fastpath
+        together = float(fast.get("worker_peak_rss_with_helpers_mb") or 0.0)
+        together += float(fast.get("helpers_private_mb") or 0.0)
+        return max(self.stats.child_peak_rss_mb, together, self.helpers.peak_mb)
 
     def _without_openings(self, workdir: Path, meta: dict[str, Any]) -> None:
         """A5/A6: an element abandoned for taking too long is usually a boolean

@@ -54,10 +54,20 @@ class FastPath:
         #: GlobalIds whose batch kills the helper meshing it (a test hook:
         #: the worker must hand that helper's unsent batches to the kernel).
         self.helper_dies_on: set[str] = set()
+        #: GlobalIds whose batch makes the helper meshing it take memory and
+        #: wait (a test hook: the runner's watchdog must stop that helper).
+        self.helper_bloats_on: set[str] = set()
         self._stats: dict[str, Any] = {}
         #: geometry key -> collector row, kept across :meth:`run` calls (the
         #: worker feeds the fast path in batches: instancing spans them).
         self.shared: dict[str, int] = {}
+
+    def forked(self) -> None:
+        """Start afresh in a forked helper: the worker's rows, pending recipes
+        and counts mean nothing in the helper's own collector."""
+        self.shared = {}
+        self.recipes = []
+        self._stats = {}
 
     @property
     def stats(self) -> dict[str, Any]:

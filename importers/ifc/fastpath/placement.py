@@ -39,9 +39,8 @@ def _unit(v: Any, default: tuple[float, ...]) -> tuple[float, ...]:
 
 def axis2(ax: Any, unit: float) -> np.ndarray:
     """``IfcAxis2Placement3D`` / ``2D`` -> 4x4 (translation in metres)."""
-    m = np.eye(4)
     if ax is None:
-        return m
+        return np.eye(4)
     kind = ax.is_a()
     loc = [float(c) * unit for c in ax[LOCATION][0]]
     if kind == "IfcAxis2Placement3D":
@@ -58,16 +57,16 @@ def axis2(ax: Any, unit: float) -> np.ndarray:
             raise Unsupported("reference direction parallel to the axis")
         xx, xy, xz = xx / n, xy / n, xz / n
         yx, yy, yz = zy * xz - zz * xy, zz * xx - zx * xz, zx * xy - zy * xx
-        m[:3, :3] = ((xx, yx, zx), (xy, yy, zy), (xz, yz, zz))
-        m[:3, 3] = (*loc, 0.0, 0.0)[:3]
+        tx, ty, tz = (*loc, 0.0, 0.0)[:3]
+        rows = ((xx, yx, zx, tx), (xy, yy, zy, ty), (xz, yz, zz, tz), (0.0, 0.0, 0.0, 1.0))
     elif kind == "IfcAxis2Placement2D":
         ref = ax[1]
         x0, x1 = _unit(ref, (1.0, 0.0))[:2]
-        m[:2, :2] = ((x0, -x1), (x1, x0))
-        m[:2, 3] = loc[:2]
+        tx, ty = loc[:2]  # a point of fewer coordinates raises, as before
+        rows = ((x0, -x1, 0.0, tx), (x1, x0, 0.0, ty), (0.0, 0.0, 1.0, 0.0), (0.0, 0.0, 0.0, 1.0))
     else:
         raise Unsupported(f"placement {kind}")
-    return m
+    return np.array(rows)  # one numpy call: this runs for every placement
 
 
 class Placements:

@@ -25,6 +25,7 @@ import multiprocessing.connection
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,8 @@ from importers.ifc.geometry import Collector
 MAX_PROCESSES = 8
 #: a model with fewer batches after the first is not worth a fork
 MIN_BATCHES = 2
+#: memory a helper takes under the ``test_helper_bloat`` hook (MB)
+BLOAT_MB = 384
 
 
 def processes(job: dict[str, Any]) -> int:
@@ -146,14 +149,11 @@ def _mesh(
     send: Any, fast: Any, order: list[Any], share: list[tuple[int, int]], is_style: Callable
 ) -> None:
     """A helper's work: each batch split, meshed and sent whole."""
-    fast.shared = {}  # rows of the worker's numbering mean nothing in this collector
-    fast.recipes = []
-    fast._stats = {}  # the worker counted what it did before the fork
+    fast.forked()
     chunks: list[dict] = []
     collector = Collector(chunks.append, is_style)
     for start, stop in share:
-        if fast.helper_dies_on & {str(p.GlobalId) for p in order[start:stop]}:
-            os.kill(os.getpid(), signal.SIGKILL)  # test hook: a helper dies mid-import
+        _hooks(fast, order[start:stop])
         failed_before = set(fast.failed)
         kernel = fast.split(order[start:stop])
         kernel += fast.run(collector, lambda: None)
@@ -163,6 +163,20 @@ def _mesh(
         chunks.clear()
     send.send(("end", {**fast.stats, **_memory()}))
     send.close()
+
+
+def _hooks(fast: Any, products: list[Any]) -> None:
+    """Test hooks: a helper dies, or takes memory and waits for the watchdog."""
+    if not (fast.helper_dies_on or fast.helper_bloats_on):
+        return
+    guids = {str(p.GlobalId) for p in products}
+    if fast.helper_dies_on & guids:
+        os.kill(os.getpid(), signal.SIGKILL)
+    if fast.helper_bloats_on & guids:
+        ballast = np.ones(BLOAT_MB * 2**20, dtype=np.uint8)  # written: resident
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and ballast[0]:
+            time.sleep(0.05)
 
 
 def _memory() -> dict[str, float]:
