@@ -570,8 +570,9 @@ class Worker:
         # the rest on every core: helpers mesh their share of the batches; this
         # process's peak is measured apart while they run (they add their private part)
         before = memory.restart_peak()
-        helpers, mine = spread.start(spread.processes(self.job), fast, order, plan[i + 1:],
-                                     collector.is_style)
+        n = spread.processes(self.job)
+        spans = spread.guided(plan[i][1], len(order), n)
+        helpers, batches = spread.start(n, fast, order, spans, collector.is_style)
         fast.record("processes", 1 + len(helpers))
         if helpers:  # the runner's memory watchdog counts them with this process
             _send(self.conn, ("helpers", [h.pid for h in helpers]))
@@ -580,10 +581,16 @@ class Worker:
             return spread.collect(helpers, collector, fast, f.by_id, self.ticks, order, wait,
                                   idle=lambda: _send(self.conn, ("alive",)))
 
-        for start, stop in mine:
-            kernel += self.batch(fast, order[start:stop], collector)
+        while (span := batches.take(0)) is not None:
+            kernel += self.batch(fast, order[span[0]:span[1]], collector)
             kernel += forward(False)
+        mine_done = time.monotonic()
         kernel += forward(True)
+        batches.close()
+        if helpers:  # how evenly the batches were shared: who waited for whom, how long
+            fast.record("worker_waited_s", round(time.monotonic() - mine_done, 3))
+            first_end = min([h.finished_at for h in helpers if h.finished_at], default=mine_done)
+            fast.record("helpers_idle_s", round(max(0.0, mine_done - first_end), 3))
         if helpers:
             fast.record("worker_peak_rss_before_helpers_mb", round(before, 1))
             fast.record("worker_peak_rss_with_helpers_mb", round(memory.peak_since_restart_mb(), 1))
