@@ -110,14 +110,14 @@ class LayersPanel(Translatable, QDockWidget):
     def bind(self, scene: Scene) -> None:
         """Show ``scene`` (and stop listening to the previous one)."""
         if self.scene is not None:
-            self.scene.events.layer_added.disconnect(self.refresh)
-            self.scene.events.layer_removed.disconnect(self.refresh)
+            self.scene.events.layer_added.disconnect(self._on_layer_added)
+            self.scene.events.layer_removed.disconnect(self._on_layer_removed)
             self.scene.events.layer_changed.disconnect(self._on_layer_changed)
         self.scene = scene
         self._xray.clear()
         self._sensor_style.clear()
-        scene.events.layer_added.connect(self.refresh)
-        scene.events.layer_removed.connect(self.refresh)
+        scene.events.layer_added.connect(self._on_layer_added)
+        scene.events.layer_removed.connect(self._on_layer_removed)
         scene.events.layer_changed.connect(self._on_layer_changed)
         self.refresh()
 
@@ -129,17 +129,7 @@ class LayersPanel(Translatable, QDockWidget):
         self._nodes.clear()
         self._unfilled.clear()
         for layer in self.scene.layers:
-            item = QTreeWidgetItem([layer.name, str(len(layer.features))])
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(0, _check(layer.visible))
-            item.setData(0, Qt.ItemDataRole.UserRole, layer.name)
-            tip = "\n".join(layer.warnings[:20]) or tr("no warnings")
-            item.setToolTip(0, f"{layer.kind} — {layer.n_triangles} {tr('triangles')}\n{tip}")
-            self.tree.addTopLevelItem(item)
-            if layer.tree is not None:
-                hidden = self.scene.hidden_features(layer)
-                for child in layer.tree.children or [layer.tree]:
-                    self._add_node(item, layer, child, hidden)
+            item = self._layer_row(layer, self.tree.topLevelItemCount())
             if layer is current:
                 self.tree.setCurrentItem(item)
         if self.streams is not None:
@@ -147,6 +137,54 @@ class LayersPanel(Translatable, QDockWidget):
         if self.tree.currentItem() is None and self.tree.topLevelItemCount():
             self.tree.setCurrentItem(self.tree.topLevelItem(self.tree.topLevelItemCount() - 1))
         self.tree.resizeColumnToContents(0)
+        self.tree.blockSignals(False)
+        self._sync_controls()
+
+    def _layer_row(self, layer: Layer, index: int) -> QTreeWidgetItem:
+        """A layer's row (and its IFC tree's top nodes) at ``index`` among the top rows."""
+        item = QTreeWidgetItem([layer.name, str(len(layer.features))])
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(0, _check(layer.visible))
+        item.setData(0, Qt.ItemDataRole.UserRole, layer.name)
+        tip = "\n".join(layer.warnings[:20]) or tr("no warnings")
+        item.setToolTip(0, f"{layer.kind} — {layer.n_triangles} {tr('triangles')}\n{tip}")
+        self.tree.insertTopLevelItem(index, item)
+        if layer.tree is not None:
+            hidden = self.scene.hidden_features(layer)
+            for child in layer.tree.children or [layer.tree]:
+                self._add_node(item, layer, child, hidden)
+        return item
+
+    def _on_layer_added(self, layer: Layer) -> None:
+        """One new row where the layer sits in the scene's order (a whole
+        rebuild grows with every layer and node already listed)."""
+        index = next((i for i, la in enumerate(self.scene.layers) if la is layer), None)
+        if index is None or index > self.tree.topLevelItemCount():
+            self.refresh()
+            return
+        self.tree.blockSignals(True)
+        item = self._layer_row(layer, index)
+        if self.tree.currentItem() is None:
+            self.tree.setCurrentItem(item)
+        self.tree.resizeColumnToContents(0)
+        self.tree.blockSignals(False)
+        self._sync_controls()
+
+    def _on_layer_removed(self, layer: Layer) -> None:
+        """Its row and its tree nodes go; the rest stay as they are."""
+        try:
+            item = self.layer_item(layer.name)
+        except KeyError:
+            self.refresh()
+            return
+        mine = [k for k, (owner, _) in self._nodes.items() if owner is layer]
+        for k in mine:
+            del self._nodes[k]
+            self._unfilled.discard(k)
+        self.tree.blockSignals(True)
+        self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(item))
+        if self.tree.currentItem() is None and self.tree.topLevelItemCount():
+            self.tree.setCurrentItem(self.tree.topLevelItem(self.tree.topLevelItemCount() - 1))
         self.tree.blockSignals(False)
         self._sync_controls()
 
