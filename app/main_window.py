@@ -1308,6 +1308,7 @@ class MainWindow(Translatable, QMainWindow):
         if self.inspector.layer is layer:
             self.select_feature(None, -1)
         self.attribute_tables.close_layer(layer)
+        self._show_summary()  # the counts in the status bar no longer hold
 
     # -- project ----------------------------------------------------------------------------
     def capture_project(self) -> projects.Project:

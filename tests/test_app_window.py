@@ -119,6 +119,13 @@ def test_layer_opacity_style_and_xray_go_through_the_model(qtbot, main_window):
     assert layer.style.opacity == pytest.approx(0.2)
     panel.xray_button.setChecked(False)
     assert layer.style.opacity == pytest.approx(0.5)
+    n_layers, n_features = len(main_window.scene.layers), len(layer.features)
+    panel.remove_current()
+    assert layer not in main_window.scene.layers
+    total = sum(len(la.features) for la in main_window.scene.layers)
+    assert main_window.statusBar().currentMessage().startswith(
+        f"{n_layers - 1} layers, {total} features"
+    ) and n_features > 0
 
 
 def _storey_layer() -> Layer:
