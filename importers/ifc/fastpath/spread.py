@@ -19,7 +19,6 @@ elements go to the kernel, as an element the fast path fails on does.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import gc
 import multiprocessing
 import multiprocessing.connection
@@ -35,6 +34,11 @@ from typing import Any
 import numpy as np
 
 from importers.ifc.geometry import Collector
+
+try:
+    import fcntl
+except ImportError:  # no fork there either: the worker meshes every batch alone
+    fcntl = None
 
 #: at most this many processes mesh (more cores are left to the kernel's threads)
 MAX_PROCESSES = 8
@@ -151,6 +155,9 @@ class Batches:
 
     @contextlib.contextmanager
     def _locked(self):
+        if fcntl is None:
+            yield
+            return
         fd = self._lock.fileno()
         fcntl.lockf(fd, fcntl.LOCK_EX)
         try:
@@ -183,7 +190,7 @@ def start(
     """Fork up to ``n - 1`` helpers for the batches ``spans``; returns them and
     the shared :class:`Batches` the worker takes its own from (all of them
     where no fork is possible: no ``fork``, other threads running, or it fails)."""
-    if n < 2 or len(spans) < MIN_BATCHES or not hasattr(os, "fork"):
+    if n < 2 or len(spans) < MIN_BATCHES or not hasattr(os, "fork") or fcntl is None:
         return [], Batches(spans, 1)
     if threading.active_count() > 1:
         return [], Batches(spans, 1)
