@@ -123,16 +123,38 @@ def _version(namespace: str | None) -> str | None:
     return None
 
 
+#: the prolog read for a DOCTYPE before the parser sees the file
+PROLOG_BYTES = 1 << 20
+_FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")
+
+
+def _declares_dtd(path: Path) -> bool:
+    """Whether the prolog (before the root element) holds a ``<!DOCTYPE``.
+    Read as bytes: newer libxml2 builds stop a billion-laughs DTD with their
+    own amplification error before the parser reports the DTD, so the
+    refusal must not depend on the parser."""
+    with open(path, "rb") as fh:
+        head = fh.read(PROLOG_BYTES)
+    root = _FIRST_ELEMENT.search(head)
+    return b"<!DOCTYPE" in (head[: root.start()] if root else head)
+
+
+def _refuse_dtd(path: Path) -> ImportFailed:
+    return ImportFailed(
+        path,
+        "declares a DTD (<!DOCTYPE ...>), refused: CityGML needs none, and DTD "
+        "entities allow entity-expansion (billion laughs) and external-entity attacks",
+    )
+
+
 def _prolog(path: Path) -> tuple[str | None, str]:
     """Refuse DTDs before anything can be expanded; return (namespace, root name)."""
+    if _declares_dtd(path):
+        raise _refuse_dtd(path)
     try:
         for _, el in etree.iterparse(str(path), events=("start",), **SAFE_PARSE):
-            if el.getroottree().docinfo.internalDTD is not None:
-                raise ImportFailed(
-                    path,
-                    "declares a DTD (<!DOCTYPE ...>), refused: CityGML needs none, and DTD "
-                    "entities allow entity-expansion (billion laughs) and external-entity attacks",
-                )
+            if el.getroottree().docinfo.internalDTD is not None:  # one the byte scan missed
+                raise _refuse_dtd(path)
             q = etree.QName(el)
             return q.namespace, q.localname
     except etree.XMLSyntaxError as exc:

@@ -155,6 +155,26 @@ def test_billion_laughs_is_refused_quickly(tmp_path):
         citygml.extent(path)
 
 
+def test_a_doctype_is_looked_for_in_the_prolog_only(tmp_path):
+    """The refusal reads the bytes before the root element: the same text in
+    the body (a CDATA section) is data, not a declaration."""
+    body = (
+        '<?xml version="1.0"?>\n<!-- exported by a tool -->\n'
+        '<CityModel xmlns="http://www.opengis.net/citygml/2.0" '
+        'xmlns:gml="http://www.opengis.net/gml"><cityObjectMember>'
+        "<GenericCityObject><gml:name><![CDATA[<!DOCTYPE x>]]></gml:name></GenericCityObject>"
+        "</cityObjectMember></CityModel>"
+    )
+    path = tmp_path / "cdata.gml"
+    path.write_text(body, encoding="utf-8")
+    assert citygml._prolog(path) == ("http://www.opengis.net/citygml/2.0", "CityModel")
+    declared = tmp_path / "declared.gml"
+    declared.write_text(body.replace("<!-- exported by a tool -->", "<!DOCTYPE CityModel>"),
+                        encoding="utf-8")
+    with pytest.raises(ImportFailed, match="DTD"):
+        citygml._prolog(declared)
+
+
 def test_external_entity_is_never_read(tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-VALUE", encoding="utf-8")
