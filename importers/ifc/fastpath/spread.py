@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from importers.ifc import memory
 from importers.ifc.geometry import Collector
 
 try:
@@ -268,15 +269,10 @@ def _hooks(fast: Any, products: list[Any]) -> None:
 def _memory() -> dict[str, float]:
     """A helper's peak resident memory and, at its end, its private part (what
     it adds: the parsed file's pages stay shared with the worker)."""
-    import resource
-
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    out = {"helpers_peak_rss_mb": round(peak_kb / 1024, 1)}
-    with contextlib.suppress(OSError, ValueError), open(
-        "/proc/self/smaps_rollup", encoding="ascii"
-    ) as fh:
-        kb = sum(int(line.split()[1]) for line in fh if line.startswith("Private_"))
-        out["helpers_private_mb"] = round(kb / 1024, 1)
+    out = {"helpers_peak_rss_mb": round(memory.peak_rss_mb(), 1)}
+    private = memory.private_mb(os.getpid())
+    if private is not None:
+        out["helpers_private_mb"] = round(private, 1)
     return out
 
 
