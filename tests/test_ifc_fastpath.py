@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from ifc_towers import write_tower  # noqa: E402
 
 from importers.ifc import georef, selection  # noqa: E402
-from importers.ifc.fastpath import FastPath  # noqa: E402
+from importers.ifc.fastpath import FastPath, bulk  # noqa: E402
 from importers.ifc.geometry import Collector  # noqa: E402
 from importers.ifc.header import prepare_source  # noqa: E402
 from importers.ifc.options import DEFAULT_KERNEL  # noqa: E402
@@ -51,10 +51,13 @@ def _world(verts: np.ndarray, m: np.ndarray) -> np.ndarray:
     return verts @ m[:3, :3].T + m[:3, 3]
 
 
-def fast_meshes(f) -> tuple[dict[int, tuple], list]:
-    """Element -> (world vertices, triangles, placement) from the fast path."""
+def fast_meshes(f, source: Path | None = None) -> tuple[dict[int, tuple], list]:
+    """Element -> (world vertices, triangles, placement) from the fast path,
+    with the numbers read in bulk from ``source`` as the worker does, or
+    every entity read through IfcOpenShell (no ``source``)."""
     targets = selection.select(f).of_kind("body")
-    fp = FastPath(f, georef.project_unit(f)[0])
+    tables = bulk.scan(source)[1] if source is not None else None
+    fp = FastPath(f, georef.project_unit(f)[0], bulk=tables)
     kernel = fp.split(list(targets))
     chunks: list[dict] = []
     col = Collector(chunks.append, lambda i: True)
@@ -96,15 +99,31 @@ def _open(path: Path, workdir: Path):
     """As the importer's worker opens it (schema aliases, zips, repairs)."""
     source, _ = prepare_source(path, workdir)
     try:
-        return ifcopenshell.open(str(source))
+        return ifcopenshell.open(str(source)), source
     except Exception as exc:
         pytest.skip(f"{path.name}: IfcOpenShell cannot open it ({exc})")
 
 
+def same_with_and_without_bulk(f, source: Path) -> dict[int, tuple]:
+    """The fast path's meshes with the bulk-read numbers, checked equal to
+    those read entity by entity (same elements, same vertices and triangles)."""
+    fast, kernel = fast_meshes(f, source)
+    plain, plain_kernel = fast_meshes(f)
+    assert fast.keys() == plain.keys(), source.name
+    assert {p.id() for p in kernel} == {p.id() for p in plain_kernel}
+    for step, (verts, faces, m) in fast.items():
+        pv, pf, pm = plain[step]
+        scale = max(1.0, float(np.abs(pv).max(initial=0.0)))
+        assert np.array_equal(faces, pf), f"{source.name} #{step}"
+        np.testing.assert_allclose(verts, pv, rtol=0, atol=1e-12 * scale, err_msg=f"#{step}")
+        np.testing.assert_allclose(m, pm, rtol=0, atol=1e-12 * scale, err_msg=f"#{step}")
+    return fast
+
+
 def compare(path: Path, workdir: Path) -> int:
     """Assert agreement on every fast-path element of ``path``; how many."""
-    f = _open(path, workdir)
-    fast, _ = fast_meshes(f)
+    f, source = _open(path, workdir)
+    fast = same_with_and_without_bulk(f, source)
     kern = kernel_meshes(f, sorted(fast))
     bad = []
     for step, (fv, ff, fm) in fast.items():

@@ -13,6 +13,7 @@ import re
 import shutil
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +29,7 @@ ZIP_MAX_RATIO = 100.0
 ZIP_MAX_BYTES = 4 * 1024**3
 #: Bytes scanned at a time when counting instances (:func:`scan_instances`);
 #: the scan's arrays take about 12 bytes per byte of chunk.
-SCAN_CHUNK = 4 * 1024 * 1024
+SCAN_CHUNK = 2 * 1024 * 1024
 #: Longest STEP id the scan parses (ids are int64 in practice far shorter).
 _MAX_ID_DIGITS = 18
 _POW10 = 10 ** np.arange(_MAX_ID_DIGITS, dtype=np.int64)
@@ -313,8 +314,10 @@ def _outside_strings(arr: np.ndarray) -> np.ndarray:
     return ~np.bitwise_xor.accumulate(quote)
 
 
-def _definitions(arr: np.ndarray, outside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Ids and offsets of the ``#n =`` tokens outside strings in one chunk.
+def _definitions(
+    arr: np.ndarray, outside: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ids, offsets and '=' offsets of the ``#n =`` tokens outside strings in one chunk.
 
     Anchored on each '=' outside strings (in a DATA section only instance
     definitions have one): read backwards over a short window, past blanks
@@ -323,7 +326,7 @@ def _definitions(arr: np.ndarray, outside: np.ndarray) -> tuple[np.ndarray, np.n
     """
     eq = np.flatnonzero((arr == 61) & outside)
     if len(eq) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
     back = eq[:, None] - 1 - np.arange(_WINDOW)  # window, nearest byte first
     win = np.where(back >= 0, arr[np.maximum(back, 0)], 0)
     blank = np.isin(win, _SPACES)
@@ -339,16 +342,23 @@ def _definitions(arr: np.ndarray, outside: np.ndarray) -> tuple[np.ndarray, np.n
     at = np.minimum(lead[:, None] + place, _WINDOW - 1)
     digits = np.take_along_axis(win, at, axis=1).astype(np.int64) - 48
     ids = (np.where(place < run[:, None], digits, 0) * _POW10).sum(axis=1)
-    return ids, (eq[ok] - 1 - hash_col).astype(np.int64)
+    return ids, (eq[ok] - 1 - hash_col).astype(np.int64), eq[ok]
 
 
-def scan_instances(source: Path, chunk: int = SCAN_CHUNK) -> InstanceScan:
+def scan_instances(
+    source: Path, chunk: int = SCAN_CHUNK, each: Callable[..., None] | None = None
+) -> InstanceScan:
     """Read ``source`` in chunks and list its instance definitions.
 
     Chunks are cut after the last ``;`` outside strings and comments, which no
     ``#n=`` token spans, so each chunk starts outside both; a comment still
     open at a cut is given up to eight more chunks to close. Memory stays
     bounded by the chunk size plus two int64 per instance.
+
+    ``each``: called with every chunk's bytes up to ``END-ISO-10303-21`` (every
+    byte of a string turned into a quote, comments blanked: offsets kept), and
+    the ids and '=' offsets of its definitions, for readers that must not see
+    inside strings or comments (:mod:`.fastpath.bulk`).
     """
     ids: list[np.ndarray] = []
     starts: list[np.ndarray] = []
@@ -373,11 +383,16 @@ def scan_instances(source: Path, chunk: int = SCAN_CHUNK) -> InstanceScan:
                     carry = buf  # one huge instance or comment: read on
                     continue
                 cut = int(found[-1]) + 1
-            i, s = _definitions(arr[:cut], outside[:cut])
+            i, s, eq = _definitions(arr[:cut], outside[:cut])
             ids.append(i)
             starts.append(s + base)
+            stop = end
             if end is None:
                 end = _terminator(arr[:cut], outside[:cut], base)
+            if each is not None and stop is None:
+                last = cut if end is None else end - base
+                before = s < last
+                each(np.where(outside[:last], arr[:last], 39), i[before], eq[before])
             carry, base = buf[cut:], base + cut
             if not more:
                 break

@@ -77,7 +77,7 @@ import numpy as np
 
 from importers.errors import ImportFailed
 from importers.ifc import alignment, fastpath, georef, memory, selection, semantics, streaming
-from importers.ifc.fastpath import spread
+from importers.ifc.fastpath import bulk, spread
 from importers.ifc.geometry import Collector, box_mesh
 from importers.ifc.header import check_complete, prepare_source, scan_instances
 from importers.ifc.options import FALLBACK_KERNEL, FAST_PATH_HOOKS, TEST_HOOKS
@@ -244,6 +244,8 @@ class Worker:
         #: Entity names the parser said are not in the schema (it skips those).
         self.unknown_entities: set[str] = set()
         self.unit_m = float(job.get("unit_m") or 1.0)
+        #: The fast path's numbers read from the text beside the parse (:mod:`.fastpath.bulk`).
+        self.bulk: bulk.Bulk | None = None
 
     # -- parsing -----------------------------------------------------------------
     def open(self) -> tuple[Any, Any]:
@@ -253,9 +255,10 @@ class Worker:
         kwargs: dict[str, Any] = {}
         if self.job.get("mode") == "extent":
             kwargs["lazy"] = True
-        # the completeness scan (numpy over the file's bytes) overlaps the parse:
-        # 1.41 -> 1.15 s on the 20 MB plain-wall tower
-        scan = _Background(scan_instances, source)
+        # the completeness scan (numpy over the file's bytes) and the fast
+        # path's bulk read overlap the parse (IfcOpenShell releases the GIL)
+        with_bulk = fastpath.enabled(self.job) and self.job.get("mode") != "extent"
+        scan = _Background(bulk.scan if with_bulk else scan_instances, source)
         try:
             f = ifcopenshell.open(str(source), **kwargs)
         except TypeError:
@@ -266,9 +269,11 @@ class Worker:
             raise ImportFailed(self.path, f"syntax error: {detail}") from None
         self._read_log()
         # IfcOpenShell stops silently at some damage: never pass a short model on.
+        found = scan.result()
+        if with_bulk and found is not None:
+            found, self.bulk = found
         notes = check_complete(
-            self.path, source, f.entity_names(), self.parse_offsets, self.unknown_entities,
-            scan.result(),
+            self.path, source, f.entity_names(), self.parse_offsets, self.unknown_entities, found
         )
         header.notes.extend(notes)
         return f, header
@@ -534,7 +539,7 @@ class Worker:
         hooks = [k for k in TEST_HOOKS if k not in FAST_PATH_HOOKS]
         keep_off = {g for k in hooks for g in self.job.get(k, ())}
         try:
-            fast = fastpath.FastPath(f, self.unit_m, keep_off)
+            fast = fastpath.FastPath(f, self.unit_m, keep_off, self.bulk)
             fast.fail_on = set(self.job.get("test_fastpath_error", ()))
             fast.helper_dies_on = set(self.job.get("test_helper_crash", ()))
             fast.helper_bloats_on = set(self.job.get("test_helper_bloat", ()))

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from importers.ifc.fastpath.bulk import Bulk
 from importers.ifc.fastpath.elements import Context, Recipe, build, check
 
 #: Part of the cache key: bump when the fast path's output changes.
@@ -42,10 +43,14 @@ class FastPath:
     f : the open ``ifcopenshell.file``.
     unit : metres per project length unit.
     keep_off : GlobalIds that must go to the kernel (test hooks).
+    bulk : numbers read from the file's text (:func:`.bulk.read`), or None
+        to read every entity through IfcOpenShell.
     """
 
-    def __init__(self, f: Any, unit: float, keep_off: set[str] | None = None) -> None:
-        self.ctx = Context(f, float(unit))
+    def __init__(
+        self, f: Any, unit: float, keep_off: set[str] | None = None, bulk: Bulk | None = None
+    ) -> None:
+        self.ctx = Context(f, float(unit), bulk)
         self.keep_off = keep_off or set()
         self.recipes: list[tuple[Any, Recipe]] = []
         self.failed: dict[int, str] = {}

@@ -14,9 +14,11 @@ from typing import Any
 import numpy as np
 
 from importers.ifc.fastpath import mesh, openings
+from importers.ifc.fastpath.bulk import Bulk
 from importers.ifc.fastpath.placement import Placements, Unsupported, operator
 from importers.ifc.fastpath.profiles import profile_loops
-from importers.ifc.fastpath.styles import Style, item_style, styled_items
+from importers.ifc.fastpath.resolved import Resolved, resolve
+from importers.ifc.fastpath.styles import Style, Styles
 
 ITEMS = {"IfcExtrudedAreaSolid", "IfcTriangulatedFaceSet", "IfcPolygonalFaceSet", "IfcMappedItem"}
 CURVES = {"IfcPolyline", "IfcIndexedPolyCurve"}
@@ -44,13 +46,19 @@ class Recipe:
 
 
 class Context:
-    """Per-file state shared by all products."""
+    """Per-file state shared by all products. ``bulk``: numbers read from the
+    file's text (:mod:`.bulk`); what they cover is not read entity by entity."""
 
-    def __init__(self, f: Any, unit: float) -> None:
+    def __init__(self, f: Any, unit: float, bulk: Bulk | None = None) -> None:
         self.unit = unit
         self.axes = Placements(unit)
-        self.styles: dict[int, Style | None] = {}
         self.loops: dict[int, list[np.ndarray]] = {}
+        self.known: Resolved | None = None
+        self.extrusion_rows: dict[int, int] = {}
+        if bulk is not None:
+            self.known = resolve(bulk, unit)
+            self.axes.rows, self.axes.table = self.known.placement_rows, self.known.placements
+            self.extrusion_rows = self.known.extrusion_rows
         self.contexts: dict[int, bool] = {}
         #: True when materials carry styles: unstyled items would take the
         #: material's colour in the kernel, so they are left to it.
@@ -58,14 +66,21 @@ class Context:
             self.needs_styles = bool(f.by_type("IfcMaterialDefinitionRepresentation"))
         except RuntimeError:
             self.needs_styles = False
-        self.styled = styled_items(f)
+        self.styled = Styles(f, bulk.styled if bulk is not None else None)
         self.voids: dict[int, list[Any]] = {}
         for rel in f.by_type("IfcRelVoidsElement"):
             self.voids.setdefault(rel[4].id(), []).append(rel[5])  # host, opening
         self.projected = {rel[4].id() for rel in _by_type(f, "IfcRelProjectsElement")}
 
     def style(self, item: Any) -> Style | None:
-        return item_style(item, self.styles, self.styled)
+        return self.styled.of(item.id())
+
+    def extrusion(self, item_id: int) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, float]:
+        """Loops, position, unit direction and depth of an extrusion of a
+        rectangle read in bulk (its id must be in ``extrusion_rows``)."""
+        k, row = self.known, self.extrusion_rows[item_id]
+        assert k is not None
+        return [k.loops[row]], k.frames[row], k.directions[row], float(k.depths[row])
 
 
 def _by_type(f: Any, name: str) -> list[Any]:
@@ -119,7 +134,7 @@ def _check_items(items: Any, ctx: Context, depth: int = 0) -> None:
         style = ctx.style(it)
         if style is None and ctx.needs_styles:
             raise Unsupported("colour may come from a material")
-        if kind == "IfcExtrudedAreaSolid":
+        if kind == "IfcExtrudedAreaSolid" and it.id() not in ctx.extrusion_rows:
             prof = it[0]  # SweptArea
             if prof.is_a() not in PROFILES:
                 raise Unsupported(prof.is_a())
@@ -177,6 +192,11 @@ def _item_mesh(item: Any, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
     kind = item.is_a()
     unit = ctx.unit
     if kind == "IfcExtrudedAreaSolid":
+        iid = item.id()
+        if iid in ctx.extrusion_rows:
+            loops, frame, direction, depth = ctx.extrusion(iid)
+            verts, faces = mesh.extrude(loops, direction, depth)
+            return mesh.transformed(verts, frame), faces
         prof = item[0]
         loops = ctx.loops.get(prof.id())
         if loops is None:

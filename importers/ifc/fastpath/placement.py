@@ -76,10 +76,13 @@ class Placements:
         self.unit = unit
         self.cache: dict[int, np.ndarray] = {}
         self.axes: dict[int, np.ndarray] = {}
+        #: Placements computed in bulk (:mod:`.resolved`): id -> row of ``table``.
+        self.rows: dict[int, int] = {}
+        self.table = np.zeros((0, 4, 4))
 
     def axis(self, ax: Any) -> np.ndarray:
         if ax is None:
-            return _EYE
+            return IDENTITY
         key = ax.id()
         m = self.axes.get(key)
         if m is None:
@@ -88,11 +91,14 @@ class Placements:
 
     def of(self, placement: Any, depth: int = 0) -> np.ndarray:
         if placement is None:
-            return _EYE
+            return IDENTITY
         key = placement.id()
         m = self.cache.get(key)
         if m is not None:
             return m
+        row = self.rows.get(key)
+        if row is not None:
+            return self.table[row]
         if depth > 256:
             raise Unsupported("placement chain too deep or cyclic")
         if placement.is_a() != "IfcLocalPlacement":
@@ -109,15 +115,15 @@ class Placements:
         return m
 
 
-_EYE = np.eye(4)
-_EYE.flags.writeable = False
+IDENTITY = np.eye(4)
+IDENTITY.flags.writeable = False
 
 
 def operator(op: Any, unit: float) -> np.ndarray:
     """``IfcCartesianTransformationOperator3D`` with default axes and a uniform
     scale (the common mapped-item target) -> 4x4; other operators raise."""
     if op is None:
-        return _EYE
+        return IDENTITY
     if op.is_a() != "IfcCartesianTransformationOperator3D":
         raise Unsupported(op.is_a())
     for name in ("Axis1", "Axis2", "Axis3"):

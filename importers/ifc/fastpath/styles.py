@@ -20,44 +20,66 @@ class Style(NamedTuple):
     transparency: float
 
 
-def _surface_styles(styled: Any) -> list[Any]:
-    out = []
-    for s in styled.Styles or ():
-        if s.is_a("IfcPresentationStyleAssignment"):
-            out.extend(x for x in s.Styles or () if x.is_a("IfcSurfaceStyle"))
-        elif s.is_a("IfcSurfaceStyle"):
-            out.append(s)
-    return out
+def _surfaces(style: Any) -> list[Any]:
+    """The IfcSurfaceStyles one entry of ``IfcStyledItem.Styles`` stands for."""
+    if style.is_a("IfcPresentationStyleAssignment"):
+        return [x for x in style.Styles or () if x.is_a("IfcSurfaceStyle")]
+    return [style] if style.is_a("IfcSurfaceStyle") else []
 
 
-def styled_items(f: Any) -> dict[int, list[Any]]:
-    """Item id -> its IfcStyledItems, read once per file (the inverse
-    attribute costs a lookup per element)."""
-    out: dict[int, list[Any]] = {}
+def styled_items(
+    f: Any, known: dict[int, tuple[int, tuple[int, ...]]] | None = None
+) -> dict[int, tuple[int, ...]]:
+    """Item id -> the ids of the styles its IfcStyledItems give it, read once
+    per file (the inverse attribute costs a lookup per element). ``known``:
+    styled items already read from the text (:mod:`.bulk`), by their id."""
+    known = known or {}
+    out: dict[int, tuple[int, ...]] = {}
     for st in f.by_type("IfcStyledItem"):
-        if st.Item is not None:
-            out.setdefault(st.Item.id(), []).append(st)
+        row = known.get(st.id())
+        if row is None:
+            item = st.Item
+            if item is None:
+                continue
+            row = (item.id(), tuple(s.id() for s in st.Styles or ()))
+        out[row[0]] = out.get(row[0], ()) + row[1]
     return out
 
 
-def item_style(
-    item: Any, cache: dict[int, Style | None], styled: dict[int, list[Any]]
-) -> Style | None:
-    """The style of one item (None: unstyled, the palette decides)."""
-    styled_by = styled.get(item.id())
-    if not styled_by:
-        return None
-    surfaces = [s for st in styled_by for s in _surface_styles(st)]
+class Styles:
+    """Item styles of one file, each distinct set of styles read once."""
+
+    _UNSUPPORTED = object()
+
+    def __init__(self, f: Any, known: dict[int, tuple[int, tuple[int, ...]]] | None = None):
+        self.f = f
+        self.by_item = styled_items(f, known)
+        self._of_set: dict[tuple[int, ...], Any] = {}
+
+    def __contains__(self, item_id: int) -> bool:
+        return item_id in self.by_item
+
+    def of(self, item_id: int) -> Style | None:
+        """The style of one item (None: unstyled, the palette decides)."""
+        ids = self.by_item.get(item_id)
+        if not ids:
+            return None
+        style = self._of_set.get(ids)
+        if style is None:
+            self._of_set[ids] = self._UNSUPPORTED
+            style = self._of_set[ids] = _style(
+                [s for i in ids for s in _surfaces(self.f.by_id(i))]
+            )
+        if style is self._UNSUPPORTED:
+            raise Unsupported("style")
+        return style
+
+
+def _style(surfaces: list[Any]) -> Style:
+    """The one shaded surface style of an item, or Unsupported."""
     if len(surfaces) != 1:
         raise Unsupported("several or non-surface styles")
     surface = surfaces[0]
-    key = surface.id()
-    if key in cache:
-        style = cache[key]
-        if style is None:
-            raise Unsupported("style")
-        return style
-    cache[key] = None
     shading = [x for x in surface.Styles or () if x.is_a("IfcSurfaceStyleShading")]
     if len(shading) != 1 or len(surface.Styles) != 1:
         raise Unsupported("textured or multi-part surface style")
@@ -66,9 +88,7 @@ def item_style(
         raise Unsupported("rendering with a diffuse colour")
     c = sh.SurfaceColour
     t = getattr(sh, "Transparency", None)
-    style = Style(
-        key, f"{sh.is_a()}-{sh.id()}", (float(c.Red), float(c.Green), float(c.Blue)),
+    return Style(
+        surface.id(), f"{sh.is_a()}-{sh.id()}", (float(c.Red), float(c.Green), float(c.Blue)),
         float(t) if t is not None else 0.0,
     )  # fmt: skip
-    cache[key] = style
-    return style
