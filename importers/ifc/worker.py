@@ -540,6 +540,7 @@ class Worker:
         keep_off = {g for k in hooks for g in self.job.get(k, ())}
         try:
             fast = fastpath.FastPath(f, self.unit_m, keep_off, self.bulk)
+            self.bulk = None  # resolved into the fast path's own arrays: free the tables
             fast.fail_on = set(self.job.get("test_fastpath_error", ()))
             fast.helper_dies_on = set(self.job.get("test_helper_crash", ()))
             fast.helper_bloats_on = set(self.job.get("test_helper_bloat", ()))
@@ -574,6 +575,7 @@ class Worker:
             return kernel, []
         # the rest on every core: helpers mesh their share of the batches; this
         # process's peak is measured apart while they run (they add their private part)
+        memory.give_back()  # what the parse and the bulk read freed, before helpers copy it
         before = memory.restart_peak()
         n = spread.processes(self.job)
         spans = spread.guided(plan[i][1], len(order), n)
