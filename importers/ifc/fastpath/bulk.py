@@ -105,10 +105,10 @@ class Reader:
         if len(eq) == 0:
             return
         start = eq + 1
-        blank = np.isin(arr[np.minimum(start, len(arr) - 1)], _SPACES)
-        for k in np.flatnonzero(blank).tolist():  # blanks after '=' (rare): skip them
-            while start[k] < len(arr) - 1 and arr[start[k]] in _SPACES:
-                start[k] += 1
+        blank = np.flatnonzero(np.isin(arr[np.minimum(start, len(arr) - 1)], _SPACES))
+        if len(blank):  # '#12= IFC...' (some exporters): skip up to 7 blanks
+            after = arr[np.minimum(start[blank, None] + _COLS[:8], len(arr) - 1)]
+            start[blank] += np.argmin(np.isin(after, _SPACES), axis=1)
         window = arr[np.minimum(start[:, None] + _COLS, len(arr) - 1)].view(np.uint64)
         semis = np.flatnonzero(arr == 59)  # every ';' left is a terminator
         for kind, (code, mask, n) in _CODES.items():
