@@ -157,3 +157,17 @@ def test_only_plain_definitions_are_read(tmp_path):
     known = resolve(tables, 1.0)
     np.testing.assert_array_equal(known.placements[known.placement_rows[18]][:3, 3], [1, 2, 3])
     assert list(known.extrusion_rows) == [25]
+
+
+def test_a_failing_chunk_gives_up_the_bulk_read_not_the_scan(tower, monkeypatch):
+    plain = scan_instances(tower)
+
+    def broken(self, arr, ids, eq):
+        raise IndexError("a bug in the bulk reader")
+
+    monkeypatch.setattr(bulk.Reader, "_read", broken)
+    found, tables = bulk.scan(tower)
+    np.testing.assert_array_equal(found.ids, plain.ids)
+    np.testing.assert_array_equal(found.starts, plain.starts)
+    assert not tables.kinds and not tables.styled
+    assert resolve(tables, UNIT).extrusion_rows == {}

@@ -98,12 +98,20 @@ class Reader:
     def __init__(self) -> None:
         self.parts: dict[bytes, list[Entities]] = {k: [] for k in _KINDS}
         self.styled: dict[int, tuple[int, tuple[int, ...]]] = {}
+        self.failed = False
 
     def feed(self, arr: np.ndarray, ids: np.ndarray, eq: np.ndarray) -> None:
         """One chunk's bytes (strings turned to quotes, comments blanked),
-        the ids of its definitions and the offsets of their '='."""
-        if len(eq) == 0:
+        the ids of its definitions and the offsets of their '='. A failure
+        here gives up the bulk read, never the completeness scan around it."""
+        if self.failed or len(eq) == 0:
             return
+        try:
+            self._read(arr, ids, eq)
+        except Exception:
+            self.failed = True
+
+    def _read(self, arr: np.ndarray, ids: np.ndarray, eq: np.ndarray) -> None:
         start = eq + 1
         blank = np.flatnonzero(np.isin(arr[np.minimum(start, len(arr) - 1)], _SPACES))
         if len(blank):  # '#12= IFC...' (some exporters): skip up to 7 blanks
@@ -126,8 +134,11 @@ class Reader:
                 self.parts[kind].append(_table(kind, step, joined))
 
     def finish(self, repeated: np.ndarray) -> Bulk:
-        """The tables, without ids defined more than once (``repeated``)."""
+        """The tables, without ids defined more than once (``repeated``);
+        none where a chunk failed (the fast path then reads every entity)."""
         bulk = Bulk()
+        if self.failed:
+            return bulk
         for kind, parts in self.parts.items():
             if not parts:
                 continue
