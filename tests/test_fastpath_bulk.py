@@ -57,9 +57,8 @@ def test_every_simple_entity_is_read_with_ifcopenshells_values(tower):
     entities = f.by_type("IfcExtrudedAreaSolid")
     assert len(solids) == len(entities) > 10
     for e in entities:
-        prof, pos, d, depth = solids[e.id()]
-        assert (prof, d, depth) == (e[0].id(), e[2].id(), e[3])
-        assert pos == (e[1].id() if e[1] is not None else -1) or np.isnan(pos)
+        want = [e[0].id(), e[1].id() if e[1] is not None else np.nan, e[2].id(), e[3]]
+        np.testing.assert_array_equal(solids[e.id()], want)
     styled = tables.styled
     assert len(styled) == len(f.by_type("IfcStyledItem"))
     for st in f.by_type("IfcStyledItem"):
@@ -171,3 +170,22 @@ def test_a_failing_chunk_gives_up_the_bulk_read_not_the_scan(tower, monkeypatch)
     np.testing.assert_array_equal(found.starts, plain.starts)
     assert not tables.kinds and not tables.styled
     assert resolve(tables, UNIT).extrusion_rows == {}
+
+
+def test_ids_out_of_file_order_are_found(tmp_path):
+    """Exporters need not write ids in order: lookups must not assume it."""
+    lines = [
+        "#9=IFCLOCALPLACEMENT(#5,#8);",
+        "#8=IFCAXIS2PLACEMENT3D(#7,$,$);",
+        "#7=IFCCARTESIANPOINT((0.,0.,3.));",
+        "#5=IFCLOCALPLACEMENT($,#4);",
+        "#4=IFCAXIS2PLACEMENT3D(#2,$,$);",
+        "#2=IFCCARTESIANPOINT((10.,20.,0.));",
+    ]
+    body = "\n".join(lines)
+    text = _TRICKY.split("DATA;")[0] + f"DATA;\n{body}\nENDSEC;\nEND-ISO-10303-21;\n"
+    path = tmp_path / "reversed.ifc"
+    path.write_text(text, encoding="utf-8")
+    known = resolve(bulk.scan(path)[1], 1.0)
+    np.testing.assert_array_equal(known.placements[known.placement_rows[9]][:3, 3], [10, 20, 3])
+    np.testing.assert_array_equal(known.placements[known.placement_rows[5]][:3, 3], [10, 20, 0])

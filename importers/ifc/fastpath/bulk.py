@@ -60,8 +60,8 @@ _ARGS = {
 
 @dataclass
 class Entities:
-    """Rows of one kind: ``ids`` (n,) int64 and ``cols`` (n, k), references as
-    ids (-1 for ``$``) and numbers as float64 (NaN for a missing coordinate)."""
+    """Rows of one kind, sorted by id: ``ids`` (n,) int64 and ``cols`` (n, k),
+    references as ids and numbers as float64 (NaN for ``$`` or a missing coordinate)."""
 
     ids: np.ndarray
     cols: np.ndarray
@@ -144,7 +144,8 @@ class Reader:
                 continue
             ids = np.concatenate([p.ids for p in parts])
             cols = np.concatenate([p.cols.reshape(len(p.ids), -1) for p in parts])
-            keep = ~np.isin(ids, repeated)
+            keep = np.flatnonzero(~np.isin(ids, repeated))
+            keep = keep[np.argsort(ids[keep], kind="stable")]  # by id: looked up by search
             bulk.kinds[kind.decode()[3:].lower()] = Entities(ids[keep], cols[keep])
         drop = set(repeated.tolist())
         bulk.styled = {k: v for k, v in self.styled.items() if k not in drop}

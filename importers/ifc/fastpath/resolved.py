@@ -56,13 +56,6 @@ def resolve(bulk: Bulk, unit: float) -> Resolved:
     )  # fmt: skip
 
 
-def _lookup(table: Entities, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row of each id in ``table`` (any order) and whether it is there."""
-    order = np.argsort(table.ids, kind="stable")
-    at, found = _find(table.ids[order], ids)
-    return (order[at] if len(order) else at), found
-
-
 def _refs(col: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(col), -1, col).astype(np.int64)
 
@@ -72,7 +65,7 @@ def _unit_vectors(bulk: Bulk, ids: np.ndarray, dims: int) -> tuple[np.ndarray, n
     ``placement._unit``), and which are usable: present, with ``dims``
     coordinates at least (exactly 3 where ``dims`` is 3), finite, not null."""
     table = bulk["direction"]
-    row, ok = _lookup(table, ids)
+    row, ok = _find(table.ids, ids)
     v = table.cols[row] if len(table.ids) else np.full((len(ids), 3), np.nan)
     given = ~np.isnan(v)
     count = given.sum(axis=1)
@@ -88,7 +81,7 @@ def _points(bulk: Bulk, ids: np.ndarray, unit: float, least: int) -> tuple[np.nd
     """Points ``ids`` in metres, missing coordinates 0; usable where present
     with ``least`` coordinates or more."""
     table = bulk["cartesianpoint"]
-    row, ok = _lookup(table, ids)
+    row, ok = _find(table.ids, ids)
     p = table.cols[row] if len(table.ids) else np.full((len(ids), 3), np.nan)
     ok &= (~np.isnan(p)).sum(axis=1) >= least
     return np.where(np.isnan(p), 0.0, p * unit), ok
@@ -160,9 +153,7 @@ def _placements(
     parent = _refs(t.cols[:, 0])
     at, todo = _find(ax_ids, _refs(t.cols[:, 1]))
     rel = ax_mats[at]
-    order = np.argsort(t.ids, kind="stable")
-    up, has_up = _find(t.ids[order], parent)
-    up = order[up]
+    up, has_up = _find(t.ids, parent)
     mats = np.full_like(rel, np.nan)
     done = np.zeros(len(t.ids), bool)
     for _ in range(MAX_DEPTH):
@@ -206,9 +197,7 @@ def _rectangles(
     area = 0.5 * (lx * np.roll(ly, -1, axis=1) - np.roll(lx, -1, axis=1) * ly).sum(axis=1)
     ok &= np.abs(area) >= 1e-14
     loops[area < 0] = loops[area < 0, ::-1]  # counter-clockwise, as profiles.oriented
-    ids, loops = t.ids[ok], loops[ok]
-    order = np.argsort(ids, kind="stable")
-    return ids[order], loops[order]
+    return t.ids[ok], loops[ok]
 
 
 def _extrusions(
